@@ -1,0 +1,230 @@
+// Package actions names every action a runbook may call and defines the
+// small input and output shapes shared by the workflows that call actions
+// and the activities that perform them. It has no clients and no I/O, so the
+// runbook format and the workflows can import it.
+package actions
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Names of the built-in actions. Each is registered as an activity under
+// exactly this name.
+const (
+	Log             = "log"
+	HTTPRequest     = "http.request"
+	PrometheusQuery = "prometheus.query"
+)
+
+// Kind is the type a with: field accepts.
+type Kind string
+
+// Kinds of with: fields.
+const (
+	KindString   Kind = "string"
+	KindInt      Kind = "int"
+	KindBool     Kind = "bool"
+	KindDuration Kind = "duration"
+	KindList     Kind = "list"
+	KindMap      Kind = "map"
+	KindAny      Kind = "any"
+)
+
+// Field describes one with: field of an action.
+type Field struct {
+	Kind        Kind
+	Required    bool
+	Description string
+}
+
+// Spec describes an action for validation and documentation.
+type Spec struct {
+	Name        string
+	Description string
+	Fields      map[string]Field
+	// Mutating actions change something outside Firebreak.
+	Mutating bool
+	// DryRun is true when the activity itself knows how to dry-run (for
+	// example Kubernetes server-side dry run); other actions are only
+	// described, not called, in a dry run.
+	DryRun bool
+}
+
+var specs = map[string]Spec{}
+
+// Register adds an action spec; integrations call it from init.
+func Register(s Spec) {
+	if _, dup := specs[s.Name]; dup {
+		panic("actions: duplicate action " + s.Name)
+	}
+	specs[s.Name] = s
+}
+
+// Lookup returns the spec of a named action.
+func Lookup(name string) (Spec, bool) {
+	s, ok := specs[name]
+	return s, ok
+}
+
+// Names lists every known action, sorted.
+func Names() []string {
+	out := make([]string, 0, len(specs))
+	for n := range specs {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// FieldNames lists a spec's fields, sorted.
+func (s Spec) FieldNames() []string {
+	out := make([]string, 0, len(s.Fields))
+	for n := range s.Fields {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Request is the input of every action activity.
+type Request struct {
+	RunID   string         `json:"runId"`
+	Runbook string         `json:"runbook"`
+	Step    string         `json:"step"`
+	With    map[string]any `json:"with,omitempty"`
+	DryRun  bool           `json:"dryRun,omitempty"`
+}
+
+// IdempotencyKey identifies one step of one run, for target APIs that
+// accept a key to make repeated calls safe.
+func (r Request) IdempotencyKey() string { return r.RunID + "/" + r.Step }
+
+// Result is the output of every action activity.
+type Result struct {
+	Output  any   `json:"output,omitempty"`
+	Attempt int32 `json:"attempt"`
+}
+
+// Decode copies a request's with: values into a typed struct, rejecting
+// unknown fields.
+func Decode(with map[string]any, v any) error {
+	b, err := json.Marshal(with)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("bad with: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	return nil
+}
+
+func init() {
+	Register(Spec{
+		Name:        Log,
+		Description: "Write a message to the run record and the worker log.",
+		Fields: map[string]Field{
+			"message": {Kind: KindString, Required: true, Description: "text to record"},
+			"level":   {Kind: KindString, Description: "info (default), warn or error"},
+		},
+		DryRun: true,
+	})
+	Register(Spec{
+		Name:        HTTPRequest,
+		Description: "Send an HTTP request and check its status.",
+		Fields: map[string]Field{
+			"method":         {Kind: KindString, Description: "GET (default), POST, PUT, PATCH, DELETE, HEAD"},
+			"url":            {Kind: KindString, Required: true, Description: "absolute http or https URL"},
+			"headers":        {Kind: KindMap, Description: "request headers"},
+			"body":           {Kind: KindAny, Description: "text, or a mapping/list sent as JSON"},
+			"expectedStatus": {Kind: KindAny, Description: "a status or list of statuses counted as success (default: any 2xx)"},
+			"timeout":        {Kind: KindDuration, Description: "per-request timeout (default 10s)"},
+		},
+		Mutating: true,
+	})
+	Register(Spec{
+		Name:        PrometheusQuery,
+		Description: "Run an instant PromQL query against the configured Prometheus.",
+		Fields: map[string]Field{
+			"query": {Kind: KindString, Required: true, Description: "PromQL expression"},
+			"time":  {Kind: KindString, Description: "evaluation time, RFC 3339 (default: now)"},
+		},
+		DryRun: true,
+	})
+}
+
+// permanent marks an error that retrying cannot fix (bad input, a 4xx).
+type permanent struct{ err error }
+
+func (p permanent) Error() string { return p.err.Error() }
+func (p permanent) Unwrap() error { return p.err }
+
+// Permanent wraps err so the action is not retried.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanent{err}
+}
+
+// Permanentf is Permanent(fmt.Errorf(...)).
+func Permanentf(format string, args ...any) error {
+	return permanent{fmt.Errorf(format, args...)}
+}
+
+// IsPermanent reports whether err was marked permanent.
+func IsPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p)
+}
+
+// ErrTypeFailed is the Temporal error type of a failed action.
+const ErrTypeFailed = "ActionFailed"
+
+// Failure is the detail attached to an action's error, so the run record
+// can say how many attempts were made.
+type Failure struct {
+	Attempt int32 `json:"attempt"`
+}
+
+// Redacted replaces secret values in records.
+const Redacted = "[redacted]"
+
+// Redact returns a copy of with in which values under secret-looking keys
+// (authorization, cookie, token, secret, password, api key) are replaced, so
+// run records and logs never hold them.
+func Redact(with map[string]any) map[string]any {
+	if with == nil {
+		return nil
+	}
+	out := make(map[string]any, len(with))
+	for k, v := range with {
+		switch {
+		case isSecretKey(k):
+			out[k] = Redacted
+		default:
+			if m, ok := v.(map[string]any); ok {
+				out[k] = Redact(m)
+			} else {
+				out[k] = v
+			}
+		}
+	}
+	return out
+}
+
+func isSecretKey(k string) bool {
+	k = strings.ToLower(k)
+	for _, s := range []string{"authorization", "cookie", "token", "secret", "password", "apikey", "api-key", "api_key"} {
+		if strings.Contains(k, s) {
+			return true
+		}
+	}
+	return false
+}

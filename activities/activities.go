@@ -1,0 +1,75 @@
+// Package activities registers every action with a Temporal worker. Each
+// integration lives in its own subpackage with an activity struct holding
+// its clients; this package only wires them up by action name.
+package activities
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/builtin"
+	"github.com/firebreak-ops/firebreak/activities/probe"
+)
+
+// Handler performs one action.
+type Handler func(ctx context.Context, req actions.Request) (any, error)
+
+// Deps are the clients and settings actions need.
+type Deps struct {
+	Logger        *slog.Logger
+	HTTPClient    *http.Client
+	PrometheusURL string
+}
+
+// Handlers returns every action's handler by name.
+func Handlers(d Deps) map[string]Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.HTTPClient == nil {
+		d.HTTPClient = &http.Client{}
+	}
+	b := &builtin.Activities{Logger: d.Logger}
+	p := &probe.Activities{HTTP: d.HTTPClient, PrometheusURL: d.PrometheusURL}
+	return map[string]Handler{
+		actions.Log:             b.Log,
+		actions.HTTPRequest:     p.HTTPRequest,
+		actions.PrometheusQuery: p.PrometheusQuery,
+	}
+}
+
+// Register registers every handler under its action name.
+func Register(r worker.ActivityRegistry, handlers map[string]Handler) {
+	for name, h := range handlers {
+		r.RegisterActivityWithOptions(Wrap(h), activity.RegisterOptions{Name: name})
+	}
+}
+
+// Wrap adapts a handler to the activity shape the workflows call: the
+// result carries the attempt number, and errors carry it as details and say
+// whether a retry can help.
+func Wrap(h Handler) func(ctx context.Context, req actions.Request) (actions.Result, error) {
+	return func(ctx context.Context, req actions.Request) (actions.Result, error) {
+		attempt := activity.GetInfo(ctx).Attempt
+		out, err := h(ctx, req)
+		if err != nil {
+			var appErr *temporal.ApplicationError
+			if errors.As(err, &appErr) {
+				return actions.Result{}, err
+			}
+			return actions.Result{}, temporal.NewApplicationErrorWithOptions(err.Error(), actions.ErrTypeFailed,
+				temporal.ApplicationErrorOptions{
+					NonRetryable: actions.IsPermanent(err),
+					Details:      []any{actions.Failure{Attempt: attempt}},
+				})
+		}
+		return actions.Result{Output: out, Attempt: attempt}, nil
+	}
+}

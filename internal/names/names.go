@@ -1,0 +1,65 @@
+// Package names holds every name Firebreak and Temporal must agree on: task
+// queues, workflow types, update and query names, search attributes and the
+// helpers that build workflow IDs.
+package names
+
+import (
+	"crypto/rand"
+	"strings"
+)
+
+// TaskQueue is the task queue every Firebreak worker polls.
+const TaskQueue = "firebreak"
+
+// Workflow types.
+const (
+	RunbookWorkflow = "RunbookWorkflow"
+)
+
+// Updates, queries and signals of runbook runs.
+const (
+	// ApproveUpdate decides an approval step.
+	ApproveUpdate = "approve"
+	// StatusQuery returns the run's state.
+	StatusQuery = "status"
+)
+
+// Search attributes Firebreak registers and sets on every run.
+const (
+	SARunbook = "FirebreakRunbook"
+	SAStatus  = "FirebreakStatus"
+	SATrigger = "FirebreakTrigger"
+	SAKey     = "FirebreakKey"
+	SADryRun  = "FirebreakDryRun"
+)
+
+// KeywordAttributes lists the keyword search attributes; DryRun is a bool.
+var KeywordAttributes = []string{SARunbook, SAStatus, SATrigger, SAKey}
+
+const runPrefix = "runbook:"
+
+// RunWorkflowID returns the workflow ID of a runbook run: with a
+// concurrency key it is runbook:<name>:<key>, so Temporal itself allows one
+// open run per key; without one it is runbook:<name>:<random suffix>.
+func RunWorkflowID(runbook, key string) string {
+	if key == "" {
+		key = NewSuffix()
+	}
+	return runPrefix + runbook + ":" + key
+}
+
+// IsRunWorkflowID reports whether id looks like a runbook run's ID.
+func IsRunWorkflowID(id string) bool {
+	return strings.HasPrefix(id, runPrefix) && strings.Count(id, ":") >= 2
+}
+
+// NewSuffix returns 10 random lower-case base32 characters.
+func NewSuffix() string {
+	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+	b := make([]byte, 10)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
+}

@@ -1,0 +1,496 @@
+// Package workflows holds Firebreak's deterministic workflows. They call
+// actions by name through activities and never touch the network.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/runbooks"
+)
+
+// Defaults for actions that name no timeout or retry.
+const (
+	DefaultActionTimeout  = 5 * time.Minute
+	DefaultActionAttempts = 3
+	DefaultRetryBackoff   = time.Second
+)
+
+// Error types the engine reports.
+const (
+	ErrTypeRunFailed      = "RunFailed"
+	ErrTypeInvalidRunbook = "InvalidRunbook"
+)
+
+var statusKey = temporal.NewSearchAttributeKeyKeyword(names.SAStatus)
+
+// runner interprets one run of a compiled runbook.
+type runner struct {
+	in      RunInput
+	plan    *runbooks.Plan
+	state   *RunState
+	params  map[string]any
+	steps   map[string]any
+	pending map[string]*ApprovalRequest
+}
+
+// RunbookWorkflow runs a runbook: steps in order, each guarded by its when:,
+// actions as activities, approvals as updates, and on failure or
+// cancellation the rollback steps of what had completed, in reverse.
+func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
+	plan, err := runbooks.CompileCached(&in.Runbook) //workflowcheck:ignore compiling CEL is deterministic; the cache only saves work
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("runbook does not compile: "+err.Error(), ErrTypeInvalidRunbook, nil)
+	}
+	r := &runner{
+		in:      in,
+		plan:    plan,
+		params:  in.Runbook.CELParams(in.Params),
+		steps:   map[string]any{},
+		pending: map[string]*ApprovalRequest{},
+		state: &RunState{
+			ID:          in.ID,
+			Runbook:     in.Runbook.Name(),
+			Status:      StatusRunning,
+			DryRun:      in.DryRun,
+			Trigger:     in.Trigger,
+			RequestedBy: in.RequestedBy,
+			Key:         in.Key,
+			Params:      in.Params,
+			StartedAt:   workflow.GetInfo(ctx).WorkflowStartTime.UTC(),
+		},
+	}
+	for _, s := range plan.Steps {
+		r.state.Steps = append(r.state.Steps, newStepState(s))
+	}
+	if err := workflow.SetQueryHandler(ctx, names.StatusQuery, func() (*RunState, error) {
+		return r.state, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.ApproveUpdate, r.approve,
+		workflow.UpdateHandlerOptions{Validator: r.validateApproval}); err != nil {
+		return nil, err
+	}
+
+	runErr := r.forward(ctx)
+	cancelled := errors.Is(runErr, workflow.ErrCanceled) || temporal.IsCanceledError(runErr)
+
+	// Finish on a context that cancellation cannot reach: rollback must run
+	// whatever happened to the run.
+	fctx, _ := workflow.NewDisconnectedContext(ctx)
+	if runErr != nil {
+		r.state.Error = runErr.Error()
+		if cancelled {
+			r.state.Error = "cancelled"
+		}
+		r.rollback(fctx)
+	}
+	final := StatusSucceeded
+	switch {
+	case cancelled:
+		final = StatusCancelled
+	case runErr != nil:
+		final = StatusFailed
+	}
+	now := workflow.Now(fctx).UTC()
+	r.state.FinishedAt = &now
+	r.setStatus(fctx, final)
+	_ = workflow.Await(fctx, func() bool { return workflow.AllHandlersFinished(fctx) })
+
+	switch final {
+	case StatusCancelled:
+		return r.state, temporal.NewCanceledError(r.state.Error)
+	case StatusFailed:
+		return r.state, temporal.NewNonRetryableApplicationError(r.state.Error, ErrTypeRunFailed, nil)
+	}
+	return r.state, nil
+}
+
+func newStepState(s *runbooks.StepPlan) StepState {
+	return StepState{Name: s.Name, Kind: s.Kind(), Action: s.Action, For: s.For, Status: StepPending}
+}
+
+func (r *runner) setStatus(ctx workflow.Context, status string) {
+	if r.state.Status == status {
+		return
+	}
+	r.state.Status = status
+	// A missing search attribute must not fail the run; the status query
+	// stays the source of truth.
+	_ = workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(status))
+}
+
+// vars builds what expressions see at this point of the run.
+func (r *runner) vars(ctx workflow.Context) map[string]any {
+	return map[string]any{
+		runbooks.VarParams: r.params,
+		runbooks.VarSteps:  r.steps,
+		runbooks.VarNow:    workflow.Now(ctx).UTC(),
+		runbooks.VarRun: map[string]any{
+			"id":          r.in.ID,
+			"runbook":     r.in.Runbook.Name(),
+			"startedAt":   r.state.StartedAt,
+			"trigger":     r.in.Trigger,
+			"requestedBy": r.in.RequestedBy,
+			"dryRun":      r.in.DryRun,
+		},
+	}
+}
+
+// forward runs the steps in order; it returns the error that stopped the
+// run, or nil.
+func (r *runner) forward(ctx workflow.Context) error {
+	for i, sp := range r.plan.Steps {
+		st := &r.state.Steps[i]
+		err := r.step(ctx, sp, st)
+		r.steps[sp.Name] = stepVars(st)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, workflow.ErrCanceled) || temporal.IsCanceledError(err) || ctx.Err() != nil {
+			if st.Status == StepRunning || st.Status == StepWaitingApproval {
+				st.Status = StepFailed
+				st.Error = "cancelled"
+				r.finishStep(ctx, st)
+			}
+			return workflow.ErrCanceled
+		}
+		if sp.OnFailure == runbooks.OnFailureContinue {
+			continue
+		}
+		return fmt.Errorf("step %s: %s", sp.Name, st.Error)
+	}
+	return nil
+}
+
+func stepVars(st *StepState) map[string]any {
+	return map[string]any{
+		"status":   st.Status,
+		"output":   runbooks.NormalizeJSON(st.Output),
+		"error":    st.Error,
+		"attempts": int64(st.Attempts),
+	}
+}
+
+func (r *runner) startStep(ctx workflow.Context, st *StepState) {
+	now := workflow.Now(ctx).UTC()
+	st.StartedAt = &now
+	st.Status = StepRunning
+}
+
+func (r *runner) finishStep(ctx workflow.Context, st *StepState) {
+	now := workflow.Now(ctx).UTC()
+	st.FinishedAt = &now
+}
+
+// fail marks a step failed and returns an error for the caller.
+func (r *runner) fail(ctx workflow.Context, st *StepState, format string, args ...any) error {
+	st.Status = StepFailed
+	st.Error = fmt.Sprintf(format, args...)
+	r.finishStep(ctx, st)
+	return errors.New(st.Error)
+}
+
+// step runs one step and records its outcome in st.
+func (r *runner) step(ctx workflow.Context, sp *runbooks.StepPlan, st *StepState) error {
+	if sp.When != nil {
+		vars := r.vars(ctx)
+		ok, err := sp.When.EvalBool(vars)
+		d := &Decision{Expression: sp.When.Expr, Result: ok, Inputs: sp.When.Inputs(vars)}
+		st.Decision = d
+		if err != nil {
+			d.Reason = "guard could not be evaluated: " + err.Error()
+			r.startStep(ctx, st)
+			return r.fail(ctx, st, "when: %v", err)
+		}
+		if !ok {
+			d.Reason = "when: " + sp.When.Expr + " is false"
+			st.Status = StepSkipped
+			return nil
+		}
+		d.Reason = "when: " + sp.When.Expr + " is true"
+	}
+	r.startStep(ctx, st)
+	var err error
+	switch {
+	case sp.Approval != nil:
+		err = r.approval(ctx, sp, st)
+	case sp.Wait != nil:
+		err = r.wait(ctx, sp, st)
+	default:
+		err = r.action(ctx, sp, st)
+	}
+	if err != nil {
+		return err
+	}
+	st.Status = StepSucceeded
+	r.finishStep(ctx, st)
+	return nil
+}
+
+func (r *runner) action(ctx workflow.Context, sp *runbooks.StepPlan, st *StepState) error {
+	with, err := sp.With.Eval(r.vars(ctx))
+	if err != nil {
+		return r.fail(ctx, st, "with: %v", err)
+	}
+	st.With = actions.Redact(with)
+	spec, _ := actions.Lookup(sp.Action)
+	if r.in.DryRun && !spec.DryRun {
+		st.Output = map[string]any{"dryRun": true, "wouldRun": sp.Action, "with": with}
+		return nil
+	}
+	timeout := sp.Timeout.D()
+	if timeout == 0 {
+		timeout = DefaultActionTimeout
+	}
+	retry := &temporal.RetryPolicy{
+		InitialInterval:    DefaultRetryBackoff,
+		BackoffCoefficient: 2,
+		MaximumAttempts:    DefaultActionAttempts,
+	}
+	if sp.Retry != nil {
+		retry.MaximumAttempts = int32(sp.Retry.Attempts)
+		if sp.Retry.Backoff > 0 {
+			retry.InitialInterval = sp.Retry.Backoff.D()
+		}
+		if sp.Retry.MaxBackoff > 0 {
+			retry.MaximumInterval = sp.Retry.MaxBackoff.D()
+		}
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: timeout,
+		RetryPolicy:         retry,
+		Summary:             sp.Name,
+	})
+	req := actions.Request{RunID: r.in.ID, Runbook: r.in.Runbook.Name(), Step: sp.Name, With: with, DryRun: r.in.DryRun}
+	var res actions.Result
+	err = workflow.ExecuteActivity(actx, sp.Action, req).Get(actx, &res)
+	if err != nil {
+		if temporal.IsCanceledError(err) {
+			return err
+		}
+		st.Attempts = int(retry.MaximumAttempts)
+		var appErr *temporal.ApplicationError
+		if errors.As(err, &appErr) && appErr.HasDetails() {
+			var f actions.Failure
+			if appErr.Details(&f) == nil && f.Attempt > 0 {
+				st.Attempts = int(f.Attempt)
+			}
+		}
+		return r.fail(ctx, st, "%s", actionMessage(err, timeout))
+	}
+	st.Attempts = int(res.Attempt)
+	st.Output = runbooks.NormalizeJSON(res.Output)
+	return nil
+}
+
+// actionMessage keeps the cause of an activity failure and drops the
+// wrapping that adds nothing for a reader.
+func actionMessage(err error, timeout time.Duration) string {
+	var appErr *temporal.ApplicationError
+	if errors.As(err, &appErr) {
+		return appErr.Message()
+	}
+	var timeoutErr *temporal.TimeoutError
+	if errors.As(err, &timeoutErr) {
+		return fmt.Sprintf("timed out after %s", timeout)
+	}
+	return err.Error()
+}
+
+func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *StepState) error {
+	a := sp.Approval
+	msg := a.Message
+	if sp.Message != nil {
+		if m, err := sp.Message.Eval(r.vars(ctx)); err == nil {
+			msg, _ = m["message"].(string)
+		}
+	}
+	onTimeout := a.OnTimeout
+	if onTimeout == "" {
+		onTimeout = runbooks.OnTimeoutAbort
+	}
+	st.Approval = &ApprovalState{
+		Message:   msg,
+		Approvers: a.Approvers,
+		Timeout:   a.Timeout.String(),
+		OnTimeout: onTimeout,
+		Deadline:  workflow.Now(ctx).UTC().Add(a.Timeout.D()),
+	}
+	if r.in.DryRun {
+		st.Output = map[string]any{"dryRun": true, "wouldAskFor": "approval", "approvers": a.Approvers}
+		return nil
+	}
+	st.Status = StepWaitingApproval
+	r.setStatus(ctx, StatusWaitingApproval)
+	decided, err := workflow.AwaitWithTimeout(ctx, a.Timeout.D(), func() bool { return r.pending[sp.Name] != nil })
+	if err != nil {
+		return err
+	}
+	r.setStatus(ctx, StatusRunning)
+	st.Status = StepRunning
+	if !decided {
+		now := workflow.Now(ctx).UTC()
+		st.Approval.Decision = DecisionTimedOut
+		st.Approval.At = &now
+		if onTimeout == runbooks.OnTimeoutContinue {
+			st.Output = map[string]any{"approved": false, "timedOut": true}
+			return nil
+		}
+		return r.fail(ctx, st, "approval timed out after %s", a.Timeout)
+	}
+	req := r.pending[sp.Name]
+	st.Output = map[string]any{"approved": req.Approve, "by": req.By}
+	if !req.Approve {
+		reason := "denied by " + req.By
+		if req.Comment != "" {
+			reason += ": " + req.Comment
+		}
+		return r.fail(ctx, st, "%s", reason)
+	}
+	return nil
+}
+
+// validateApproval rejects decisions that cannot apply, before they enter
+// the history: unknown step, step not waiting, approver not listed.
+func (r *runner) validateApproval(_ workflow.Context, req ApprovalRequest) error {
+	if strings.TrimSpace(req.By) == "" {
+		return errors.New("an approval must say who decided (by)")
+	}
+	var st *StepState
+	for i := range r.state.Steps {
+		if r.state.Steps[i].Name == req.Step {
+			st = &r.state.Steps[i]
+		}
+	}
+	switch {
+	case st == nil:
+		return fmt.Errorf("run %s has no step %q", r.in.ID, req.Step)
+	case st.Kind != "approval":
+		return fmt.Errorf("step %q is not an approval", req.Step)
+	case st.Approval != nil && st.Approval.Decision != "":
+		return fmt.Errorf("step %q was already decided: %s by %s", req.Step, st.Approval.Decision, st.Approval.By)
+	case r.pending[req.Step] != nil:
+		return fmt.Errorf("step %q was already decided by %s", req.Step, r.pending[req.Step].By)
+	case st.Status != StepWaitingApproval:
+		return fmt.Errorf("step %q is not waiting for approval (it is %s)", req.Step, st.Status)
+	}
+	if len(st.Approval.Approvers) > 0 && !slices.Contains(st.Approval.Approvers, req.By) {
+		return fmt.Errorf("%s may not decide step %q (approvers: %s)", req.By, req.Step, strings.Join(st.Approval.Approvers, ", "))
+	}
+	return nil
+}
+
+// approve records a decision; the waiting step picks it up.
+func (r *runner) approve(ctx workflow.Context, req ApprovalRequest) (*ApprovalState, error) {
+	if err := r.validateApproval(ctx, req); err != nil {
+		return nil, err
+	}
+	r.pending[req.Step] = &req
+	for i := range r.state.Steps {
+		st := &r.state.Steps[i]
+		if st.Name != req.Step {
+			continue
+		}
+		now := workflow.Now(ctx).UTC()
+		st.Approval.Decision = DecisionDenied
+		if req.Approve {
+			st.Approval.Decision = DecisionApproved
+		}
+		st.Approval.By = req.By
+		st.Approval.Comment = req.Comment
+		st.Approval.At = &now
+		return st.Approval, nil
+	}
+	return nil, fmt.Errorf("no step %q", req.Step)
+}
+
+func (r *runner) wait(ctx workflow.Context, sp *runbooks.StepPlan, st *StepState) error {
+	w := sp.Wait
+	if sp.Until == nil {
+		if r.in.DryRun {
+			st.Output = map[string]any{"dryRun": true, "wouldWait": w.Duration.String()}
+			return nil
+		}
+		return workflow.Sleep(ctx, w.Duration.D())
+	}
+	deadline := workflow.Now(ctx).Add(w.Timeout.D())
+	for {
+		vars := r.vars(ctx)
+		ok, err := sp.Until.EvalBool(vars)
+		st.Attempts++
+		st.Decision = &Decision{Expression: sp.Until.Expr, Result: ok, Inputs: sp.Until.Inputs(vars)}
+		if err != nil {
+			return r.fail(ctx, st, "wait.until: %v", err)
+		}
+		if ok {
+			st.Decision.Reason = "until: condition holds"
+			return nil
+		}
+		if r.in.DryRun {
+			st.Output = map[string]any{"dryRun": true, "wouldWaitUntil": sp.Until.Expr}
+			return nil
+		}
+		left := deadline.Sub(workflow.Now(ctx))
+		if left <= 0 {
+			return r.fail(ctx, st, "wait.until: %s still false after %s", sp.Until.Expr, w.Timeout)
+		}
+		if err := workflow.Sleep(ctx, min(w.Every.D(), left)); err != nil {
+			return err
+		}
+	}
+}
+
+// rollback runs the rollback steps of every completed step, latest first,
+// then the rollback steps tied to no step. A failing rollback step is
+// recorded and the others still run.
+func (r *runner) rollback(ctx workflow.Context) {
+	if len(r.plan.Rollback) == 0 {
+		return
+	}
+	var failed []string
+	run := func(sp *runbooks.StepPlan) bool {
+		st := newStepState(sp)
+		err := r.step(ctx, sp, &st)
+		r.state.Rollback = append(r.state.Rollback, st)
+		if err != nil {
+			failed = append(failed, sp.Name)
+			return false
+		}
+		return st.Status == StepSucceeded
+	}
+	for i := len(r.state.Steps) - 1; i >= 0; i-- {
+		fwd := &r.state.Steps[i]
+		if fwd.Status != StepSucceeded {
+			continue
+		}
+		undone, any := true, false
+		for _, sp := range r.plan.Rollback {
+			if sp.For == fwd.Name {
+				any = true
+				undone = run(sp) && undone
+			}
+		}
+		if any && undone {
+			fwd.Status = StepRolledBack
+			r.steps[fwd.Name] = stepVars(fwd)
+		}
+	}
+	for _, sp := range r.plan.Rollback {
+		if sp.For == "" {
+			run(sp)
+		}
+	}
+	if len(failed) > 0 {
+		r.state.Error += "; rollback failed: " + strings.Join(failed, ", ")
+	}
+}
