@@ -274,15 +274,16 @@ func Load(file string, data []byte) ([]*Plan, error) {
 	errs.Append(file, err)
 	var plans []*Plan
 	for _, rb := range rbs {
-		if rb.invalid {
-			continue
-		}
+		// Compile even a runbook with structural problems, so one run of
+		// validate reports its CEL errors too.
 		p, err := Compile(rb)
 		if err != nil {
 			errs.Append(file, err)
 			continue
 		}
-		plans = append(plans, p)
+		if !rb.invalid {
+			plans = append(plans, p)
+		}
 	}
 	return plans, errs.Err()
 }

@@ -103,22 +103,8 @@ func coerce(t ParamType, v any) (any, error) {
 			return fmt.Sprint(x), nil
 		}
 	case TypeInt:
-		switch x := v.(type) {
-		case int64:
-			return x, nil
-		case int:
-			return int64(x), nil
-		case float64:
-			if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
-				return int64(x), nil
-			}
-		case json.Number:
-			return x.Int64()
-		case string:
-			i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
-			if err == nil {
-				return i, nil
-			}
+		if i, ok := toInt(v); ok {
+			return i, nil
 		}
 		return nil, fmt.Errorf("must be a whole number, not %s", show(v))
 	case TypeBool:
@@ -144,7 +130,7 @@ func coerce(t ParamType, v any) (any, error) {
 	case TypeList:
 		switch x := v.(type) {
 		case []any:
-			return source.Plain(x), nil
+			return normalizeJSON(source.Plain(x)), nil
 		case []string:
 			out := make([]any, len(x))
 			for i, s := range x {
@@ -172,7 +158,7 @@ func coerce(t ParamType, v any) (any, error) {
 	case TypeMap:
 		switch x := v.(type) {
 		case map[string]any:
-			return source.Plain(x), nil
+			return normalizeJSON(source.Plain(x)), nil
 		case string:
 			var m map[string]any
 			if err := json.Unmarshal([]byte(x), &m); err != nil {
@@ -183,6 +169,27 @@ func coerce(t ParamType, v any) (any, error) {
 		return nil, fmt.Errorf("must be a mapping, not %s", show(v))
 	}
 	return nil, fmt.Errorf("must be a %s, not %s", t, show(v))
+}
+
+// toInt converts JSON numbers and decimal text to int64.
+func toInt(v any) (int64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return x, true
+	case int:
+		return int64(x), true
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1<<53 {
+			return int64(x), true
+		}
+	case json.Number:
+		i, err := x.Int64()
+		return i, err == nil
+	case string:
+		i, err := strconv.ParseInt(strings.TrimSpace(x), 10, 64)
+		return i, err == nil
+	}
+	return 0, false
 }
 
 func show(v any) string {
@@ -202,6 +209,7 @@ func show(v any) string {
 func normalizeJSON(v any) any {
 	switch x := v.(type) {
 	case map[string]any:
+		//workflowcheck:ignore each entry is rewritten in place; order does not matter
 		for k, e := range x {
 			x[k] = normalizeJSON(e)
 		}
@@ -246,8 +254,8 @@ func (r *Runbook) CELParams(params map[string]any) map[string]any {
 				v = time.Duration(d)
 			}
 		case TypeInt:
-			if c, err := coerce(TypeInt, v); err == nil {
-				v = c
+			if i, ok := toInt(v); ok {
+				v = i
 			}
 		default:
 			v = normalizeJSON(v)

@@ -186,6 +186,7 @@ func (n tnode) eval(vars map[string]any) (any, error) {
 		return out, nil
 	case tMap:
 		out := make(map[string]any, len(n.fields))
+		//workflowcheck:ignore builds a map; the first error wins but any error fails the step the same way
 		for k, e := range n.fields {
 			v, err := e.eval(vars)
 			if err != nil {

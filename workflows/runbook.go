@@ -30,6 +30,14 @@ const (
 	ErrTypeInvalidRunbook = "InvalidRunbook"
 )
 
+// Error types of rejected approvals, so callers can answer 404, 409 or 403.
+const (
+	RejectInvalid     = "InvalidApproval"
+	RejectUnknownStep = "UnknownStep"
+	RejectNotWaiting  = "NotWaiting"
+	RejectNotAllowed  = "NotAllowed"
+)
+
 var statusKey = temporal.NewSearchAttributeKeyKeyword(names.SAStatus)
 
 // runner interprets one run of a compiled runbook.
@@ -363,8 +371,11 @@ func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *StepS
 // validateApproval rejects decisions that cannot apply, before they enter
 // the history: unknown step, step not waiting, approver not listed.
 func (r *runner) validateApproval(_ workflow.Context, req ApprovalRequest) error {
+	reject := func(kind, format string, args ...any) error {
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), kind)
+	}
 	if strings.TrimSpace(req.By) == "" {
-		return errors.New("an approval must say who decided (by)")
+		return reject(RejectInvalid, "an approval must say who decided (by)")
 	}
 	var st *StepState
 	for i := range r.state.Steps {
@@ -374,18 +385,18 @@ func (r *runner) validateApproval(_ workflow.Context, req ApprovalRequest) error
 	}
 	switch {
 	case st == nil:
-		return fmt.Errorf("run %s has no step %q", r.in.ID, req.Step)
+		return reject(RejectUnknownStep, "run %s has no step %q", r.in.ID, req.Step)
 	case st.Kind != "approval":
-		return fmt.Errorf("step %q is not an approval", req.Step)
+		return reject(RejectInvalid, "step %q is not an approval", req.Step)
 	case st.Approval != nil && st.Approval.Decision != "":
-		return fmt.Errorf("step %q was already decided: %s by %s", req.Step, st.Approval.Decision, st.Approval.By)
+		return reject(RejectNotWaiting, "step %q was already decided: %s by %s", req.Step, st.Approval.Decision, st.Approval.By)
 	case r.pending[req.Step] != nil:
-		return fmt.Errorf("step %q was already decided by %s", req.Step, r.pending[req.Step].By)
+		return reject(RejectNotWaiting, "step %q was already decided by %s", req.Step, r.pending[req.Step].By)
 	case st.Status != StepWaitingApproval:
-		return fmt.Errorf("step %q is not waiting for approval (it is %s)", req.Step, st.Status)
+		return reject(RejectNotWaiting, "step %q is not waiting for approval (it is %s)", req.Step, st.Status)
 	}
 	if len(st.Approval.Approvers) > 0 && !slices.Contains(st.Approval.Approvers, req.By) {
-		return fmt.Errorf("%s may not decide step %q (approvers: %s)", req.By, req.Step, strings.Join(st.Approval.Approvers, ", "))
+		return reject(RejectNotAllowed, "%s may not decide step %q (approvers: %s)", req.By, req.Step, strings.Join(st.Approval.Approvers, ", "))
 	}
 	return nil
 }

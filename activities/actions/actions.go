@@ -204,6 +204,7 @@ func Redact(with map[string]any) map[string]any {
 		return nil
 	}
 	out := make(map[string]any, len(with))
+	//workflowcheck:ignore builds a map; order does not matter
 	for k, v := range with {
 		switch {
 		case isSecretKey(k):

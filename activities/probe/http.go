@@ -127,7 +127,7 @@ func redactURL(u *url.URL) string {
 		return u.String()
 	}
 	c := *u
-	c.User = url.User(actions.Redacted)
+	c.User = url.User("redacted")
 	return c.String()
 }
 

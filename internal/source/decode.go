@@ -299,12 +299,14 @@ func name(what string) string {
 func Plain(x any) any {
 	switch t := x.(type) {
 	case map[string]any:
+		//workflowcheck:ignore rewrites entries in place; order does not matter
 		for k, v := range t {
 			t[k] = Plain(v)
 		}
 		return t
 	case map[any]any:
 		m := make(map[string]any, len(t))
+		//workflowcheck:ignore builds a map; order does not matter
 		for k, v := range t {
 			m[fmt.Sprint(k)] = Plain(v)
 		}

@@ -1,0 +1,175 @@
+// Package app wires Firebreak together: the worker that runs workflows and
+// activities, and the HTTP API, against a Temporal client. `firebreak dev`
+// and `firebreak serve` both run through it; only where the client points
+// differs.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ops/firebreak/activities"
+	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/ingress"
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/runbooks"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// Roles a process can take.
+const (
+	RoleAPI    = "api"
+	RoleWorker = "worker"
+	RoleAll    = "all"
+)
+
+// SearchAttributes are the custom search attributes Firebreak needs.
+func SearchAttributes() map[string]enumspb.IndexedValueType {
+	out := map[string]enumspb.IndexedValueType{names.SADryRun: enumspb.INDEXED_VALUE_TYPE_BOOL}
+	for _, n := range names.KeywordAttributes {
+		out[n] = enumspb.INDEXED_VALUE_TYPE_KEYWORD
+	}
+	return out
+}
+
+// EnsureSearchAttributes registers missing search attributes on an external
+// cluster. Clouds that refuse the operator API must have them created by an
+// administrator; the error says which.
+func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
+	ops := c.OperatorService()
+	have, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
+	if err != nil {
+		return fmt.Errorf("listing search attributes: %w", err)
+	}
+	missing := map[string]enumspb.IndexedValueType{}
+	for name, t := range SearchAttributes() {
+		if _, ok := have.GetCustomAttributes()[name]; !ok {
+			missing[name] = t
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+	if err != nil {
+		return fmt.Errorf("adding search attributes %v (create them by hand if the cluster refuses): %w", keys(missing), err)
+	}
+	return nil
+}
+
+func keys(m map[string]enumspb.IndexedValueType) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// Options configure a Firebreak process.
+type Options struct {
+	Role      string
+	Client    client.Client
+	Namespace string
+	Catalog   *runbooks.Catalog
+	Config    *config.Config
+	// Listen is the HTTP API address (roles api and all).
+	Listen string
+	// Listener, when set, is used instead of listening on Listen.
+	Listener net.Listener
+	Logger   *slog.Logger
+	UIURL    string
+	// Ready, when set, is called with the API's address once it serves.
+	Ready func(apiAddr string)
+}
+
+// NewWorker creates a worker with every workflow and action registered.
+func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger) worker.Worker {
+	w := worker.New(c, names.TaskQueue, worker.Options{
+		// A workflow that panics or turns out nondeterministic is failed
+		// loudly rather than retried forever.
+		WorkflowPanicPolicy: worker.FailWorkflow,
+	})
+	w.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
+	activities.Register(w, activities.Handlers(activities.Deps{
+		Logger:        logger.With("component", "action"),
+		HTTPClient:    &http.Client{Timeout: 2 * time.Minute},
+		PrometheusURL: cfg.Prometheus.URL,
+	}))
+	return w
+}
+
+// NewAPI builds the HTTP API on a service.
+func NewAPI(o Options) (*ingress.API, *service.Service) {
+	svc := &service.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL}
+	api := ingress.New(ingress.Options{Service: svc, Token: o.Config.APIToken, Logger: o.Logger.With("component", "api")})
+	return api, svc
+}
+
+// Run runs the worker and/or the API until ctx is done, then stops them
+// cleanly: the API stops taking requests first, then the worker finishes
+// what it holds.
+func Run(ctx context.Context, o Options) error {
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Role == "" {
+		o.Role = RoleAll
+	}
+	if o.Role != RoleAPI && o.Role != RoleWorker && o.Role != RoleAll {
+		return fmt.Errorf("--role must be api, worker or all, not %q", o.Role)
+	}
+	var w worker.Worker
+	if o.Role != RoleAPI {
+		w = NewWorker(o.Client, o.Config, o.Logger)
+		if err := w.Start(); err != nil {
+			return fmt.Errorf("starting worker: %w", err)
+		}
+		defer w.Stop()
+		o.Logger.Info("worker polling", "taskQueue", names.TaskQueue, "namespace", o.Namespace)
+	}
+	if o.Role == RoleWorker {
+		if o.Ready != nil {
+			o.Ready("")
+		}
+		<-ctx.Done()
+		return nil
+	}
+	api, _ := NewAPI(o)
+	ln := o.Listener
+	if ln == nil {
+		var err error
+		ln, err = net.Listen("tcp", o.Listen)
+		if err != nil {
+			return fmt.Errorf("API address %s: %w", o.Listen, err)
+		}
+	}
+	srv := ingress.NewServer(ln.Addr().String(), api)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	o.Logger.Info("API listening", "addr", "http://"+ln.Addr().String())
+	if o.Ready != nil {
+		o.Ready(ln.Addr().String())
+	}
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		if !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}

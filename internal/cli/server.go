@@ -1,0 +1,241 @@
+package cli
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/firebreak-ops/firebreak/internal/app"
+	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/engine"
+	"github.com/firebreak-ops/firebreak/runbooks"
+)
+
+type serverFlags struct {
+	configPath string
+	listen     string
+	runbooks   []string
+	logLevel   string
+}
+
+func (f *serverFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.configPath, "config", "", "firebreak.yaml (FIREBREAK_* environment variables override it)")
+	cmd.Flags().StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP API address")
+	cmd.Flags().StringArrayVar(&f.runbooks, "runbooks", nil, "extra runbook directory or file (repeatable), added to the built-in catalog")
+	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+}
+
+// loadCatalog returns the built-in catalog plus extra paths; any invalid
+// runbook stops start-up with every error listed.
+func loadCatalog(extra []string) (*runbooks.Catalog, error) {
+	cat, err := runbooks.Builtin()
+	if err != nil {
+		return nil, fmt.Errorf("built-in catalog is invalid:\n%w", err)
+	}
+	for _, p := range extra {
+		if err := cat.LoadPath(p); err != nil {
+			return nil, fmt.Errorf("invalid runbooks, not starting:\n%w", err)
+		}
+	}
+	return cat, nil
+}
+
+func signalContext() (context.Context, context.CancelFunc) {
+	return signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+}
+
+func sdkLogger(l *slog.Logger) sdklog.Logger {
+	return sdklog.NewStructuredLogger(l.With("component", "temporal-sdk"))
+}
+
+func newDevCmd(g *globals) *cobra.Command {
+	var f serverFlags
+	var dataDir string
+	var temporalPort, uiPort int
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run everything on this machine: embedded Temporal (SQLite), Web UI, worker and API",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			began := time.Now()
+			logger, err := newLogger(g.errOut, f.logLevel)
+			if err != nil {
+				return err
+			}
+			cfg, err := config.Load(f.configPath, nil)
+			if err != nil {
+				return err
+			}
+			cat, err := loadCatalog(append(cfg.Runbooks, f.runbooks...))
+			if err != nil {
+				return err
+			}
+			ctx, stop := signalContext()
+			defer stop()
+			eng, err := engine.Start(ctx, engine.Config{
+				DataDir:          dataDir,
+				Port:             temporalPort,
+				UIPort:           uiPort,
+				Namespace:        "default",
+				SearchAttributes: app.SearchAttributes(),
+				Logger:           logger.With("component", "temporal"),
+			})
+			if err != nil {
+				return err
+			}
+			defer func() {
+				if err := eng.Stop(); err != nil {
+					logger.Warn("stopping Temporal", "err", err)
+				}
+			}()
+			c, err := client.Dial(client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdkLogger(logger)})
+			if err != nil {
+				return fmt.Errorf("connecting to the embedded Temporal: %w", err)
+			}
+			defer c.Close()
+			err = app.Run(ctx, app.Options{
+				Role: app.RoleAll, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg,
+				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(),
+				Ready: func(addr string) {
+					logger.Info("firebreak dev is ready",
+						"api", "http://"+addr, "temporal", eng.FrontendAddress(), "ui", eng.UIAddress(),
+						"dataDir", dataDir, "runbooks", cat.Len(), "startup", time.Since(began).Round(time.Millisecond).String())
+				},
+			})
+			logger.Info("shutting down")
+			return err
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&dataDir, "data-dir", ".firebreak", "where the SQLite database and other state live")
+	cmd.Flags().IntVar(&temporalPort, "temporal-port", 7233, "Temporal frontend gRPC port")
+	cmd.Flags().IntVar(&uiPort, "ui-port", 8233, "Temporal Web UI port (0 disables the UI)")
+	return cmd
+}
+
+func newServeCmd(g *globals) *cobra.Command {
+	var f serverFlags
+	var role string
+	var t config.Temporal
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the worker and/or API against an external Temporal cluster",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			logger, err := newLogger(g.errOut, f.logLevel)
+			if err != nil {
+				return err
+			}
+			cfg, err := config.Load(f.configPath, nil)
+			if err != nil {
+				return err
+			}
+			// Flags given on the command line win over file and environment.
+			fl := cmd.Flags()
+			if fl.Changed("temporal-address") {
+				cfg.Temporal.Address = t.Address
+			}
+			if fl.Changed("namespace") {
+				cfg.Temporal.Namespace = t.Namespace
+			}
+			if fl.Changed("api-key") {
+				cfg.Temporal.APIKey = t.APIKey
+			}
+			for name, dst := range map[string]*string{"tls-ca": &cfg.Temporal.TLS.CAFile, "tls-cert": &cfg.Temporal.TLS.CertFile,
+				"tls-key": &cfg.Temporal.TLS.KeyFile, "tls-server-name": &cfg.Temporal.TLS.ServerName} {
+				if fl.Changed(name) {
+					v, _ := fl.GetString(name)
+					*dst = v
+				}
+			}
+			if fl.Changed("tls") {
+				cfg.Temporal.TLS.Enabled = t.TLS.Enabled
+			}
+			if cfg.Temporal.Address == "" {
+				cfg.Temporal.Address = "127.0.0.1:7233"
+			}
+			if cfg.Temporal.Namespace == "" {
+				cfg.Temporal.Namespace = "default"
+			}
+			cat, err := loadCatalog(append(cfg.Runbooks, f.runbooks...))
+			if err != nil {
+				return err
+			}
+			opts, err := clientOptions(cfg.Temporal)
+			if err != nil {
+				return err
+			}
+			opts.Logger = sdkLogger(logger)
+			ctx, stop := signalContext()
+			defer stop()
+			c, err := client.DialContext(ctx, opts)
+			if err != nil {
+				return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
+			}
+			defer c.Close()
+			if err := app.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
+				return err
+			}
+			return app.Run(ctx, app.Options{
+				Role: role, Client: c, Namespace: cfg.Temporal.Namespace, Catalog: cat, Config: cfg,
+				Listen: f.listen, Logger: logger,
+			})
+		},
+	}
+	f.register(cmd)
+	cmd.Flags().StringVar(&role, "role", app.RoleAll, "api, worker or all")
+	cmd.Flags().StringVar(&t.Address, "temporal-address", "", "Temporal frontend host:port (default 127.0.0.1:7233; $FIREBREAK_TEMPORAL_ADDRESS)")
+	cmd.Flags().StringVar(&t.Namespace, "namespace", "", "Temporal namespace (default \"default\"; $FIREBREAK_TEMPORAL_NAMESPACE)")
+	cmd.Flags().StringVar(&t.APIKey, "api-key", "", "Temporal API key (prefer $FIREBREAK_TEMPORAL_API_KEY: flags show in ps)")
+	cmd.Flags().BoolVar(&t.TLS.Enabled, "tls", false, "connect with TLS")
+	cmd.Flags().String("tls-ca", "", "CA certificate file to verify the server")
+	cmd.Flags().String("tls-cert", "", "client certificate file (mTLS)")
+	cmd.Flags().String("tls-key", "", "client key file (mTLS)")
+	cmd.Flags().String("tls-server-name", "", "server name to verify")
+	return cmd
+}
+
+// clientOptions builds Temporal client options from the config.
+func clientOptions(t config.Temporal) (client.Options, error) {
+	opts := client.Options{HostPort: t.Address, Namespace: t.Namespace}
+	useTLS := t.TLS.Enabled || t.TLS.CAFile != "" || t.TLS.CertFile != "" || t.APIKey != ""
+	if useTLS {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: t.TLS.ServerName}
+		if t.TLS.CAFile != "" {
+			pem, err := os.ReadFile(t.TLS.CAFile)
+			if err != nil {
+				return opts, fmt.Errorf("temporal.tls.caFile: %w", err)
+			}
+			pool := x509.NewCertPool()
+			if !pool.AppendCertsFromPEM(pem) {
+				return opts, fmt.Errorf("temporal.tls.caFile %s: no PEM certificates", t.TLS.CAFile)
+			}
+			tc.RootCAs = pool
+		}
+		if (t.TLS.CertFile == "") != (t.TLS.KeyFile == "") {
+			return opts, fmt.Errorf("temporal.tls.certFile and keyFile go together")
+		}
+		if t.TLS.CertFile != "" {
+			cert, err := tls.LoadX509KeyPair(t.TLS.CertFile, t.TLS.KeyFile)
+			if err != nil {
+				return opts, fmt.Errorf("temporal.tls client certificate: %w", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
+		}
+		opts.ConnectionOptions.TLS = tc
+	}
+	if t.APIKey != "" {
+		opts.Credentials = client.NewAPIKeyStaticCredentials(t.APIKey)
+	}
+	return opts, nil
+}

@@ -1,0 +1,174 @@
+// Package config reads firebreak.yaml and the FIREBREAK_* environment
+// variables into one Config. Every integration's settings live here under
+// one naming scheme; environment variables override the file.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/firebreak-ops/firebreak/internal/source"
+)
+
+// Config is Firebreak's whole configuration.
+type Config struct {
+	// APIToken, when set, is required as a bearer token on the HTTP API.
+	APIToken   string     `yaml:"apiToken"`
+	Prometheus Prometheus `yaml:"prometheus"`
+	Temporal   Temporal   `yaml:"temporal"`
+	Slack      Slack      `yaml:"slack"`
+	PagerDuty  PagerDuty  `yaml:"pagerduty"`
+	// Alertmanager holds the webhook's credentials.
+	Alertmanager Alertmanager `yaml:"alertmanager"`
+	// Runbooks lists extra runbook directories or files.
+	Runbooks []string `yaml:"runbooks"`
+}
+
+// Prometheus is where prometheus.query actions send queries.
+type Prometheus struct {
+	URL string `yaml:"url"`
+}
+
+// Temporal says how `serve` reaches an external Temporal cluster.
+type Temporal struct {
+	Address   string `yaml:"address"`
+	Namespace string `yaml:"namespace"`
+	APIKey    string `yaml:"apiKey"`
+	TLS       TLS    `yaml:"tls"`
+}
+
+// TLS configures a TLS connection to Temporal.
+type TLS struct {
+	Enabled    bool   `yaml:"enabled"`
+	CAFile     string `yaml:"caFile"`
+	CertFile   string `yaml:"certFile"`
+	KeyFile    string `yaml:"keyFile"`
+	ServerName string `yaml:"serverName"`
+}
+
+// Slack holds the Slack app's secrets.
+type Slack struct {
+	SigningSecret string `yaml:"signingSecret"`
+	BotToken      string `yaml:"botToken"`
+	APIURL        string `yaml:"apiURL"`
+}
+
+// PagerDuty holds PagerDuty credentials and endpoints.
+type PagerDuty struct {
+	WebhookSecrets []string `yaml:"webhookSecrets"`
+	Token          string   `yaml:"token"`
+	APIURL         string   `yaml:"apiURL"`
+	EventsURL      string   `yaml:"eventsURL"`
+}
+
+// Alertmanager holds the credentials Alertmanager's webhook must present.
+type Alertmanager struct {
+	Token    string `yaml:"token"`
+	Username string `yaml:"username"`
+	Password string `yaml:"password"`
+}
+
+// env maps each environment variable to the field it overrides.
+func (c *Config) env() map[string]*string {
+	return map[string]*string{
+		"FIREBREAK_API_TOKEN":             &c.APIToken,
+		"FIREBREAK_PROMETHEUS_URL":        &c.Prometheus.URL,
+		"FIREBREAK_TEMPORAL_ADDRESS":      &c.Temporal.Address,
+		"FIREBREAK_TEMPORAL_NAMESPACE":    &c.Temporal.Namespace,
+		"FIREBREAK_TEMPORAL_API_KEY":      &c.Temporal.APIKey,
+		"FIREBREAK_SLACK_SIGNING_SECRET":  &c.Slack.SigningSecret,
+		"FIREBREAK_SLACK_BOT_TOKEN":       &c.Slack.BotToken,
+		"FIREBREAK_SLACK_API_URL":         &c.Slack.APIURL,
+		"FIREBREAK_PAGERDUTY_TOKEN":       &c.PagerDuty.Token,
+		"FIREBREAK_PAGERDUTY_API_URL":     &c.PagerDuty.APIURL,
+		"FIREBREAK_PAGERDUTY_EVENTS_URL":  &c.PagerDuty.EventsURL,
+		"FIREBREAK_ALERTMANAGER_TOKEN":    &c.Alertmanager.Token,
+		"FIREBREAK_ALERTMANAGER_USERNAME": &c.Alertmanager.Username,
+		"FIREBREAK_ALERTMANAGER_PASSWORD": &c.Alertmanager.Password,
+	}
+}
+
+// Load reads the file at path (none when path is empty), then applies the
+// environment. Errors name the file position or the variable.
+func Load(path string, getenv func(string) string) (*Config, error) {
+	c := &Config{}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		var doc yaml.Node
+		if err := yaml.Unmarshal(data, &doc); err != nil {
+			return nil, fmt.Errorf("%s: %s", path, strings.TrimPrefix(err.Error(), "yaml: "))
+		}
+		if len(doc.Content) > 0 {
+			if err := source.Decode(path, &doc, c); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if getenv == nil {
+		getenv = os.Getenv
+	}
+	for name, field := range c.env() {
+		if v := getenv(name); v != "" {
+			*field = v
+		}
+	}
+	if v := getenv("FIREBREAK_PAGERDUTY_WEBHOOK_SECRETS"); v != "" {
+		c.PagerDuty.WebhookSecrets = nil
+		for _, s := range strings.Split(v, ",") {
+			if s = strings.TrimSpace(s); s != "" {
+				c.PagerDuty.WebhookSecrets = append(c.PagerDuty.WebhookSecrets, s)
+			}
+		}
+	}
+	if v := getenv("FIREBREAK_TEMPORAL_TLS"); v != "" {
+		c.Temporal.TLS.Enabled = v == "1" || strings.EqualFold(v, "true")
+	}
+	return c, c.validate(path)
+}
+
+func (c *Config) validate(path string) error {
+	where := func(key, env string) string {
+		if path == "" {
+			return env
+		}
+		return fmt.Sprintf("%s (or %s)", key, env)
+	}
+	for _, u := range []struct{ key, env, val string }{
+		{"prometheus.url", "FIREBREAK_PROMETHEUS_URL", c.Prometheus.URL},
+		{"slack.apiURL", "FIREBREAK_SLACK_API_URL", c.Slack.APIURL},
+		{"pagerduty.apiURL", "FIREBREAK_PAGERDUTY_API_URL", c.PagerDuty.APIURL},
+		{"pagerduty.eventsURL", "FIREBREAK_PAGERDUTY_EVENTS_URL", c.PagerDuty.EventsURL},
+	} {
+		if u.val == "" {
+			continue
+		}
+		parsed, err := url.Parse(u.val)
+		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
+			return fmt.Errorf("config: %s must be an http(s) URL, not %q", where(u.key, u.env), u.val)
+		}
+	}
+	if (c.Alertmanager.Username == "") != (c.Alertmanager.Password == "") {
+		return fmt.Errorf("config: %s and password must be set together", where("alertmanager.username", "FIREBREAK_ALERTMANAGER_USERNAME"))
+	}
+	return nil
+}
+
+// Secrets lists every secret value configured, so tests and log filters
+// can make sure none leaks.
+func (c *Config) Secrets() []string {
+	var out []string
+	for _, s := range []string{c.APIToken, c.Temporal.APIKey, c.Slack.SigningSecret, c.Slack.BotToken,
+		c.PagerDuty.Token, c.Alertmanager.Token, c.Alertmanager.Password} {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return append(out, c.PagerDuty.WebhookSecrets...)
+}

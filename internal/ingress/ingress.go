@@ -1,0 +1,335 @@
+// Package ingress is Firebreak's HTTP front door: it decodes and checks
+// requests, authenticates them, and hands them to the service.
+package ingress
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// MaxBody caps request bodies of the API.
+const MaxBody = 1 << 20
+
+// Options configure the API handler.
+type Options struct {
+	Service *service.Service
+	// Token, when set, is required as "Authorization: Bearer <token>" on
+	// every endpoint but /healthz, /readyz and /metrics.
+	Token  string
+	Logger *slog.Logger
+	// Registry receives the API's metrics; nil makes a new one.
+	Registry *prometheus.Registry
+}
+
+// API serves Firebreak's HTTP API.
+type API struct {
+	svc      *service.Service
+	token    string
+	log      *slog.Logger
+	mux      *http.ServeMux
+	registry *prometheus.Registry
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+	runs     *prometheus.CounterVec
+}
+
+// New builds the API handler.
+func New(o Options) *API {
+	a := &API{svc: o.Service, token: o.Token, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
+	if a.log == nil {
+		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.registry == nil {
+		a.registry = prometheus.NewRegistry()
+		a.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	}
+	a.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "firebreak_http_requests_total", Help: "HTTP requests by route and status code.",
+	}, []string{"route", "code"})
+	a.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "firebreak_http_request_duration_seconds", Help: "HTTP request latency by route.",
+		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
+	}, []string{"route"})
+	a.runs = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "firebreak_runs_started_total", Help: "Runs started by runbook and trigger.",
+	}, []string{"runbook", "trigger"})
+	a.registry.MustRegister(a.requests, a.latency, a.runs)
+
+	a.mux.HandleFunc("GET /healthz", a.healthz)
+	a.mux.HandleFunc("GET /readyz", a.readyz)
+	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	a.Handle("GET /v1/runbooks", a.listRunbooks)
+	a.Handle("POST /v1/runs", a.startRun)
+	a.Handle("GET /v1/runs", a.listRuns)
+	a.Handle("GET /v1/runs/{id}", a.getRun)
+	a.Handle("POST /v1/runs/{id}/approvals", a.approve)
+	a.Handle("POST /v1/runs/{id}/cancel", a.cancel)
+	return a
+}
+
+// Registry returns the metrics registry, for other packages' collectors.
+func (a *API) Registry() *prometheus.Registry { return a.registry }
+
+// HandlerFunc is an API handler: it returns a status and a value to send
+// as JSON, or an error.
+type HandlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
+
+// Handle registers an authenticated JSON endpoint.
+func (a *API) Handle(pattern string, h HandlerFunc) {
+	a.mux.Handle(pattern, a.authenticated(a.jsonHandler(h)))
+}
+
+// HandleRaw registers a handler that does its own authentication (webhooks
+// with signatures); it still gets metrics and body limits.
+func (a *API) HandleRaw(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, h)
+}
+
+// ServeHTTP records metrics, caps the body and routes.
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+	r.Body = http.MaxBytesReader(rec, r.Body, MaxBody)
+	a.mux.ServeHTTP(rec, r)
+	route := r.Pattern
+	if route == "" {
+		route = "unmatched"
+	}
+	a.requests.WithLabelValues(route, strconv.Itoa(rec.code)).Inc()
+	a.latency.WithLabelValues(route).Observe(time.Since(start).Seconds())
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (a *API) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.token != "" && !BearerMatches(r, a.token) {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
+			WriteJSON(w, http.StatusUnauthorized, ErrorBody{Error: "missing or wrong bearer token"})
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// BearerMatches compares a request's bearer token in constant time.
+func BearerMatches(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), []byte(token)) == 1
+}
+
+// ErrorBody is every error response.
+type ErrorBody struct {
+	Error string `json:"error"`
+	Field string `json:"field,omitempty"`
+}
+
+func (a *API) jsonHandler(h HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		code, body, err := h(w, r)
+		if err != nil {
+			code, body = a.errorResponse(r, err)
+		}
+		if code == 0 {
+			return
+		}
+		WriteJSON(w, code, body)
+	})
+}
+
+func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
+	var se *service.Error
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &se):
+		code := map[service.Kind]int{
+			service.Invalid: http.StatusBadRequest, service.NotFound: http.StatusNotFound,
+			service.Conflict: http.StatusConflict, service.Forbidden: http.StatusForbidden,
+			service.Unavailable: http.StatusServiceUnavailable,
+		}[se.Kind]
+		if code == 0 {
+			code = http.StatusInternalServerError
+		}
+		return code, ErrorBody{Error: se.Msg, Field: se.Field}
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
+	case errors.Is(err, errUnsupportedMedia):
+		return http.StatusUnsupportedMediaType, ErrorBody{Error: err.Error()}
+	case errors.As(err, new(*badRequest)):
+		return http.StatusBadRequest, ErrorBody{Error: err.Error()}
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusServiceUnavailable, ErrorBody{Error: "timed out waiting for Temporal"}
+	}
+	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	return http.StatusInternalServerError, ErrorBody{Error: "internal error: " + err.Error()}
+}
+
+type badRequest struct{ msg string }
+
+func (b *badRequest) Error() string { return b.msg }
+
+var errUnsupportedMedia = errors.New("content type must be application/json")
+
+// DecodeJSON reads a JSON body strictly: right content type, no unknown
+// fields, one value.
+func DecodeJSON(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return errUnsupportedMedia
+		}
+	}
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return &badRequest{msg: "bad JSON body: " + strings.TrimPrefix(err.Error(), "json: ")}
+	}
+	if dec.More() {
+		return &badRequest{msg: "bad JSON body: more than one value"}
+	}
+	return nil
+}
+
+// WriteJSON writes v as JSON with the given status.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	if err := a.svc.Ready(ctx); err != nil {
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (a *API) listRunbooks(_ http.ResponseWriter, _ *http.Request) (int, any, error) {
+	return http.StatusOK, a.svc.Runbooks(), nil
+}
+
+// Trigger header: clients say who they are; the CLI says "cli".
+const clientHeader = "X-Firebreak-Client"
+
+func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	var req service.StartRequest
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	req.Trigger = workflows.TriggerAPI
+	if r.Header.Get(clientHeader) == workflows.TriggerCLI {
+		req.Trigger = workflows.TriggerCLI
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	ref, err := a.svc.StartRun(ctx, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	a.runs.WithLabelValues(ref.Runbook, req.Trigger).Inc()
+	a.log.Info("run started", "id", ref.ID, "runbook", ref.Runbook, "trigger", req.Trigger, "dryRun", req.DryRun)
+	return http.StatusCreated, ref, nil
+}
+
+func (a *API) listRuns(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	runs, err := a.svc.ListRuns(r.Context(), service.ListFilter{Runbook: q.Get("runbook"), Status: q.Get("status"), Limit: limit})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, runs, nil
+}
+
+func (a *API) getRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	st, err := a.svc.GetRun(ctx, r.PathValue("id"), r.URL.Query().Get("runId"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, st, nil
+}
+
+func (a *API) approve(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	var req workflows.ApprovalRequest
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	out, err := a.svc.Approve(ctx, r.PathValue("id"), req)
+	if err != nil {
+		return 0, nil, err
+	}
+	a.log.Info("approval decided", "id", r.PathValue("id"), "step", req.Step, "approve", req.Approve, "by", req.By)
+	return http.StatusOK, out, nil
+}
+
+func (a *API) cancel(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	if err := a.svc.Cancel(ctx, r.PathValue("id")); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, map[string]string{"id": r.PathValue("id"), "status": "cancelling"}, nil
+}
+
+// NewServer wraps a handler in an http.Server with timeouts suited to a
+// public webhook endpoint.
+func NewServer(addr string, h http.Handler) *http.Server {
+	return &http.Server{
+		Addr:              addr,
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+	}
+}

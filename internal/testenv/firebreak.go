@@ -1,0 +1,122 @@
+// Package testenv starts the real components Firebreak's tests run
+// against — the embedded Temporal server, a Firebreak worker and API,
+// Prometheus — on free loopback ports, and stops them when the test ends.
+package testenv
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/firebreak-ops/firebreak/internal/app"
+	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/engine"
+	"github.com/firebreak-ops/firebreak/runbooks"
+)
+
+// Logger returns a logger for tests: quiet unless FIREBREAK_TEST_LOG is set.
+func Logger(t testing.TB) *slog.Logger {
+	if os.Getenv("FIREBREAK_TEST_LOG") != "" {
+		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// Engine starts the embedded Temporal server on dataDir.
+func Engine(t testing.TB, dataDir string) *engine.Engine {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	e, err := engine.Start(ctx, engine.Config{
+		DataDir:          dataDir,
+		SearchAttributes: app.SearchAttributes(),
+		Logger:           Logger(t),
+	})
+	if err != nil {
+		t.Fatalf("starting embedded Temporal: %v", err)
+	}
+	t.Cleanup(func() { _ = e.Stop() })
+	return e
+}
+
+// Client dials the engine.
+func Client(t testing.TB, e *engine.Engine) client.Client {
+	t.Helper()
+	c, err := client.Dial(client.Options{
+		HostPort: e.FrontendAddress(), Namespace: e.Namespace(),
+		Logger: sdklog.NewStructuredLogger(Logger(t)),
+	})
+	if err != nil {
+		t.Fatalf("dialing Temporal: %v", err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+// Firebreak is a running worker and API.
+type Firebreak struct {
+	URL    string
+	Client client.Client
+	stop   context.CancelFunc
+	done   chan error
+}
+
+// Stop stops the worker and API and waits for them.
+func (f *Firebreak) Stop() {
+	if f.stop == nil {
+		return
+	}
+	f.stop()
+	<-f.done
+	f.stop = nil
+}
+
+// Options tweak StartFirebreak.
+type Options struct {
+	Config  *config.Config
+	Catalog *runbooks.Catalog
+	Role    string
+}
+
+// StartFirebreak runs a worker and the API against the engine.
+func StartFirebreak(t testing.TB, e *engine.Engine, o Options) *Firebreak {
+	t.Helper()
+	if o.Config == nil {
+		o.Config = &config.Config{}
+	}
+	if o.Catalog == nil {
+		cat, err := runbooks.Builtin()
+		if err != nil {
+			t.Fatal(err)
+		}
+		o.Catalog = cat
+	}
+	c := Client(t, e)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	f := &Firebreak{URL: "http://" + ln.Addr().String(), Client: c, stop: cancel, done: make(chan error, 1)}
+	ready := make(chan struct{})
+	go func() {
+		f.done <- app.Run(ctx, app.Options{
+			Role: o.Role, Client: c, Namespace: e.Namespace(), Catalog: o.Catalog, Config: o.Config,
+			Listener: ln, Logger: Logger(t), UIURL: e.UIAddress(),
+			Ready: func(string) { close(ready) },
+		})
+	}()
+	select {
+	case <-ready:
+	case err := <-f.done:
+		t.Fatalf("firebreak did not start: %v", err)
+	}
+	t.Cleanup(f.Stop)
+	return f
+}
