@@ -48,6 +48,7 @@ type Engine struct {
 	namespace string
 	uiAddress string
 	logger    *slog.Logger
+	srvLogger *serverLogger
 
 	stopOnce sync.Once
 	stopErr  error
@@ -112,6 +113,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 		frontend:  frontend,
 		namespace: cfg.Namespace,
 		logger:    cfg.Logger,
+		srvLogger: srvLogger,
 	}
 	clientLogger := slog.New(minLevelHandler{min: cfg.LogLevel, h: cfg.Logger.Handler()})
 	if err := waitReady(ctx, frontend, cfg.Namespace, cfg.SearchAttributes, clientLogger); err != nil {
@@ -143,6 +145,9 @@ func (e *Engine) UIAddress() string { return e.uiAddress }
 // returns the result of the first call.
 func (e *Engine) Stop() error {
 	e.stopOnce.Do(func() {
+		if e.srvLogger != nil {
+			e.srvLogger.stopping.Store(true)
+		}
 		if e.ui != nil {
 			e.ui.Stop()
 			select {

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"log/slog"
+	"sync/atomic"
 
 	"go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
@@ -14,6 +15,17 @@ import (
 type serverLogger struct {
 	sl  *slog.Logger
 	min slog.Level
+	// stopping is shared by every logger derived with With: once the
+	// engine stops, the errors its services log while they wind down one
+	// after another (peers gone, polls cancelled) are expected, so they are
+	// demoted to Debug instead of alarming whoever reads the log.
+	stopping *atomic.Bool
+}
+
+// benign lists server messages that say nothing wrong about an embedded,
+// single-process server; they are demoted to Debug.
+var benign = map[string]bool{
+	"HTTP API port has not been set. Nexus HTTP endpoints will not be available. To enable Nexus, follow these instructions: https://github.com/temporalio/temporal/blob/main/docs/architecture/nexus.md#enabling-nexus.": true,
 }
 
 var (
@@ -22,7 +34,7 @@ var (
 )
 
 func newServerLogger(sl *slog.Logger, min slog.Level) *serverLogger {
-	return &serverLogger{sl: sl, min: min}
+	return &serverLogger{sl: sl, min: min, stopping: &atomic.Bool{}}
 }
 
 // Debug logs at slog.LevelDebug.
@@ -69,10 +81,13 @@ func (l *serverLogger) With(tags ...tag.Tag) log.Logger {
 	for i, t := range tags {
 		args[i] = tagAttr(t)
 	}
-	return &serverLogger{sl: l.sl.With(args...), min: l.min}
+	return &serverLogger{sl: l.sl.With(args...), min: l.min, stopping: l.stopping}
 }
 
 func (l *serverLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
+	if level > slog.LevelDebug && (l.stopping.Load() || benign[msg]) {
+		level = slog.LevelDebug
+	}
 	if level < l.min {
 		return
 	}

@@ -23,6 +23,9 @@ import (
 // (a huge comprehension) fails instead of stalling a workflow.
 const CostLimit = 1_000_000
 
+// Type is a CEL type, for declarations.
+type Type = cel.Type
+
 // Field types for declarations.
 var (
 	String    = cel.StringType

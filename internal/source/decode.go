@@ -147,7 +147,9 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, what string) {
 			d.fail(n, "%s: %v", name(what), err)
 			return
 		}
-		v.Set(reflect.ValueOf(Plain(x)))
+		if x = Plain(x); x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
 	default:
 		d.scalar(n, v, what)
 	}

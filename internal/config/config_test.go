@@ -1,0 +1,59 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/firebreak-ops/firebreak/internal/config"
+)
+
+func TestLoad(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := write("good.yaml", "apiToken: from-file\nprometheus:\n  url: http://prom:9090\npagerduty:\n  webhookSecrets: [a, b]\n")
+	for _, tc := range []struct {
+		name    string
+		path    string
+		env     map[string]string
+		wantErr string
+		check   func(*config.Config) bool
+	}{
+		{name: "file", path: good, check: func(c *config.Config) bool {
+			return c.APIToken == "from-file" && c.Prometheus.URL == "http://prom:9090" && len(c.PagerDuty.WebhookSecrets) == 2
+		}},
+		{name: "env overrides file", path: good, env: map[string]string{"FIREBREAK_API_TOKEN": "from-env", "FIREBREAK_PAGERDUTY_WEBHOOK_SECRETS": "x, y ,z"},
+			check: func(c *config.Config) bool {
+				return c.APIToken == "from-env" && strings.Join(c.PagerDuty.WebhookSecrets, "|") == "x|y|z"
+			}},
+		{name: "no file", env: map[string]string{"FIREBREAK_SLACK_BOT_TOKEN": "xoxb"}, check: func(c *config.Config) bool { return c.Slack.BotToken == "xoxb" }},
+		{name: "unknown key", path: write("typo.yaml", "prometheus:\n  ulr: http://x\n"), wantErr: `typo.yaml:2:3: unknown field "ulr" in prometheus`},
+		{name: "bad url from env", env: map[string]string{"FIREBREAK_PROMETHEUS_URL": "prom:9090"}, wantErr: `FIREBREAK_PROMETHEUS_URL must be an http(s) URL`},
+		{name: "bad url in file", path: write("url.yaml", "slack:\n  apiURL: ftp://x\n"), wantErr: `slack.apiURL (or FIREBREAK_SLACK_API_URL) must be an http(s) URL`},
+		{name: "half basic auth", env: map[string]string{"FIREBREAK_ALERTMANAGER_USERNAME": "am"}, wantErr: "password must be set together"},
+		{name: "missing file", path: filepath.Join(dir, "nope.yaml"), wantErr: "no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := config.Load(tc.path, func(k string) string { return tc.env[k] })
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tc.check(c) {
+				t.Fatalf("config %+v", c)
+			}
+		})
+	}
+}
