@@ -10,8 +10,8 @@ WORKFLOWCHECK_VERSION := v0.6.0
 WORKFLOWCHECK := $(GOBIN)/workflowcheck
 
 # Debian packages the tests run for real.
-APT_PACKAGES := prometheus
-APT_BINARIES := /usr/bin/prometheus
+APT_PACKAGES := prometheus etcd-server
+APT_BINARIES := /usr/bin/prometheus /usr/bin/etcd
 
 export GOFLAGS ?= -buildvcs=false
 
@@ -27,7 +27,7 @@ run: build
 	./$(BIN) dev
 
 ## test-deps: Debian packages and Go tools the tests need (idempotent)
-test-deps: $(WORKFLOWCHECK)
+test-deps: $(WORKFLOWCHECK) kube-bins
 	@missing=""; for b in $(APT_BINARIES); do [ -x "$$b" ] || missing="yes"; done; \
 	if [ -n "$$missing" ]; then \
 		echo ">> installing Debian packages: $(APT_PACKAGES)"; \
@@ -38,6 +38,55 @@ test-deps: $(WORKFLOWCHECK)
 
 $(WORKFLOWCHECK):
 	$(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+# >>> kube: a real Kubernetes control plane for the tests >>>
+# internal/testenv/kube.go runs etcd (Debian's etcd-server), kube-apiserver,
+# kube-controller-manager and kwok (fake nodes and pods). The two Kubernetes
+# binaries are built from k8s.io/kubernetes through the helper module
+# tools/kube (about 5 minutes cold), only when missing or when the version
+# in tools/kube/go.mod changes; warm runs are instant. `make kube-clean`
+# forces a rebuild.
+KUBE_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" { print $$2 }' tools/kube/go.mod)
+KWOK_VERSION := v0.8.0
+KUBE_CACHE   := $(CURDIR)/.cache/kube
+KUBE_BIN     := $(KUBE_CACHE)/bin
+KUBE_LDFLAGS := -s -w \
+	-X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
+	-X k8s.io/component-base/version.gitMajor=$(word 2,$(subst ., ,$(KUBE_VERSION:v%=x.%))) \
+	-X k8s.io/component-base/version.gitMinor=$(word 3,$(subst ., ,$(KUBE_VERSION:v%=x.%))) \
+	-X k8s.io/component-base/version.gitTreeState=clean
+
+.PHONY: kube-bins kube-clean
+
+## kube-bins: kube-apiserver, kube-controller-manager, kwok and kwok's stages in .cache/kube
+kube-bins: $(KUBE_BIN)/kube-apiserver $(KUBE_BIN)/kube-controller-manager $(KUBE_BIN)/kwok $(KUBE_CACHE)/stages/.$(KWOK_VERSION)
+
+# The stamp is new when the version is, so a version bump rebuilds.
+$(KUBE_CACHE)/.kubernetes-$(KUBE_VERSION):
+	@mkdir -p $(@D) && touch $@
+
+$(KUBE_BIN)/kube-apiserver $(KUBE_BIN)/kube-controller-manager: $(KUBE_CACHE)/.kubernetes-$(KUBE_VERSION)
+	@echo ">> building $(@F) $(KUBE_VERSION) (takes minutes the first time)"
+	nice $(GO) build -C tools/kube -trimpath -ldflags '$(KUBE_LDFLAGS)' -o $@ k8s.io/kubernetes/cmd/$(@F)
+
+$(KUBE_BIN)/kwok:
+	GOBIN=$(KUBE_BIN) nice $(GO) install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+
+# kwok's own Stage YAMLs: nodes and pods become Ready at once; nodes keep
+# their lease.
+$(KUBE_CACHE)/stages/.$(KWOK_VERSION):
+	@set -e; dir=$$(cd / && GOFLAGS= $(GO) mod download -json sigs.k8s.io/kwok@$(KWOK_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir"; rm -rf $(KUBE_CACHE)/stages; mkdir -p $(KUBE_CACHE)/stages; \
+	for s in node/fast node/heartbeat-with-lease pod/fast; do \
+		for f in $$dir/kustomize/stage/$$s/*.yaml; do \
+			[ "$$(basename $$f)" = kustomization.yaml ] || install -m 0644 $$f $(KUBE_CACHE)/stages/$$(echo $$s | tr / -)-$$(basename $$f); \
+		done; \
+	done; \
+	touch $@; echo ">> kwok stages in $(KUBE_CACHE)/stages"
+
+kube-clean:
+	rm -rf $(KUBE_CACHE)
+# <<< kube <<<
 
 ## lint: gofmt, go vet and workflowcheck must be clean
 lint: $(WORKFLOWCHECK)

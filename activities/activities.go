@@ -15,6 +15,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/builtin"
+	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/activities/probe"
 )
 
@@ -26,6 +27,7 @@ type Deps struct {
 	Logger        *slog.Logger
 	HTTPClient    *http.Client
 	PrometheusURL string
+	PagerDuty     pagerduty.Config
 }
 
 // Handlers returns every action's handler by name.
@@ -38,11 +40,18 @@ func Handlers(d Deps) map[string]Handler {
 	}
 	b := &builtin.Activities{Logger: d.Logger}
 	p := &probe.Activities{HTTP: d.HTTPClient, PrometheusURL: d.PrometheusURL}
-	return map[string]Handler{
+	out := map[string]Handler{
 		actions.Log:             b.Log,
 		actions.HTTPRequest:     p.HTTPRequest,
 		actions.PrometheusQuery: p.PrometheusQuery,
 	}
+	if d.PagerDuty.HTTP == nil {
+		d.PagerDuty.HTTP = d.HTTPClient
+	}
+	for name, h := range pagerduty.New(d.PagerDuty).Handlers() {
+		out[name] = h
+	}
+	return out
 }
 
 // Register registers every handler under its action name.

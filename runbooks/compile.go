@@ -28,7 +28,26 @@ const (
 	VarSteps  = "steps"
 	VarRun    = "run"
 	VarNow    = "now"
+	// VarAlert is the latest Alertmanager alert a run received (empty for
+	// runs started otherwise); alertmanager trigger expressions see the
+	// incoming alert under the same name.
+	VarAlert = "alert"
+	// VarEvent is the latest PagerDuty webhook event, likewise.
+	VarEvent = "event"
 )
+
+const alertType = "firebreak.Alert"
+
+// AlertFields are the fields of `alert` in expressions.
+var AlertFields = map[string]*cel.Type{
+	"labels":       cel.MapType(cel.StringType, cel.StringType),
+	"annotations":  cel.MapType(cel.StringType, cel.StringType),
+	"status":       guard.String,
+	"startsAt":     guard.Timestamp,
+	"endsAt":       guard.Timestamp,
+	"fingerprint":  guard.String,
+	"generatorURL": guard.String,
+}
 
 // RunFields are the fields of `run` in expressions.
 var RunFields = map[string]*cel.Type{
@@ -54,6 +73,14 @@ type Plan struct {
 	Concurrency *guard.Program
 	Steps       []*StepPlan
 	Rollback    []*StepPlan
+	Triggers    []*TriggerPlan
+}
+
+// TriggerPlan is a trigger with its compiled expressions.
+type TriggerPlan struct {
+	Source string
+	Match  *guard.Program
+	Params map[string]*guard.Program
 }
 
 // StepPlan is one step with its compiled expressions.
@@ -105,11 +132,14 @@ func (r *Runbook) envFor(steps []string, withSteps bool) (*guard.Env, error) {
 	objects := []guard.Object{
 		{Name: paramsType, Fields: params},
 		{Name: runType, Fields: RunFields},
+		{Name: alertType, Fields: AlertFields},
 	}
 	vars := []guard.Var{
 		{Name: VarParams, Type: guard.ObjectType(paramsType)},
 		{Name: VarRun, Type: guard.ObjectType(runType)},
 		{Name: VarNow, Type: guard.Timestamp},
+		{Name: VarAlert, Type: guard.ObjectType(alertType)},
+		{Name: VarEvent, Type: guard.Map},
 	}
 	if withSteps {
 		fields := map[string]*cel.Type{}
@@ -155,10 +185,121 @@ func Compile(r *Runbook) (*Plan, error) {
 			plan.Rollback = append(plan.Rollback, compileStep(r.File, env, &r.Spec.Rollback[i], all, len(all), &errs))
 		}
 	}
+	if len(r.Spec.Triggers) > 0 {
+		tenv, err := triggerEnv()
+		if err != nil {
+			return nil, err
+		}
+		for i := range r.Spec.Triggers {
+			if tp := compileTrigger(r, tenv, &r.Spec.Triggers[i], &errs); tp != nil {
+				plan.Triggers = append(plan.Triggers, tp)
+			}
+		}
+	}
 	if err := errs.Err(); err != nil {
 		return nil, err
 	}
 	return plan, nil
+}
+
+var (
+	triggerEnvOnce sync.Once
+	triggerEnvVal  *guard.Env
+	triggerEnvErr  error
+)
+
+// triggerEnv is where trigger expressions live: they see only the incoming
+// alert or event and the time.
+func triggerEnv() (*guard.Env, error) {
+	triggerEnvOnce.Do(func() {
+		triggerEnvVal, triggerEnvErr = guard.NewEnv(
+			[]guard.Object{{Name: alertType, Fields: AlertFields}},
+			[]guard.Var{
+				{Name: VarAlert, Type: guard.ObjectType(alertType)},
+				{Name: VarEvent, Type: guard.Map},
+				{Name: VarNow, Type: guard.Timestamp},
+			})
+	})
+	return triggerEnvVal, triggerEnvErr
+}
+
+func compileTrigger(r *Runbook, env *guard.Env, t *Trigger, errs *source.Errors) *TriggerPlan {
+	src, m := t.Source()
+	if m == nil || !m.Match.IsSet() {
+		return nil
+	}
+	tp := &TriggerPlan{Source: src, Params: map[string]*guard.Program{}}
+	what := src + " trigger"
+	tp.Match = compileExpr(r.File, env, m.Match, guard.Bool, what+": match", wrongVar(src), errs)
+	declared := map[string]*Param{}
+	for i := range r.Spec.Params {
+		declared[r.Spec.Params[i].Name] = &r.Spec.Params[i]
+	}
+	for _, name := range sortedExprKeys(m.Params) {
+		e := m.Params[name]
+		p := declared[name]
+		if p == nil {
+			errs.Add(r.File, m.Pos.Of("params."+name), "%s: runbook has no param %q", what, name)
+			continue
+		}
+		var want *cel.Type
+		switch p.Type {
+		case TypeString, TypeInt, TypeBool:
+			want = celType(p.Type)
+		}
+		if e.Pos == (source.Pos{}) {
+			e.Pos = m.Pos.Of("params." + name)
+		}
+		tp.Params[name] = compileExpr(r.File, env, e, want, fmt.Sprintf("%s: params.%s", what, name), wrongVar(src), errs)
+	}
+	for _, p := range r.Spec.Params {
+		if _, set := m.Params[p.Name]; !set && p.Required {
+			errs.Add(r.File, m.Pos.Of(""), "%s does not set required param %q", what, p.Name)
+		}
+	}
+	return tp
+}
+
+// wrongVar flags alert in a pagerduty trigger and event in an alertmanager
+// one: each trigger sees only its own source.
+func wrongVar(src string) func(string) string {
+	return func(path string) string {
+		root, _, _ := strings.Cut(path, ".")
+		switch {
+		case src == SourceAlertmanager && root == VarEvent:
+			return "an alertmanager trigger sees alert, not event"
+		case src == SourcePagerDuty && root == VarAlert:
+			return "a pagerduty trigger sees event, not alert"
+		}
+		return ""
+	}
+}
+
+func sortedExprKeys(m map[string]source.Expr) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Eval matches an alert or event (in vars) and, when it matches, returns
+// the params it gives.
+func (tp *TriggerPlan) Eval(vars map[string]any) (bool, map[string]any, error) {
+	ok, err := tp.Match.EvalBool(vars)
+	if err != nil || !ok {
+		return false, nil, err
+	}
+	params := make(map[string]any, len(tp.Params))
+	for name, prg := range tp.Params {
+		v, err := prg.Eval(vars)
+		if err != nil {
+			return true, nil, fmt.Errorf("params.%s: %w", name, err)
+		}
+		params[name] = v
+	}
+	return true, params, nil
 }
 
 func compileStep(file string, env *guard.Env, s *Step, all []string, index int, errs *source.Errors) *StepPlan {

@@ -133,6 +133,26 @@ func (r *Runbook) check() error {
 			add(s.Pos.Of("for"), "step %q: for: belongs to rollback steps only", s.Name)
 		}
 	}
+	for i := range r.Spec.Triggers {
+		tr := &r.Spec.Triggers[i]
+		src, m := tr.Source()
+		switch {
+		case tr.Alertmanager != nil && tr.PagerDuty != nil:
+			add(tr.Pos.Of(""), "trigger must have one source: alertmanager or pagerduty, not both")
+		case src == "":
+			add(tr.Pos.Of(""), "trigger needs a source: alertmanager or pagerduty")
+		case !m.Match.IsSet():
+			add(tr.Pos.Of(src), "%s trigger needs match: (a CEL condition)", src)
+		}
+	}
+	if len(r.Spec.Triggers) > 0 && !r.Spec.Concurrency.IsSet() {
+		add(r.Pos.Of("spec"), "a runbook with triggers needs spec.concurrency, the per-target lock (e.g. params.namespace + \"/\" + params.deployment), so a burst of alerts for one target is one run")
+	}
+	if l := r.Spec.Limits; l != nil {
+		if l.MaxRunsPerHour < 0 {
+			add(l.Pos.Of("maxRunsPerHour"), "limits.maxRunsPerHour must be zero (no limit) or more")
+		}
+	}
 	for i := range r.Spec.Rollback {
 		s := &r.Spec.Rollback[i]
 		r.checkStep(s, "rollback step", seen, &errs)

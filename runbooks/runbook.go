@@ -42,7 +42,51 @@ type Spec struct {
 	Concurrency source.Expr      `yaml:"concurrency" json:"concurrency,omitempty"`
 	Steps       []Step           `yaml:"steps" json:"steps"`
 	Rollback    []Step           `yaml:"rollback" json:"rollback,omitempty"`
-	Pos         source.Positions `yaml:"-" json:"-"`
+	// Triggers start runs automatically from alerts and events.
+	Triggers []Trigger `yaml:"triggers" json:"triggers,omitempty"`
+	// Limits bound how often automatic runs may act on one key.
+	Limits *Limits           `yaml:"limits" json:"limits,omitempty"`
+	Pos    source.Positions `yaml:"-" json:"-"`
+}
+
+// Trigger starts a run when an alert or event matches. Exactly one source
+// is set.
+type Trigger struct {
+	Alertmanager *Match          `yaml:"alertmanager" json:"alertmanager,omitempty"`
+	PagerDuty    *Match          `yaml:"pagerduty" json:"pagerduty,omitempty"`
+	Pos          source.Positions `yaml:"-" json:"-"`
+}
+
+// Trigger sources.
+const (
+	SourceAlertmanager = "alertmanager"
+	SourcePagerDuty    = "pagerduty"
+)
+
+// Source names the trigger's source and returns its match.
+func (t *Trigger) Source() (string, *Match) {
+	if t.Alertmanager != nil {
+		return SourceAlertmanager, t.Alertmanager
+	}
+	if t.PagerDuty != nil {
+		return SourcePagerDuty, t.PagerDuty
+	}
+	return "", nil
+}
+
+// Match is a CEL condition over an alert (or event) and the CEL
+// expressions that give the run's params from it.
+type Match struct {
+	Match  source.Expr            `yaml:"match" json:"match"`
+	Params map[string]source.Expr `yaml:"params" json:"params,omitempty"`
+	Pos    source.Positions       `yaml:"-" json:"-"`
+}
+
+// Limits bound automatic runs per runbook and concurrency key.
+type Limits struct {
+	MaxRunsPerHour int              `yaml:"maxRunsPerHour" json:"maxRunsPerHour,omitempty"`
+	Cooldown       source.Duration  `yaml:"cooldown" json:"cooldown,omitempty"`
+	Pos            source.Positions `yaml:"-" json:"-"`
 }
 
 // ParamType is the type of a runbook parameter.

@@ -48,7 +48,12 @@ type runner struct {
 	params  map[string]any
 	steps   map[string]any
 	pending map[string]*ApprovalRequest
+	alert   map[string]any
+	event   map[string]any
 }
+
+// maxAlertRecords bounds the alerts a run keeps; the counts keep growing.
+const maxAlertRecords = 100
 
 // RunbookWorkflow runs a runbook: steps in order, each guarded by its when:,
 // actions as activities, approvals as updates, and on failure or
@@ -64,6 +69,8 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
 		params:  in.Runbook.CELParams(in.Params),
 		steps:   map[string]any{},
 		pending: map[string]*ApprovalRequest{},
+		alert:   AlertVars(nil),
+		event:   map[string]any{},
 		state: &RunState{
 			ID:          in.ID,
 			Runbook:     in.Runbook.Name(),
@@ -89,6 +96,27 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
 		return nil, err
 	}
 
+	// Alerts and events: the one that started the run is already waiting
+	// (signal-with-start); take everything pending before the first step,
+	// then keep listening while the run goes on.
+	alerts := workflow.GetSignalChannel(ctx, names.AlertSignal)
+	for {
+		var sig AlertSignal
+		if !alerts.ReceiveAsync(&sig) {
+			break
+		}
+		r.onAlert(sig)
+	}
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var sig AlertSignal
+			if !alerts.Receive(gctx, &sig) {
+				return
+			}
+			r.onAlert(sig)
+		}
+	})
+
 	runErr := r.forward(ctx)
 	cancelled := errors.Is(runErr, workflow.ErrCanceled) || temporal.IsCanceledError(runErr)
 
@@ -113,6 +141,13 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
 	r.state.FinishedAt = &now
 	r.setStatus(fctx, final)
 	_ = workflow.Await(fctx, func() bool { return workflow.AllHandlersFinished(fctx) })
+	if IsAutomatic(in.Trigger) {
+		// The circuit breaker counts automatic runs; if the automation
+		// workflow is not there, nothing is lost but the count.
+		_ = workflow.SignalExternalWorkflow(fctx, names.AutomationWorkflowID, "", names.RunFinishedSignal, RunFinished{
+			ID: in.ID, Runbook: in.Runbook.Name(), Key: in.Key, Status: final, Error: r.state.Error, At: now,
+		}).Get(fctx, nil)
+	}
 
 	switch final {
 	case StatusCancelled:
@@ -143,6 +178,8 @@ func (r *runner) vars(ctx workflow.Context) map[string]any {
 		runbooks.VarParams: r.params,
 		runbooks.VarSteps:  r.steps,
 		runbooks.VarNow:    workflow.Now(ctx).UTC(),
+		runbooks.VarAlert:  r.alert,
+		runbooks.VarEvent:  r.event,
 		runbooks.VarRun: map[string]any{
 			"id":          r.in.ID,
 			"runbook":     r.in.Runbook.Name(),
@@ -503,5 +540,60 @@ func (r *runner) rollback(ctx workflow.Context) {
 	}
 	if len(failed) > 0 {
 		r.state.Error += "; rollback failed: " + strings.Join(failed, ", ")
+	}
+}
+
+// onAlert records an alert or event and makes it the one expressions see.
+func (r *runner) onAlert(sig AlertSignal) {
+	rec := AlertRecord{Source: sig.Source, FirstAt: sig.ReceivedAt, LastAt: sig.ReceivedAt, Count: 1}
+	switch {
+	case sig.Alert != nil:
+		r.alert = AlertVars(sig.Alert)
+		rec.Fingerprint, rec.Status, rec.Labels = sig.Alert.Fingerprint, sig.Alert.Status, sig.Alert.Labels
+	case sig.Event != nil:
+		r.event = runbooks.NormalizeJSON(sig.Event).(map[string]any)
+		rec.Fingerprint, _ = sig.Event["id"].(string)
+		rec.Status, _ = sig.Event["event_type"].(string)
+	default:
+		return
+	}
+	for i := range r.state.Alerts {
+		a := &r.state.Alerts[i]
+		if a.Source == rec.Source && a.Fingerprint == rec.Fingerprint && a.Status == rec.Status {
+			a.Count++
+			a.LastAt = rec.LastAt
+			return
+		}
+	}
+	if len(r.state.Alerts) >= maxAlertRecords {
+		r.state.Alerts = r.state.Alerts[1:]
+	}
+	r.state.Alerts = append(r.state.Alerts, rec)
+}
+
+// AlertVars is the CEL view of an alert; nil gives an empty alert, so
+// expressions about alerts work (and are false) in runs started by hand.
+func AlertVars(a *Alert) map[string]any {
+	if a == nil {
+		a = &Alert{}
+	}
+	labels := map[string]any{}
+	//workflowcheck:ignore builds a map
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	annotations := map[string]any{}
+	//workflowcheck:ignore builds a map
+	for k, v := range a.Annotations {
+		annotations[k] = v
+	}
+	return map[string]any{
+		"status":       a.Status,
+		"labels":       labels,
+		"annotations":  annotations,
+		"startsAt":     a.StartsAt.UTC(),
+		"endsAt":       a.EndsAt.UTC(),
+		"fingerprint":  a.Fingerprint,
+		"generatorURL": a.GeneratorURL,
 	}
 }

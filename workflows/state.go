@@ -65,6 +65,7 @@ type RunState struct {
 	FinishedAt  *time.Time     `json:"finishedAt,omitempty"`
 	Steps       []StepState    `json:"steps"`
 	Rollback    []StepState    `json:"rollback,omitempty"`
+	Alerts      []AlertRecord  `json:"alerts,omitempty"`
 	Error       string         `json:"error,omitempty"`
 }
 
@@ -122,4 +123,57 @@ type ApprovalRequest struct {
 	Approve bool   `json:"approve"`
 	By      string `json:"by"`
 	Comment string `json:"comment,omitempty"`
+}
+
+// Automatic triggers.
+const (
+	TriggerAlertmanager = "alertmanager"
+	TriggerPagerDuty    = "pagerduty"
+)
+
+// IsAutomatic reports whether a trigger is an alert or event rather than a
+// person.
+func IsAutomatic(trigger string) bool {
+	return trigger == TriggerAlertmanager || trigger == TriggerPagerDuty
+}
+
+// Alert is one Alertmanager alert, as runs receive and record it.
+type Alert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt,omitempty"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// AlertSignal delivers an alert or a PagerDuty event to a run.
+type AlertSignal struct {
+	Source     string         `json:"source"`
+	Alert      *Alert         `json:"alert,omitempty"`
+	Event      map[string]any `json:"event,omitempty"`
+	ReceivedAt time.Time      `json:"receivedAt"`
+}
+
+// AlertRecord is what a run keeps of the alerts and events it received:
+// repeats of the same alert in the same status are counted, not listed.
+type AlertRecord struct {
+	Source      string            `json:"source"`
+	Fingerprint string            `json:"fingerprint"`
+	Status      string            `json:"status"`
+	Labels      map[string]string `json:"labels,omitempty"`
+	FirstAt     time.Time         `json:"firstAt"`
+	LastAt      time.Time         `json:"lastAt"`
+	Count       int               `json:"count"`
+}
+
+// RunFinished tells the automation workflow how an automatic run ended.
+type RunFinished struct {
+	ID      string    `json:"id"`
+	Runbook string    `json:"runbook"`
+	Key     string    `json:"key,omitempty"`
+	Status  string    `json:"status"`
+	Error   string    `json:"error,omitempty"`
+	At      time.Time `json:"at"`
 }

@@ -20,8 +20,11 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities"
+	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
+	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
+	pagerdutyin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -102,18 +105,46 @@ func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger) worker.
 		WorkflowPanicPolicy: worker.FailWorkflow,
 	})
 	w.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
-	activities.Register(w, activities.Handlers(activities.Deps{
-		Logger:        logger.With("component", "action"),
-		HTTPClient:    &http.Client{Timeout: 2 * time.Minute},
-		PrometheusURL: cfg.Prometheus.URL,
-	}))
+	w.RegisterWorkflowWithOptions(workflows.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
+	activities.Register(w, activities.Handlers(Deps(cfg, logger)))
 	return w
+}
+
+// Deps builds the actions' clients from the configuration.
+func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
+	httpClient := &http.Client{Timeout: 2 * time.Minute}
+	return activities.Deps{
+		Logger:        logger.With("component", "action"),
+		HTTPClient:    httpClient,
+		PrometheusURL: cfg.Prometheus.URL,
+		PagerDuty: pagerduty.Config{
+			Token: cfg.PagerDuty.Token, APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
+			RoutingKey: cfg.PagerDuty.RoutingKey, From: cfg.PagerDuty.From, HTTP: httpClient,
+		},
+	}
+}
+
+// AutomationSettings turns the configuration into circuit-breaker settings.
+func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
+	s := workflows.AutomationSettings{Failures: cfg.Automation.BreakerFailures, Window: cfg.Automation.BreakerWindow}
+	if cfg.Automation.PageOnOpen {
+		s.PageRoutingKey = cfg.PagerDuty.RoutingKey
+	}
+	return s
 }
 
 // NewAPI builds the HTTP API on a service.
 func NewAPI(o Options) (*ingress.API, *service.Service) {
-	svc := &service.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL}
+	svc := &service.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL,
+		Automation: AutomationSettings(o.Config)}
 	api := ingress.New(ingress.Options{Service: svc, Token: o.Config.APIToken, Logger: o.Logger.With("component", "api")})
+	am := alertmanager.Credentials{Token: o.Config.Alertmanager.Token, Username: o.Config.Alertmanager.Username, Password: o.Config.Alertmanager.Password}
+	if am == (alertmanager.Credentials{}) {
+		// Without credentials of its own the webhook takes the API token.
+		am.Token = o.Config.APIToken
+	}
+	alertmanager.Register(api, am)
+	pagerdutyin.Register(api, o.Config.PagerDuty.WebhookSecrets)
 	return api, svc
 }
 
@@ -146,7 +177,10 @@ func Run(ctx context.Context, o Options) error {
 		<-ctx.Done()
 		return nil
 	}
-	api, _ := NewAPI(o)
+	api, svc := NewAPI(o)
+	if err := svc.EnsureAutomation(ctx); err != nil {
+		return fmt.Errorf("starting the automation workflow: %w", err)
+	}
 	ln := o.Listener
 	if ln == nil {
 		var err error

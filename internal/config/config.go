@@ -24,6 +24,7 @@ type Config struct {
 	PagerDuty  PagerDuty  `yaml:"pagerduty"`
 	// Alertmanager holds the webhook's credentials.
 	Alertmanager Alertmanager `yaml:"alertmanager"`
+	Automation   Automation   `yaml:"automation"`
 	// Runbooks lists extra runbook directories or files.
 	Runbooks []string `yaml:"runbooks"`
 }
@@ -63,6 +64,10 @@ type PagerDuty struct {
 	Token          string   `yaml:"token"`
 	APIURL         string   `yaml:"apiURL"`
 	EventsURL      string   `yaml:"eventsURL"`
+	// RoutingKey is the default Events API v2 integration key.
+	RoutingKey string `yaml:"routingKey"`
+	// From is the PagerDuty user email REST calls (notes) are made as.
+	From string `yaml:"from"`
 }
 
 // Alertmanager holds the credentials Alertmanager's webhook must present.
@@ -70,6 +75,17 @@ type Alertmanager struct {
 	Token    string `yaml:"token"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+}
+
+// Automation configures the circuit breaker over automatic runs.
+type Automation struct {
+	// BreakerFailures failed automatic runs within BreakerWindow open the
+	// circuit (defaults 3 and 30m).
+	BreakerFailures int             `yaml:"breakerFailures"`
+	BreakerWindow   source.Duration `yaml:"breakerWindow"`
+	// PageOnOpen pages through PagerDuty (pagerduty.routingKey) when the
+	// circuit opens.
+	PageOnOpen bool `yaml:"pageOnOpen"`
 }
 
 // env maps each environment variable to the field it overrides.
@@ -165,7 +181,7 @@ func (c *Config) validate(path string) error {
 func (c *Config) Secrets() []string {
 	var out []string
 	for _, s := range []string{c.APIToken, c.Temporal.APIKey, c.Slack.SigningSecret, c.Slack.BotToken,
-		c.PagerDuty.Token, c.Alertmanager.Token, c.Alertmanager.Password} {
+		c.PagerDuty.Token, c.PagerDuty.RoutingKey, c.Alertmanager.Token, c.Alertmanager.Password} {
 		if s != "" {
 			out = append(out, s)
 		}

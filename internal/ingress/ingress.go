@@ -80,8 +80,14 @@ func New(o Options) *API {
 	a.Handle("GET /v1/runs/{id}", a.getRun)
 	a.Handle("POST /v1/runs/{id}/approvals", a.approve)
 	a.Handle("POST /v1/runs/{id}/cancel", a.cancel)
+	a.Handle("GET /v1/automation", a.automation)
+	a.Handle("POST /v1/automation/pause", a.pause)
+	a.Handle("POST /v1/automation/resume", a.resume)
 	return a
 }
+
+// Service returns the service behind the API.
+func (a *API) Service() *service.Service { return a.svc }
 
 // Registry returns the metrics registry, for other packages' collectors.
 func (a *API) Registry() *prometheus.Registry { return a.registry }
@@ -90,22 +96,43 @@ func (a *API) Registry() *prometheus.Registry { return a.registry }
 // as JSON, or an error.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
 
-// Handle registers an authenticated JSON endpoint.
+// Handle registers an authenticated JSON endpoint; bodies are capped at
+// MaxBody.
 func (a *API) Handle(pattern string, h HandlerFunc) {
-	a.mux.Handle(pattern, a.authenticated(a.jsonHandler(h)))
+	a.mux.Handle(pattern, LimitBody(MaxBody, a.authenticated(a.jsonHandler(h))))
 }
 
-// HandleRaw registers a handler that does its own authentication (webhooks
-// with signatures); it still gets metrics and body limits.
+// HandleRaw registers a handler that does its own authentication and body
+// limit (webhooks with signatures or their own credentials); it still gets
+// metrics.
 func (a *API) HandleRaw(pattern string, h http.Handler) {
 	a.mux.Handle(pattern, h)
 }
 
-// ServeHTTP records metrics, caps the body and routes.
+// LimitBody caps request bodies at n bytes.
+func LimitBody(n int64, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, n)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Log returns the API's logger.
+func (a *API) Log() *slog.Logger { return a.log }
+
+// Error writes err as a JSON error answer with the status it deserves.
+func (a *API) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code, body := a.errorResponse(r, err)
+	if code == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	WriteJSON(w, code, body)
+}
+
+// ServeHTTP records metrics and routes.
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
-	r.Body = http.MaxBytesReader(rec, r.Body, MaxBody)
 	a.mux.ServeHTTP(rec, r)
 	route := r.Pattern
 	if route == "" {
@@ -158,7 +185,8 @@ func (a *API) jsonHandler(h HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		code, body, err := h(w, r)
 		if err != nil {
-			code, body = a.errorResponse(r, err)
+			a.Error(w, r, err)
+			return
 		}
 		if code == 0 {
 			return
@@ -221,6 +249,25 @@ func DecodeJSON(r *http.Request, v any) error {
 	}
 	if dec.More() {
 		return &badRequest{msg: "bad JSON body: more than one value"}
+	}
+	return nil
+}
+
+// DecodeJSONLenient is DecodeJSON for payloads a third party defines:
+// fields Firebreak does not use are ignored, since senders add fields over
+// time.
+func DecodeJSONLenient(r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return errUnsupportedMedia
+	}
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return &badRequest{msg: "bad JSON body: " + strings.TrimPrefix(err.Error(), "json: ")}
 	}
 	return nil
 }
@@ -332,4 +379,35 @@ func NewServer(addr string, h http.Handler) *http.Server {
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 	}
+}
+
+func (a *API) automation(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	st, err := a.svc.AutomationState(r.Context())
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, st, nil
+}
+
+func (a *API) pause(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.switchAutomation(r, a.svc.Pause)
+}
+
+func (a *API) resume(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.switchAutomation(r, a.svc.Resume)
+}
+
+func (a *API) switchAutomation(r *http.Request, do func(context.Context, workflows.SwitchRequest) (*workflows.AutomationState, error)) (int, any, error) {
+	var req workflows.SwitchRequest
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	st, err := do(ctx, req)
+	if err != nil {
+		return 0, nil, err
+	}
+	a.log.Warn("automation switched", "path", r.URL.Path, "by", req.By, "reason", req.Reason, "paused", st.Paused)
+	return http.StatusOK, st, nil
 }

@@ -63,3 +63,23 @@ func NewSuffix() string {
 	}
 	return string(b)
 }
+
+// Signals.
+const (
+	// AlertSignal delivers an alert or event to a run.
+	AlertSignal = "alert"
+	// RunFinishedSignal tells the automation workflow an automatic run ended.
+	RunFinishedSignal = "run-finished"
+	// SuppressedSignal records automatic runs that were held back.
+	SuppressedSignal = "suppressed"
+)
+
+// The automation workflow: one per namespace, holding the kill switch, the
+// circuit breaker and the record of suppressed alerts.
+const (
+	AutomationWorkflow   = "AutomationWorkflow"
+	AutomationWorkflowID = "firebreak:automation"
+	AutomationQuery      = "state"
+	PauseUpdate          = "pause"
+	ResumeUpdate         = "resume"
+)

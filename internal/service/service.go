@@ -58,6 +58,10 @@ type Service struct {
 	UIURL string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Automation configures the circuit breaker over automatic runs.
+	Automation workflows.AutomationSettings
+
+	cache automationCache
 }
 
 func (s *Service) now() time.Time {

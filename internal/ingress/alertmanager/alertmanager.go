@@ -1,0 +1,180 @@
+// Package alertmanager receives Alertmanager's webhook notifications
+// (payload version 4) and hands every alert to the service, which starts
+// or joins the runs the alerts match.
+package alertmanager
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"time"
+
+	"github.com/firebreak-ops/firebreak/internal/ingress"
+	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// Path is where Alertmanager's webhook receiver posts.
+const Path = "/v1/alerts/alertmanager"
+
+// MaxBody caps a notification; Alertmanager groups are rarely beyond a
+// few hundred kilobytes.
+const MaxBody = 4 << 20
+
+// Message is Alertmanager's webhook payload, version 4, as documented for
+// its webhook receiver.
+type Message struct {
+	Version           string            `json:"version"`
+	GroupKey          string            `json:"groupKey"`
+	TruncatedAlerts   int               `json:"truncatedAlerts"`
+	Status            string            `json:"status"`
+	Receiver          string            `json:"receiver"`
+	GroupLabels       map[string]string `json:"groupLabels"`
+	CommonLabels      map[string]string `json:"commonLabels"`
+	CommonAnnotations map[string]string `json:"commonAnnotations"`
+	ExternalURL       string            `json:"externalURL"`
+	Alerts            []Alert           `json:"alerts"`
+}
+
+// Alert is one alert of a notification.
+type Alert struct {
+	Status       string            `json:"status"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       time.Time         `json:"endsAt"`
+	GeneratorURL string            `json:"generatorURL"`
+	Fingerprint  string            `json:"fingerprint"`
+}
+
+// Credentials say what Alertmanager must present: a bearer token, basic
+// auth, or either. With none set the endpoint is open (dev only).
+type Credentials struct {
+	Token    string
+	Username string
+	Password string
+}
+
+func (c Credentials) empty() bool { return c.Token == "" && c.Username == "" }
+
+func (c Credentials) allow(r *http.Request) bool {
+	if c.empty() {
+		return true
+	}
+	if c.Token != "" && ingress.BearerMatches(r, c.Token) {
+		return true
+	}
+	if c.Username != "" {
+		u, p, ok := r.BasicAuth()
+		return ok && subtle.ConstantTimeCompare([]byte(u), []byte(c.Username)) == 1 &&
+			subtle.ConstantTimeCompare([]byte(p), []byte(c.Password)) == 1
+	}
+	return false
+}
+
+// Response lists what every alert started, joined or why not.
+type Response struct {
+	Received int               `json:"received"`
+	Counts   map[string]int    `json:"counts"`
+	Outcomes []service.Outcome `json:"outcomes"`
+}
+
+// Handler serves the webhook.
+type Handler struct {
+	API   *ingress.API
+	Creds Credentials
+}
+
+// Register mounts the webhook on the API.
+func Register(api *ingress.API, creds Credentials) {
+	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Creds: creds}))
+}
+
+// ServeHTTP authenticates, decodes and delivers a notification. It answers
+// 200 only once Temporal has accepted every start and signal; 503 tells
+// Alertmanager to retry, which is safe because repeats join open runs.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !h.Creds.allow(r) {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", Basic realm="firebreak"`)
+		ingress.WriteJSON(w, http.StatusUnauthorized, ingress.ErrorBody{Error: "missing or wrong Alertmanager credentials"})
+		return
+	}
+	var msg Message
+	if err := ingress.DecodeJSONLenient(r, &msg); err != nil {
+		h.API.Error(w, r, err)
+		return
+	}
+	items, err := msg.incoming()
+	if err != nil {
+		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: err.Error()})
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	outcomes, err := h.API.Service().Deliver(ctx, items)
+	if err != nil {
+		var se *service.Error
+		if !errors.As(err, &se) {
+			err = &service.Error{Kind: service.Unavailable, Msg: "not all alerts were accepted, retry: " + err.Error()}
+		}
+		h.API.Log().Warn("alertmanager notification not accepted", "err", err, "alerts", len(items))
+		h.API.Error(w, r, err)
+		return
+	}
+	resp := Response{Received: len(items), Counts: map[string]int{}, Outcomes: outcomes}
+	for _, o := range outcomes {
+		resp.Counts[o.Result]++
+	}
+	if resp.Outcomes == nil {
+		resp.Outcomes = []service.Outcome{}
+	}
+	h.API.Log().Info("alertmanager notification", "group", msg.GroupKey, "alerts", len(items),
+		"started", resp.Counts[service.Started], "joined", resp.Counts[service.Joined], "suppressed", resp.Counts[service.Suppressed])
+	ingress.WriteJSON(w, http.StatusOK, resp)
+}
+
+// incoming checks the message and turns its alerts into deliveries.
+func (m *Message) incoming() ([]service.Incoming, error) {
+	if m.Version != "4" {
+		return nil, fmt.Errorf("unsupported Alertmanager webhook version %q (want \"4\")", m.Version)
+	}
+	out := make([]service.Incoming, 0, len(m.Alerts))
+	for i, a := range m.Alerts {
+		switch a.Status {
+		case "firing", "resolved":
+		default:
+			return nil, fmt.Errorf("alerts[%d].status must be firing or resolved, not %q", i, a.Status)
+		}
+		if len(a.Labels) == 0 {
+			return nil, fmt.Errorf("alerts[%d] has no labels", i)
+		}
+		if a.Fingerprint == "" {
+			a.Fingerprint = fingerprint(a.Labels)
+		}
+		out = append(out, service.Incoming{Source: workflows.TriggerAlertmanager, Alert: &workflows.Alert{
+			Status: a.Status, Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt,
+			EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint,
+		}})
+	}
+	return out, nil
+}
+
+// fingerprint stands in for Alertmanager's own when a sender leaves it out:
+// a stable hash of the sorted label set.
+func fingerprint(labels map[string]string) string {
+	keys := make([]string, 0, len(labels))
+	for k := range labels {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	h := sha256.New()
+	for _, k := range keys {
+		fmt.Fprintf(h, "%s\xff%s\xff", k, labels[k])
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}

@@ -1,0 +1,115 @@
+// Package pagerduty receives PagerDuty v3 webhooks, checks their signature
+// with go-pagerduty's webhookv3, and hands each event to the service.
+package pagerduty
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/PagerDuty/go-pagerduty/webhookv3"
+
+	"github.com/firebreak-ops/firebreak/internal/ingress"
+	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// Path is where PagerDuty's webhook subscription posts.
+const Path = "/v1/alerts/pagerduty"
+
+// MaxBody matches the most webhookv3 reads.
+const MaxBody = 2 << 20
+
+// Payload is a v3 webhook body: one event.
+type Payload struct {
+	Event *Event `json:"event"`
+}
+
+// Event is a v3 webhook event. Data stays generic: its shape depends on
+// the resource type, and runbook triggers read it with CEL.
+type Event struct {
+	ID           string         `json:"id"`
+	EventType    string         `json:"event_type"`
+	ResourceType string         `json:"resource_type"`
+	OccurredAt   time.Time      `json:"occurred_at"`
+	Agent        map[string]any `json:"agent"`
+	Client       map[string]any `json:"client"`
+	Data         map[string]any `json:"data"`
+}
+
+// Handler serves the webhook.
+type Handler struct {
+	API *ingress.API
+	// Secrets are the subscription's signing secrets; more than one while
+	// a secret is being rotated.
+	Secrets []string
+}
+
+// Register mounts the webhook on the API.
+func Register(api *ingress.API, secrets []string) {
+	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Secrets: secrets}))
+}
+
+// ServeHTTP verifies, decodes and delivers one event: unsigned or badly
+// signed → 401, malformed → 400, and nothing is started in either case.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if err := h.verify(r); err != nil {
+		ingress.WriteJSON(w, http.StatusUnauthorized, ingress.ErrorBody{Error: err.Error()})
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		h.API.Error(w, r, err)
+		return
+	}
+	var p Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: "bad JSON body: " + err.Error()})
+		return
+	}
+	if p.Event == nil || p.Event.ID == "" || p.Event.EventType == "" {
+		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: "payload needs event.id and event.event_type"})
+		return
+	}
+	// The event as CEL sees it: PagerDuty's own field names.
+	var ev map[string]any
+	raw, _ := json.Marshal(p.Event)
+	_ = json.Unmarshal(raw, &ev)
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	outcomes, err := h.API.Service().Deliver(ctx, []service.Incoming{{Source: workflows.TriggerPagerDuty, Event: ev}})
+	if err != nil {
+		var se *service.Error
+		if !errors.As(err, &se) {
+			err = &service.Error{Kind: service.Unavailable, Msg: "event not accepted, retry: " + err.Error()}
+		}
+		h.API.Error(w, r, err)
+		return
+	}
+	h.API.Log().Info("pagerduty event", "id", p.Event.ID, "type", p.Event.EventType, "outcomes", len(outcomes))
+	ingress.WriteJSON(w, http.StatusOK, map[string]any{"event": p.Event.ID, "outcomes": outcomes})
+}
+
+// verify accepts the request when any configured secret signed it.
+func (h *Handler) verify(r *http.Request) error {
+	if len(h.Secrets) == 0 {
+		return errors.New("no PagerDuty webhook secret is configured (FIREBREAK_PAGERDUTY_WEBHOOK_SECRETS)")
+	}
+	var last error
+	for _, s := range h.Secrets {
+		// VerifySignature puts the body back after reading it.
+		err := webhookv3.VerifySignature(r, s)
+		if err == nil {
+			return nil
+		}
+		last = err
+		if errors.Is(err, webhookv3.ErrMalformedHeader) {
+			break
+		}
+	}
+	return fmt.Errorf("PagerDuty signature check failed: %w", last)
+}

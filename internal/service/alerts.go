@@ -1,0 +1,230 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/runbooks"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// Incoming is one alert or event from a webhook.
+type Incoming struct {
+	Source string
+	Alert  *workflows.Alert
+	Event  map[string]any
+}
+
+// ref names the alert or event in outcomes.
+func (in Incoming) ref() string {
+	if in.Alert != nil {
+		return in.Alert.Fingerprint
+	}
+	id, _ := in.Event["id"].(string)
+	return id
+}
+
+// Outcomes of delivering an alert to a runbook.
+const (
+	Started    = "started"
+	Joined     = "joined"
+	Suppressed = "suppressed"
+	Unmatched  = "unmatched"
+	Rejected   = "rejected"
+)
+
+// Outcome says what one alert did for one runbook.
+type Outcome struct {
+	Alert   string `json:"alert"`
+	Runbook string `json:"runbook,omitempty"`
+	Result  string `json:"result"`
+	ID      string `json:"id,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// delivery is one alert matched to one runbook, ready to go.
+type delivery struct {
+	out    *Outcome
+	in     Incoming
+	prep   *Prepared
+	signal workflows.AlertSignal
+}
+
+// Deliver matches every alert against every runbook trigger of its source
+// and starts or joins the matching runs: a run already open for the same
+// target receives the alert as a signal, so a burst of one alert is one run.
+// Limits, the kill switch and the circuit breaker can hold a start back;
+// that is recorded as suppressed. An error means Temporal did not accept
+// everything: the caller answers so that the sender retries, and retrying
+// is safe because open runs only join.
+func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, error) {
+	now := s.now().UTC()
+	var outcomes []Outcome
+	var matched []*delivery
+	for _, in := range items {
+		vars := map[string]any{runbooks.VarNow: now, runbooks.VarAlert: workflows.AlertVars(in.Alert), runbooks.VarEvent: eventCEL(in.Event)}
+		any := false
+		for _, plan := range s.Catalog.List() {
+			for _, tp := range plan.Triggers {
+				if tp.Source != in.Source {
+					continue
+				}
+				ok, params, err := tp.Eval(vars)
+				if err != nil {
+					outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), Result: Rejected, Reason: "trigger: " + err.Error()})
+					any = true
+					break
+				}
+				if !ok {
+					continue
+				}
+				any = true
+				prep, err := s.Prepare(StartRequest{Runbook: plan.Name(), Params: params, Trigger: in.Source, RequestedBy: in.Source})
+				if err != nil {
+					outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), Result: Rejected, Reason: err.Error()})
+					break
+				}
+				outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), ID: prep.ID})
+				matched = append(matched, &delivery{in: in, prep: prep, signal: workflows.AlertSignal{
+					Source: in.Source, Alert: in.Alert, Event: in.Event, ReceivedAt: now,
+				}})
+				break // one trigger per runbook is enough
+			}
+		}
+		if !any {
+			outcomes = append(outcomes, Outcome{Alert: in.ref(), Result: Unmatched})
+		}
+	}
+	// Point each delivery at its outcome (outcomes no longer grows).
+	j := 0
+	for i := range outcomes {
+		if outcomes[i].ID != "" && outcomes[i].Result == "" {
+			matched[j].out = &outcomes[i]
+			j++
+		}
+	}
+	if len(matched) == 0 {
+		return outcomes, nil
+	}
+	hold, err := s.holding(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var suppressed []workflows.Suppression
+	for _, d := range matched {
+		if err := s.deliverOne(ctx, d, hold, now); err != nil {
+			return nil, err
+		}
+		if d.out.Result == Suppressed {
+			suppressed = append(suppressed, workflows.Suppression{
+				At: now, Source: d.in.Source, Runbook: d.prep.Plan.Name(), Key: d.prep.Input.Key,
+				Fingerprint: d.in.ref(), Reason: d.out.Reason,
+			})
+		}
+	}
+	if len(suppressed) > 0 {
+		if err := s.Client.SignalWorkflow(ctx, names.AutomationWorkflowID, "", names.SuppressedSignal, suppressed); err != nil {
+			return nil, s.temporalError(fmt.Errorf("recording suppressed alerts: %w", err))
+		}
+	}
+	return outcomes, nil
+}
+
+func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now time.Time) error {
+	id := d.prep.ID
+	// An open run for this target takes the alert, whatever the limits say:
+	// it is the run the limits allowed.
+	err := s.Client.SignalWorkflow(ctx, id, "", names.AlertSignal, d.signal)
+	if err == nil {
+		d.out.Result = Joined
+		return nil
+	}
+	var nf *serviceerror.NotFound
+	if !errors.As(err, &nf) {
+		return s.temporalError(err)
+	}
+	if d.in.Alert != nil && d.in.Alert.Status == "resolved" {
+		// A resolved alert with no open run has nothing to remediate.
+		d.out.Result = Unmatched
+		d.out.ID = ""
+		d.out.Reason = "alert resolved and no run is open for " + d.prep.Input.Key
+		return nil
+	}
+	if hold != "" {
+		d.out.Result, d.out.Reason = Suppressed, hold
+		return nil
+	}
+	if reason, err := s.limited(ctx, d.prep, now); err != nil {
+		return err
+	} else if reason != "" {
+		d.out.Result, d.out.Reason = Suppressed, reason
+		return nil
+	}
+	opts := s.StartOptions(d.prep)
+	opts.EnableEagerStart = false
+	opts.WorkflowExecutionErrorWhenAlreadyStarted = false
+	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
+	run, err := s.Client.SignalWithStartWorkflow(ctx, id, names.AlertSignal, d.signal, opts, names.RunbookWorkflow, d.prep.Input)
+	if err != nil {
+		return s.temporalError(err)
+	}
+	d.out.Result = Started
+	d.out.Reason = "run " + run.GetRunID()
+	return nil
+}
+
+// limited applies spec.limits to a start for this runbook and key.
+func (s *Service) limited(ctx context.Context, p *Prepared, now time.Time) (string, error) {
+	l := p.Plan.Runbook.Spec.Limits
+	if l == nil || (l.MaxRunsPerHour == 0 && l.Cooldown == 0) {
+		return "", nil
+	}
+	base := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s'", names.RunbookWorkflow,
+		names.SARunbook, quote(p.Plan.Name()), names.SAKey, quote(p.Input.Key))
+	if l.Cooldown > 0 {
+		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.Namespace, PageSize: 1,
+			Query: base + fmt.Sprintf(" AND StartTime > '%s'", now.Add(-l.Cooldown.D()).Format(time.RFC3339Nano)),
+		})
+		if err != nil {
+			return "", s.temporalError(err)
+		}
+		if ex := resp.GetExecutions(); len(ex) > 0 {
+			ago := now.Sub(ex[0].GetStartTime().AsTime()).Round(time.Second)
+			return fmt.Sprintf("cooldown: the last run for %s started %s ago (cooldown %s)", p.Input.Key, ago, l.Cooldown), nil
+		}
+	}
+	if l.MaxRunsPerHour > 0 {
+		resp, err := s.Client.CountWorkflow(ctx, &workflowservice.CountWorkflowExecutionsRequest{
+			Namespace: s.Namespace,
+			Query:     base + fmt.Sprintf(" AND StartTime > '%s'", now.Add(-time.Hour).Format(time.RFC3339Nano)),
+		})
+		if err != nil {
+			return "", s.temporalError(err)
+		}
+		if n := resp.GetCount(); n >= int64(l.MaxRunsPerHour) {
+			return fmt.Sprintf("limit: %d runs for %s in the last hour (maxRunsPerHour %d)", n, p.Input.Key, l.MaxRunsPerHour), nil
+		}
+	}
+	return "", nil
+}
+
+// quote escapes a value for a visibility query string.
+func quote(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s)
+}
+
+func eventCEL(e map[string]any) map[string]any {
+	if e == nil {
+		return map[string]any{}
+	}
+	return runbooks.NormalizeJSON(e).(map[string]any)
+}

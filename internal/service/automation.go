@@ -1,0 +1,112 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// automationCacheTTL bounds how stale the kill switch may look to a busy
+// webhook: a pause takes effect everywhere within this time (at once on
+// the instance that paused).
+const automationCacheTTL = 250 * time.Millisecond
+
+// automationCache remembers the automation state briefly, so an alert
+// storm costs one query per TTL rather than one per alert.
+type automationCache struct {
+	mu    sync.Mutex
+	state *workflows.AutomationState
+	at    time.Time
+}
+
+// EnsureAutomation starts the automation workflow if it is not running.
+func (s *Service) EnsureAutomation(ctx context.Context) error {
+	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID:                       names.AutomationWorkflowID,
+		TaskQueue:                names.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:            "Firebreak automation: kill switch and circuit breaker",
+	}, names.AutomationWorkflow, workflows.AutomationInput{Settings: s.Automation})
+	return err
+}
+
+// AutomationState returns the kill switch, circuit breaker and recent
+// suppressions.
+func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationState, error) {
+	resp, err := s.Client.QueryWorkflow(ctx, names.AutomationWorkflowID, "", names.AutomationQuery)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		if err := s.EnsureAutomation(ctx); err != nil {
+			return nil, s.temporalError(err)
+		}
+		resp, err = s.Client.QueryWorkflow(ctx, names.AutomationWorkflowID, "", names.AutomationQuery)
+	}
+	if err != nil {
+		return nil, s.temporalError(err)
+	}
+	var st workflows.AutomationState
+	if err := resp.Get(&st); err != nil {
+		return nil, err
+	}
+	s.cache.mu.Lock()
+	s.cache.state, s.cache.at = &st, time.Now()
+	s.cache.mu.Unlock()
+	return &st, nil
+}
+
+// holding returns why automatic runs are held back now, or "".
+func (s *Service) holding(ctx context.Context) (string, error) {
+	s.cache.mu.Lock()
+	st, at := s.cache.state, s.cache.at
+	s.cache.mu.Unlock()
+	if st == nil || time.Since(at) > automationCacheTTL {
+		var err error
+		if st, err = s.AutomationState(ctx); err != nil {
+			return "", err
+		}
+	}
+	return st.Holding(), nil
+}
+
+// Pause stops every new automatic run until Resume. Manual runs still work.
+func (s *Service) Pause(ctx context.Context, req workflows.SwitchRequest) (*workflows.AutomationState, error) {
+	return s.automationUpdate(ctx, names.PauseUpdate, req)
+}
+
+// Resume lifts a pause and closes an open circuit.
+func (s *Service) Resume(ctx context.Context, req workflows.SwitchRequest) (*workflows.AutomationState, error) {
+	return s.automationUpdate(ctx, names.ResumeUpdate, req)
+}
+
+func (s *Service) automationUpdate(ctx context.Context, name string, req workflows.SwitchRequest) (*workflows.AutomationState, error) {
+	if req.By == "" {
+		return nil, errorf(Invalid, "by", "by is required: who")
+	}
+	if err := s.EnsureAutomation(ctx); err != nil {
+		return nil, s.temporalError(err)
+	}
+	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: names.AutomationWorkflowID, UpdateName: name, Args: []any{req},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err != nil {
+		return nil, s.runError(names.AutomationWorkflowID, err)
+	}
+	var st workflows.AutomationState
+	if err := h.Get(ctx, &st); err != nil {
+		return nil, s.runError(names.AutomationWorkflowID, err)
+	}
+	s.cache.mu.Lock()
+	s.cache.state, s.cache.at = &st, time.Now()
+	s.cache.mu.Unlock()
+	return &st, nil
+}
