@@ -63,6 +63,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newValidateCmd(g),
 		newRunCmd(g),
 		newRunsCmd(g),
+		newAutomationCmd(g),
 	)
 	return root
 }

@@ -32,6 +32,16 @@ func (in Incoming) ref() string {
 	return id
 }
 
+// resolved reports whether the alert or event says the problem is over:
+// such news joins an open run but never starts one.
+func (in Incoming) resolved() bool {
+	if in.Alert != nil {
+		return in.Alert.Status == "resolved"
+	}
+	t, _ := in.Event["event_type"].(string)
+	return t == "incident.resolved"
+}
+
 // Outcomes of delivering an alert to a runbook.
 const (
 	Started    = "started"
@@ -151,7 +161,7 @@ func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now 
 	if !errors.As(err, &nf) {
 		return s.temporalError(err)
 	}
-	if d.in.Alert != nil && d.in.Alert.Status == "resolved" {
+	if d.in.resolved() {
 		// A resolved alert with no open run has nothing to remediate.
 		d.out.Result = Unmatched
 		d.out.ID = ""
