@@ -39,21 +39,21 @@ type Metadata struct {
 type Spec struct {
 	Params []Param `yaml:"params" json:"params,omitempty"`
 	// Concurrency is a CEL string: at most one run per value at a time.
-	Concurrency source.Expr      `yaml:"concurrency" json:"concurrency,omitempty"`
-	Steps       []Step           `yaml:"steps" json:"steps"`
-	Rollback    []Step           `yaml:"rollback" json:"rollback,omitempty"`
+	Concurrency source.Expr `yaml:"concurrency" json:"concurrency,omitempty"`
+	Steps       []Step      `yaml:"steps" json:"steps"`
+	Rollback    []Step      `yaml:"rollback" json:"rollback,omitempty"`
 	// Triggers start runs automatically from alerts and events.
 	Triggers []Trigger `yaml:"triggers" json:"triggers,omitempty"`
 	// Limits bound how often automatic runs may act on one key.
-	Limits *Limits           `yaml:"limits" json:"limits,omitempty"`
+	Limits *Limits          `yaml:"limits" json:"limits,omitempty"`
 	Pos    source.Positions `yaml:"-" json:"-"`
 }
 
 // Trigger starts a run when an alert or event matches. Exactly one source
 // is set.
 type Trigger struct {
-	Alertmanager *Match          `yaml:"alertmanager" json:"alertmanager,omitempty"`
-	PagerDuty    *Match          `yaml:"pagerduty" json:"pagerduty,omitempty"`
+	Alertmanager *Match           `yaml:"alertmanager" json:"alertmanager,omitempty"`
+	PagerDuty    *Match           `yaml:"pagerduty" json:"pagerduty,omitempty"`
 	Pos          source.Positions `yaml:"-" json:"-"`
 }
 
