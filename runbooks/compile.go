@@ -386,12 +386,10 @@ var planCache sync.Map // runbook hash → *Plan
 // every replay with the definition from their input, and get the same plan
 // back without compiling CEL again.
 func CompileCached(r *Runbook) (*Plan, error) {
-	b, err := json.Marshal(r)
+	key, err := cacheKey(r)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	key := string(sum[:])
 	if p, ok := planCache.Load(key); ok {
 		return p.(*Plan), nil
 	}
@@ -406,6 +404,15 @@ func CompileCached(r *Runbook) (*Plan, error) {
 	}
 	planCache.Store(key, p)
 	return p, nil
+}
+
+func cacheKey(r *Runbook) (string, error) {
+	b, err := json.Marshal(r)
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(b)
+	return string(sum[:]), nil
 }
 
 // Load parses and compiles every runbook in a file.
@@ -424,6 +431,10 @@ func Load(file string, data []byte) ([]*Plan, error) {
 		}
 		if !rb.invalid {
 			plans = append(plans, p)
+			// Workers of this process find the plan without compiling.
+			if key, err := cacheKey(rb); err == nil {
+				planCache.Store(key, p)
+			}
 		}
 	}
 	return plans, errs.Err()

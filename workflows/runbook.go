@@ -50,6 +50,9 @@ type runner struct {
 	pending map[string]*ApprovalRequest
 	alert   map[string]any
 	event   map[string]any
+	// alerts counts alerts and events received; a wait.until re-checks
+	// its condition as soon as one arrives.
+	alerts int
 }
 
 // maxAlertRecords bounds the alerts a run keeps; the counts keep growing.
@@ -167,9 +170,14 @@ func (r *runner) setStatus(ctx workflow.Context, status string) {
 		return
 	}
 	r.state.Status = status
-	// A missing search attribute must not fail the run; the status query
-	// stays the source of truth.
-	_ = workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(status))
+	// Only the waiting state is worth a visibility write: running is set
+	// at start, and a finished run's status follows from how its workflow
+	// closed, so listings derive it from that. A missing search attribute
+	// must not fail the run; the status query stays the source of truth.
+	switch status {
+	case StatusWaitingApproval, StatusRunning:
+		_ = workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(status))
+	}
 }
 
 // vars builds what expressions see at this point of the run.
@@ -492,7 +500,8 @@ func (r *runner) wait(ctx workflow.Context, sp *runbooks.StepPlan, st *StepState
 		if left <= 0 {
 			return r.fail(ctx, st, "wait.until: %s still false after %s", sp.Until.Expr, w.Timeout)
 		}
-		if err := workflow.Sleep(ctx, min(w.Every.D(), left)); err != nil {
+		seen := r.alerts
+		if _, err := workflow.AwaitWithTimeout(ctx, min(w.Every.D(), left), func() bool { return r.alerts != seen }); err != nil {
 			return err
 		}
 	}
@@ -545,6 +554,7 @@ func (r *runner) rollback(ctx workflow.Context) {
 
 // onAlert records an alert or event and makes it the one expressions see.
 func (r *runner) onAlert(sig AlertSignal) {
+	r.alerts++
 	rec := AlertRecord{Source: sig.Source, FirstAt: sig.ReceivedAt, LastAt: sig.ReceivedAt, Count: 1}
 	switch {
 	case sig.Alert != nil:

@@ -104,10 +104,15 @@ func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger) worker.
 		// loudly rather than retried forever.
 		WorkflowPanicPolicy: worker.FailWorkflow,
 	})
+	Register(w, activities.Handlers(Deps(cfg, logger)))
+	return w
+}
+
+// Register registers Firebreak's workflows and the given action handlers.
+func Register(w worker.Registry, handlers map[string]activities.Handler) {
 	w.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
-	activities.Register(w, activities.Handlers(Deps(cfg, logger)))
-	return w
+	activities.Register(w, handlers)
 }
 
 // Deps builds the actions' clients from the configuration.
@@ -181,6 +186,7 @@ func Run(ctx context.Context, o Options) error {
 	if err := svc.EnsureAutomation(ctx); err != nil {
 		return fmt.Errorf("starting the automation workflow: %w", err)
 	}
+	go svc.WatchAutomation(ctx)
 	ln := o.Listener
 	if ln == nil {
 		var err error

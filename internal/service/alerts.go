@@ -7,9 +7,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -150,8 +154,22 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 
 func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now time.Time) error {
 	id := d.prep.ID
-	// An open run for this target takes the alert, whatever the limits say:
-	// it is the run the limits allowed.
+	limits := d.prep.Plan.Runbook.Spec.Limits
+	if hold == "" && !d.in.resolved() && (limits == nil || (limits.MaxRunsPerHour == 0 && limits.Cooldown == 0)) {
+		// Nothing can hold a start back: one call starts the run or joins
+		// the open one.
+		started, err := s.signalWithStart(ctx, d)
+		if err != nil {
+			return s.temporalError(err)
+		}
+		d.out.Result = Joined
+		if started {
+			d.out.Result = Started
+		}
+		return nil
+	}
+	// An open run for this target takes the alert, whatever the limits or
+	// the kill switch say: it is the run they allowed.
 	err := s.Client.SignalWorkflow(ctx, id, "", names.AlertSignal, d.signal)
 	if err == nil {
 		d.out.Result = Joined
@@ -165,7 +183,7 @@ func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now 
 		// A resolved alert with no open run has nothing to remediate.
 		d.out.Result = Unmatched
 		d.out.ID = ""
-		d.out.Reason = "alert resolved and no run is open for " + d.prep.Input.Key
+		d.out.Reason = "resolved, and no run is open for " + d.prep.Input.Key
 		return nil
 	}
 	if hold != "" {
@@ -178,17 +196,64 @@ func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now 
 		d.out.Result, d.out.Reason = Suppressed, reason
 		return nil
 	}
-	opts := s.StartOptions(d.prep)
-	opts.EnableEagerStart = false
-	opts.WorkflowExecutionErrorWhenAlreadyStarted = false
-	opts.WorkflowIDConflictPolicy = enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING
-	run, err := s.Client.SignalWithStartWorkflow(ctx, id, names.AlertSignal, d.signal, opts, names.RunbookWorkflow, d.prep.Input)
+	started, err := s.signalWithStart(ctx, d)
 	if err != nil {
 		return s.temporalError(err)
 	}
-	d.out.Result = Started
-	d.out.Reason = "run " + run.GetRunID()
+	d.out.Result = Joined
+	if started {
+		d.out.Result = Started
+	}
 	return nil
+}
+
+// signalWithStart delivers the alert to the target's open run or starts
+// one with it, in one call; it reports which happened. The SDK's own
+// SignalWithStartWorkflow does not say, so the request is built here.
+func (s *Service) signalWithStart(ctx context.Context, d *delivery) (bool, error) {
+	dc := converter.GetDefaultDataConverter()
+	input, err := dc.ToPayloads(d.prep.Input)
+	if err != nil {
+		return false, err
+	}
+	sig, err := dc.ToPayloads(d.signal)
+	if err != nil {
+		return false, err
+	}
+	attrs := map[string]*commonpb.Payload{}
+	for name, v := range map[string]any{
+		names.SARunbook: d.prep.Plan.Name(), names.SAStatus: workflows.StatusRunning,
+		names.SATrigger: d.prep.Input.Trigger, names.SAKey: d.prep.Input.Key, names.SADryRun: d.prep.Input.DryRun,
+	} {
+		p, err := dc.ToPayload(v)
+		if err != nil {
+			return false, err
+		}
+		kind := "Keyword"
+		if _, ok := v.(bool); ok {
+			kind = "Bool"
+		}
+		p.Metadata["type"] = []byte(kind)
+		attrs[name] = p
+	}
+	resp, err := s.Client.WorkflowService().SignalWithStartWorkflowExecution(ctx, &workflowservice.SignalWithStartWorkflowExecutionRequest{
+		Namespace:                s.Namespace,
+		WorkflowId:               d.prep.ID,
+		WorkflowType:             &commonpb.WorkflowType{Name: names.RunbookWorkflow},
+		TaskQueue:                &taskqueuepb.TaskQueue{Name: names.TaskQueue, Kind: enumspb.TASK_QUEUE_KIND_NORMAL},
+		Input:                    input,
+		SignalName:               names.AlertSignal,
+		SignalInput:              sig,
+		Identity:                 "firebreak-ingress",
+		RequestId:                uuid.NewString(),
+		WorkflowIdReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		WorkflowIdConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		SearchAttributes:         &commonpb.SearchAttributes{IndexedFields: attrs},
+	})
+	if err != nil {
+		return false, err
+	}
+	return resp.GetStarted(), nil
 }
 
 // limited applies spec.limits to a start for this runbook and key.

@@ -63,18 +63,46 @@ func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationSta
 	return &st, nil
 }
 
-// holding returns why automatic runs are held back now, or "".
+// holding returns why automatic runs are held back now, or "". It reads
+// the state WatchAutomation keeps fresh; only when that is missing or stale
+// (the watcher cannot reach Temporal) does it ask, once for all callers.
 func (s *Service) holding(ctx context.Context) (string, error) {
 	s.cache.mu.Lock()
 	st, at := s.cache.state, s.cache.at
 	s.cache.mu.Unlock()
-	if st == nil || time.Since(at) > automationCacheTTL {
+	if st != nil && time.Since(at) <= 4*automationCacheTTL {
+		return st.Holding(), nil
+	}
+	s.refresh.Lock()
+	defer s.refresh.Unlock()
+	s.cache.mu.Lock()
+	st, at = s.cache.state, s.cache.at
+	s.cache.mu.Unlock()
+	if st == nil || time.Since(at) > 4*automationCacheTTL {
 		var err error
 		if st, err = s.AutomationState(ctx); err != nil {
 			return "", err
 		}
 	}
 	return st.Holding(), nil
+}
+
+// WatchAutomation keeps the kill switch and circuit state fresh in the
+// background until ctx ends, so webhooks never wait on a query: a pause
+// made elsewhere takes effect here within automationCacheTTL.
+func (s *Service) WatchAutomation(ctx context.Context) {
+	t := time.NewTicker(automationCacheTTL)
+	defer t.Stop()
+	for {
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, _ = s.AutomationState(qctx)
+		cancel()
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // Pause stops every new automatic run until Resume. Manual runs still work.

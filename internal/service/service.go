@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -61,7 +62,8 @@ type Service struct {
 	// Automation configures the circuit breaker over automatic runs.
 	Automation workflows.AutomationSettings
 
-	cache automationCache
+	cache   automationCache
+	refresh sync.Mutex
 }
 
 func (s *Service) now() time.Time {
@@ -247,8 +249,17 @@ func (s *Service) ListRuns(ctx context.Context, f ListFilter) ([]RunSummary, err
 	if f.Runbook != "" {
 		q += fmt.Sprintf(" AND %s = '%s'", names.SARunbook, f.Runbook)
 	}
-	if f.Status != "" {
-		q += fmt.Sprintf(" AND %s = '%s'", names.SAStatus, f.Status)
+	switch f.Status {
+	case workflows.StatusRunning:
+		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s != '%s'", names.SAStatus, workflows.StatusWaitingApproval)
+	case workflows.StatusWaitingApproval:
+		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s = '%s'", names.SAStatus, f.Status)
+	case workflows.StatusSucceeded:
+		q += " AND ExecutionStatus = 'Completed'"
+	case workflows.StatusCancelled:
+		q += " AND ExecutionStatus = 'Canceled'"
+	case workflows.StatusFailed:
+		q += " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')"
 	}
 	out := []RunSummary{}
 	var token []byte

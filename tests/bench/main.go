@@ -1,0 +1,558 @@
+// Command bench measures Firebreak against the bare Temporal engine it runs
+// on, in one process and one run: it starts the embedded server on free
+// ports, measures a bare start loop and the same load through Firebreak's
+// webhook, and prints one table (and writes bench/results.json).
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/pprof"
+	"sort"
+	"strings"
+	"sync"
+	"text/tabwriter"
+	"time"
+
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ops/firebreak/activities"
+	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/app"
+	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/engine"
+	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/runbooks"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+const benchRunbook = `
+apiVersion: firebreak/v1
+kind: Runbook
+metadata: {name: bench-remediate}
+spec:
+  params:
+    - {name: target, type: string, required: true}
+  concurrency: params.target
+  triggers:
+    - alertmanager:
+        match: alert.labels.alertname == "BenchAlert"
+        params: {target: alert.labels.target}
+  steps:
+    - name: act
+      when: alert.status == "firing"
+      action: log
+      with: {message: "remediating ${{ params.target }}"}
+    - name: until_resolved
+      wait: {until: 'alert.status == "resolved"', every: 10m, timeout: 30m}
+`
+
+// Figure is one line of the results.
+type Figure struct {
+	Name      string  `json:"name"`
+	Value     float64 `json:"value"`
+	Unit      string  `json:"unit"`
+	Target    string  `json:"target,omitempty"`
+	Met       *bool   `json:"met,omitempty"`
+	BareRatio float64 `json:"bare_ratio,omitempty"`
+}
+
+// Results is bench/results.json.
+type Results struct {
+	Machine string   `json:"machine"`
+	Runs    int      `json:"runs"`
+	Figures []Figure `json:"figures"`
+}
+
+// starts records when each workflow's first activity began, and every
+// distinct run that acted.
+type starts struct {
+	mu   sync.Mutex
+	at   map[string]time.Time
+	runs map[string]bool
+}
+
+func (s *starts) mark(id, runID string) {
+	now := time.Now()
+	s.mu.Lock()
+	if _, ok := s.at[id]; !ok {
+		s.at[id] = now
+	}
+	s.runs[runID] = true
+	s.mu.Unlock()
+}
+
+func newStarts() *starts { return &starts{at: map[string]time.Time{}, runs: map[string]bool{}} }
+
+func (s *starts) get(id string) (time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	t, ok := s.at[id]
+	return t, ok
+}
+
+func (s *starts) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.runs)
+}
+
+type bench struct {
+	c       client.Client
+	api     string
+	bare    *starts
+	fb      *starts
+	runs    int
+	quick   bool
+	figures []Figure
+	seq     int
+}
+
+func main() {
+	out := flag.String("out", "bench/results.json", "where to write the results")
+	runs := flag.Int("runs", 3, "repetitions of each measurement (the median is reported)")
+	quick := flag.Bool("quick", false, "smaller loads, for a smoke test")
+	devBin := flag.String("firebreak", "bin/firebreak", "binary whose `dev` start-up and idle RSS are measured (empty: skip)")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the throughput phase")
+	flag.Parse()
+	profilePath = *cpuProfile
+	if err := run(*out, *runs, *quick, *devBin); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(out string, runs int, quick bool, devBin string) error {
+	ctx := context.Background()
+	quiet := slog.New(slog.DiscardHandler)
+	dir, err := os.MkdirTemp("", "firebreak-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	eng, err := engine.Start(ctx, engine.Config{DataDir: dir, SearchAttributes: app.SearchAttributes(), Logger: quiet})
+	if err != nil {
+		return err
+	}
+	defer eng.Stop()
+	c, err := client.Dial(client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+
+	b := &bench{c: c, bare: newStarts(), fb: newStarts(), runs: runs, quick: quick}
+
+	// The bare engine: a one-activity workflow on its own task queue.
+	bw := worker.New(c, "bench-bare", worker.Options{})
+	bw.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: "BareWorkflow"})
+	bw.RegisterActivityWithOptions(func(ctx context.Context) error {
+		info := activity.GetInfo(ctx)
+		b.bare.mark(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+		return nil
+	}, activity.RegisterOptions{Name: "bare.touch"})
+	if err := bw.Start(); err != nil {
+		return err
+	}
+	defer bw.Stop()
+
+	// Firebreak: its worker (with the log action timed) and its API.
+	cfg := &config.Config{}
+	handlers := activities.Handlers(app.Deps(cfg, quiet))
+	logAction := handlers[actions.Log]
+	handlers[actions.Log] = func(ctx context.Context, req actions.Request) (any, error) {
+		b.fb.mark(req.RunID, activity.GetInfo(ctx).WorkflowExecution.RunID)
+		return logAction(ctx, req)
+	}
+	fw := worker.New(c, names.TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
+	app.Register(fw, handlers)
+	if err := fw.Start(); err != nil {
+		return err
+	}
+	defer fw.Stop()
+	cat, err := runbooks.Builtin()
+	if err != nil {
+		return err
+	}
+	p := filepath.Join(dir, "bench.yaml")
+	if err := os.WriteFile(p, []byte(benchRunbook), 0o600); err != nil {
+		return err
+	}
+	if err := cat.LoadPath(p); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	actx, stop := context.WithCancel(ctx)
+	defer stop()
+	ready := make(chan struct{})
+	go func() {
+		_ = app.Run(actx, app.Options{Role: app.RoleAPI, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg,
+			Listener: ln, Logger: quiet, Ready: func(string) { close(ready) }})
+	}()
+	<-ready
+	b.api = "http://" + ln.Addr().String()
+	time.Sleep(time.Second) // workers polling
+
+	if err := b.throughput(); err != nil {
+		return err
+	}
+	if err := b.latency(); err != nil {
+		return err
+	}
+	if err := b.storm(); err != nil {
+		return err
+	}
+	b.cel()
+	if devBin != "" {
+		if err := b.dev(devBin); err != nil {
+			return err
+		}
+	}
+	res := Results{Machine: machine(), Runs: runs, Figures: b.figures}
+	printTable(res)
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		return err
+	}
+	data, _ := json.MarshalIndent(res, "", "  ")
+	return os.WriteFile(out, append(data, '\n'), 0o644)
+}
+
+func bareWorkflow(ctx workflow.Context) error {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: time.Minute})
+	return workflow.ExecuteActivity(ctx, "bare.touch").Get(ctx, nil)
+}
+
+func (b *bench) id(prefix string) string {
+	b.seq++
+	return fmt.Sprintf("%s-%d", prefix, b.seq)
+}
+
+// bareStart starts one bare workflow.
+func (b *bench) bareStart(id string) error {
+	_, err := b.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: id, TaskQueue: "bench-bare"}, "BareWorkflow")
+	return err
+}
+
+// alert posts one notification with one firing alert per target.
+func (b *bench) alert(targets ...string) (alertmanager.Response, error) {
+	return b.notify("firing", targets...)
+}
+
+// resolve ends the runs of the given targets, 100 per notification.
+func (b *bench) resolve(targets []string) error {
+	for len(targets) > 0 {
+		n := min(100, len(targets))
+		if _, err := b.notify("resolved", targets[:n]...); err != nil {
+			return err
+		}
+		targets = targets[n:]
+	}
+	return nil
+}
+
+func (b *bench) notify(status string, targets ...string) (alertmanager.Response, error) {
+	msg := alertmanager.Message{Version: "4", Status: status, Receiver: "bench"}
+	for _, t := range targets {
+		msg.Alerts = append(msg.Alerts, alertmanager.Alert{Status: status, Fingerprint: "fp-" + t,
+			Labels: map[string]string{"alertname": "BenchAlert", "target": t}, StartsAt: time.Now()})
+	}
+	body, _ := json.Marshal(msg)
+	resp, err := http.Post(b.api+alertmanager.Path, "application/json", bytes.NewReader(body))
+	if err != nil {
+		return alertmanager.Response{}, err
+	}
+	defer resp.Body.Close()
+	var r alertmanager.Response
+	if resp.StatusCode != 200 {
+		return r, fmt.Errorf("webhook answered %d", resp.StatusCode)
+	}
+	return r, json.NewDecoder(resp.Body).Decode(&r)
+}
+
+// parallel runs n jobs on w workers and returns the elapsed time.
+func parallel(n, w int, job func(i int) error) (time.Duration, error) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	errs := make(chan error, n)
+	start := time.Now()
+	for k := 0; k < w; k++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				if err := job(i); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	return time.Since(start), <-errs
+}
+
+var profilePath string
+
+func (b *bench) throughput() error {
+	if profilePath != "" {
+		f, err := os.Create(profilePath)
+		if err != nil {
+			return err
+		}
+		_ = pprof.StartCPUProfile(f)
+		defer func() { pprof.StopCPUProfile(); f.Close() }()
+	}
+	n, conc := 400, 16
+	if b.quick {
+		n = 100
+	}
+	var bare, fb []float64
+	for r := 0; r < b.runs; r++ {
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = b.id("bare")
+		}
+		el, err := parallel(n, conc, func(i int) error { return b.bareStart(ids[i]) })
+		if err != nil {
+			return err
+		}
+		bare = append(bare, float64(n)/el.Seconds())
+		targets := make([]string, n)
+		for i := range targets {
+			targets[i] = b.id("tp")
+		}
+		el, err = parallel(n, conc, func(i int) error {
+			resp, err := b.alert(targets[i])
+			if err == nil && resp.Counts[service.Started] != 1 {
+				err = fmt.Errorf("alert not started: %+v", resp)
+			}
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		fb = append(fb, float64(n)/el.Seconds())
+		if err := b.resolve(targets); err != nil {
+			return err
+		}
+		time.Sleep(2 * time.Second) // let the runs drain before the next round
+	}
+	mb, mf := median(bare), median(fb)
+	b.add(Figure{Name: "bare Temporal: workflow starts/s", Value: mb, Unit: "starts/s"})
+	b.add(Figure{Name: "Firebreak: alerts/s into runs (webhook)", Value: mf, Unit: "alerts/s", Target: "≥ 0.8× bare", Met: ptr(mf >= 0.8*mb), BareRatio: mf / mb})
+	return nil
+}
+
+// latency sends a steady 10 per second to each path and measures the time
+// from sending to the first activity's start.
+func (b *bench) latency() error {
+	n := 100
+	if b.quick {
+		n = 30
+	}
+	var bp50, bp99, fp50, fp99 []float64
+	for r := 0; r < b.runs; r++ {
+		var bareLat, fbLat []float64
+		for i := 0; i < n; i++ {
+			id := b.id("bl")
+			sent := time.Now()
+			if err := b.bareStart(id); err != nil {
+				return err
+			}
+			go b.wait(b.bare, id, sent, &bareLat)
+			time.Sleep(100*time.Millisecond - time.Since(sent)%(100*time.Millisecond))
+		}
+		time.Sleep(2 * time.Second)
+		var fired []string
+		for i := 0; i < n; i++ {
+			target := b.id("fl")
+			fired = append(fired, target)
+			sent := time.Now()
+			if _, err := b.alert(target); err != nil {
+				return err
+			}
+			go b.wait(b.fb, names.RunWorkflowID("bench-remediate", target), sent, &fbLat)
+			time.Sleep(100*time.Millisecond - time.Since(sent)%(100*time.Millisecond))
+		}
+		time.Sleep(3 * time.Second)
+		if err := b.resolve(fired); err != nil {
+			return err
+		}
+		latMu.Lock()
+		bp50, bp99 = append(bp50, pct(bareLat, 50)), append(bp99, pct(bareLat, 99))
+		fp50, fp99 = append(fp50, pct(fbLat, 50)), append(fp99, pct(fbLat, 99))
+		latMu.Unlock()
+	}
+	b.add(Figure{Name: "bare Temporal: start → first activity p50 (10/s)", Value: median(bp50), Unit: "ms"})
+	b.add(Figure{Name: "bare Temporal: start → first activity p99 (10/s)", Value: median(bp99), Unit: "ms"})
+	f50, f99 := median(fp50), median(fp99)
+	b.add(Figure{Name: "Firebreak: alert → first action p50 (10/s)", Value: f50, Unit: "ms", BareRatio: f50 / median(bp50)})
+	b.add(Figure{Name: "Firebreak: alert → first action p99 (10/s)", Value: f99, Unit: "ms", Target: "≤ 100 ms", Met: ptr(f99 <= 100), BareRatio: f99 / median(bp99)})
+	return nil
+}
+
+var latMu sync.Mutex
+
+func (b *bench) wait(s *starts, id string, sent time.Time, into *[]float64) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if at, ok := s.get(id); ok {
+			latMu.Lock()
+			*into = append(*into, float64(at.Sub(sent).Microseconds())/1000)
+			latMu.Unlock()
+			return
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	latMu.Lock()
+	*into = append(*into, 30000)
+	latMu.Unlock()
+}
+
+// storm sends 10,000 alerts over 100 targets in notifications of 100, as
+// Alertmanager groups them, and checks that exactly 100 runs acted and
+// every alert reached a run.
+func (b *bench) storm() error {
+	total, targets, per := 10000, 100, 100
+	if b.quick {
+		total = 2000
+	}
+	names100 := make([]string, targets)
+	for i := range names100 {
+		names100[i] = b.id("storm")
+	}
+	before := b.fb.count()
+	compilesBefore := compilesNow()
+	accepted := make([]int, total/per)
+	el, err := parallel(total/per, 8, func(i int) error {
+		ts := make([]string, per)
+		for k := range ts {
+			ts[k] = names100[(i*per+k)%targets]
+		}
+		resp, err := b.alert(ts...)
+		accepted[i] = resp.Counts[service.Started] + resp.Counts[service.Joined]
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	sum := 0
+	for _, a := range accepted {
+		sum += a
+	}
+	time.Sleep(3 * time.Second)
+	acted := b.fb.count() - before
+	// Every delivery is recorded in its run: count them.
+	delivered := 0
+	for _, t := range names100 {
+		resp, err := b.c.QueryWorkflow(context.Background(), names.RunWorkflowID("bench-remediate", t), "", names.StatusQuery)
+		if err != nil {
+			return err
+		}
+		var st workflows.RunState
+		if err := resp.Get(&st); err != nil {
+			return err
+		}
+		for _, a := range st.Alerts {
+			delivered += a.Count
+		}
+	}
+	compiles := compilesNow() - compilesBefore
+	if err := b.resolve(names100); err != nil {
+		return err
+	}
+	b.add(Figure{Name: fmt.Sprintf("storm: %d alerts over %d targets → runs", total, targets), Value: float64(acted), Unit: "runs", Target: fmt.Sprintf("= %d", targets), Met: ptr(acted == targets)})
+	b.add(Figure{Name: "storm: alerts lost (not recorded in a run)", Value: float64(total - delivered), Unit: "alerts", Target: "= 0", Met: ptr(total == delivered && sum == total)})
+	b.add(Figure{Name: "storm: alerts/s", Value: float64(total) / el.Seconds(), Unit: "alerts/s"})
+	b.add(Figure{Name: "storm: CEL compilations while serving", Value: float64(compiles), Unit: "compiles", Target: "= 0", Met: ptr(compiles == 0)})
+	return nil
+}
+
+func printTable(r Results) {
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "Firebreak bench — %s — median of %d\n", r.Machine, r.Runs)
+	fmt.Fprintln(tw, "FIGURE\tVALUE\tUNIT\tTARGET\tMET\t× BARE")
+	for _, f := range r.Figures {
+		met := ""
+		if f.Met != nil {
+			met = map[bool]string{true: "yes", false: "NO"}[*f.Met]
+		}
+		ratio := ""
+		if f.BareRatio != 0 {
+			ratio = fmt.Sprintf("%.2f", f.BareRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", f.Name, format(f.Value), f.Unit, f.Target, met, ratio)
+	}
+	tw.Flush()
+}
+
+func format(v float64) string {
+	if v >= 100 || v == float64(int64(v)) {
+		return fmt.Sprintf("%.0f", v)
+	}
+	return fmt.Sprintf("%.2f", v)
+}
+
+func (b *bench) add(f Figure) {
+	b.figures = append(b.figures, f)
+	fmt.Fprintf(os.Stderr, "  %s: %s %s\n", f.Name, format(f.Value), f.Unit)
+}
+
+func ptr(b bool) *bool { return &b }
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func pct(xs []float64, p int) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return s[i]
+}
+
+func machine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				_, model, _ = strings.Cut(line, ":")
+				break
+			}
+		}
+	}
+	return fmt.Sprintf("%s, %d cores, %s", strings.TrimSpace(model), runtime.NumCPU(), runtime.Version())
+}
