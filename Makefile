@@ -10,12 +10,12 @@ WORKFLOWCHECK_VERSION := v0.6.0
 WORKFLOWCHECK := $(GOBIN)/workflowcheck
 
 # Debian packages the tests run for real.
-APT_PACKAGES := prometheus etcd-server
-APT_BINARIES := /usr/bin/prometheus /usr/bin/etcd
+APT_PACKAGES := prometheus prometheus-alertmanager etcd-server
+APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/etcd
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build run test test-deps lint unit fuzz fuzz-long clean
+.PHONY: all build run test test-deps lint unit fuzz fuzz-long bench clean
 
 all: build
 
@@ -107,6 +107,13 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
 
 test: test-deps lint unit fuzz
+
+## bench: performance figures against the bare engine, measured in one run
+## (prints a table, writes bench/results.json); not part of `make test`
+BENCH_RUNS ?= 3
+bench: build
+	$(GO) run ./tests/bench -runs $(BENCH_RUNS) -firebreak $(BIN) -out bench/results.json
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/guard ./runbooks
 
 clean:
 	rm -rf bin
