@@ -15,6 +15,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/builtin"
+	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/activities/probe"
 )
@@ -28,6 +29,7 @@ type Deps struct {
 	HTTPClient    *http.Client
 	PrometheusURL string
 	PagerDuty     pagerduty.Config
+	Kubernetes    kubernetes.Config
 }
 
 // Handlers returns every action's handler by name.
@@ -49,6 +51,9 @@ func Handlers(d Deps) map[string]Handler {
 		d.PagerDuty.HTTP = d.HTTPClient
 	}
 	for name, h := range pagerduty.New(d.PagerDuty).Handlers() {
+		out[name] = h
+	}
+	for name, h := range kubernetes.New(d.Kubernetes).Handlers() {
 		out[name] = h
 	}
 	return out

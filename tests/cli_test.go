@@ -21,7 +21,7 @@ func runCLI(args ...string) (int, string, string) {
 
 func TestValidate(t *testing.T) {
 	code, out, errOut := runCLI("validate", "../runbooks/catalog/")
-	if code != 0 || !strings.Contains(out, "ok: 2 runbook(s) valid") {
+	if code != 0 || !strings.Contains(out, "ok: 5 runbook(s) valid") {
 		t.Fatalf("catalog: exit %d\n%s%s", code, out, errOut)
 	}
 	dir := t.TempDir()

@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities"
+	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
@@ -122,6 +123,7 @@ func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 		Logger:        logger.With("component", "action"),
 		HTTPClient:    httpClient,
 		PrometheusURL: cfg.Prometheus.URL,
+		Kubernetes:    kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig},
 		PagerDuty: pagerduty.Config{
 			Token: cfg.PagerDuty.Token, APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
 			RoutingKey: cfg.PagerDuty.RoutingKey, From: cfg.PagerDuty.From, HTTP: httpClient,

@@ -25,6 +25,7 @@ type Config struct {
 	// Alertmanager holds the webhook's credentials.
 	Alertmanager Alertmanager `yaml:"alertmanager"`
 	Automation   Automation   `yaml:"automation"`
+	Kubernetes   Kubernetes   `yaml:"kubernetes"`
 	// Runbooks lists extra runbook directories or files.
 	Runbooks []string `yaml:"runbooks"`
 }
@@ -75,6 +76,13 @@ type Alertmanager struct {
 	Token    string `yaml:"token"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+}
+
+// Kubernetes says which cluster kubernetes.* actions talk to.
+type Kubernetes struct {
+	// Kubeconfig is a kubeconfig path; empty means $KUBECONFIG, then
+	// ~/.kube/config, then the in-cluster service account.
+	Kubeconfig string `yaml:"kubeconfig"`
 }
 
 // Automation configures the circuit breaker over automatic runs.
