@@ -114,6 +114,37 @@ func TestAlertRestartsDeployment(t *testing.T) {
 		t.Fatalf("ghost run %+v", st)
 	}
 	t.Logf("ghost: %s", step(st, "restart").Error)
+
+	// scale-on-saturation: +2 within bounds, then at the ceiling it says so.
+	ref = a.start(service.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
+	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
+	if st.Status != workflows.StatusSucceeded || step(st, "scale").Status != workflows.StepSucceeded || step(st, "rollout").Status != workflows.StepSucceeded {
+		t.Fatalf("scale run %+v", st)
+	}
+	d, _ := kube.Clientset.AppsV1().Deployments("prod").Get(ctx, "search", metav1.GetOptions{})
+	if *d.Spec.Replicas != 3 {
+		t.Fatalf("search has %d replicas, want 3 (1 + 2, max 3)", *d.Spec.Replicas)
+	}
+	ref = a.start(service.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
+	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
+	if step(st, "scale").Status != workflows.StepSkipped || step(st, "at_ceiling").Status != workflows.StepSucceeded {
+		t.Fatalf("scale at ceiling %+v", st)
+	}
+
+	// cordon-node: waits for a human, then cordons the node.
+	ref = a.start(service.StartRequest{Runbook: "cordon-node", Params: fmtParams("node", kube.NodeName)})
+	a.waitForLong(ref.ID, 30*time.Second, func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	if n, _ := kube.Clientset.CoreV1().Nodes().Get(ctx, kube.NodeName, metav1.GetOptions{}); n.Spec.Unschedulable {
+		t.Fatal("node cordoned before approval")
+	}
+	if code := a.do("POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "approve", "approve": true, "by": "oncall"}, nil); code != 200 {
+		t.Fatalf("approve: HTTP %d", code)
+	}
+	st = a.waitForLong(ref.ID, 30*time.Second, func(s *workflows.RunState) bool { return s.Done() })
+	n, _ := kube.Clientset.CoreV1().Nodes().Get(ctx, kube.NodeName, metav1.GetOptions{})
+	if st.Status != workflows.StatusSucceeded || !n.Spec.Unschedulable {
+		t.Fatalf("cordon run %s, node unschedulable=%v", st.Status, n.Spec.Unschedulable)
+	}
 }
 
 // waitForLong is waitFor with a longer deadline, for runs that wait on a
