@@ -45,8 +45,32 @@ type Spec struct {
 	// Triggers start runs automatically from alerts and events.
 	Triggers []Trigger `yaml:"triggers" json:"triggers,omitempty"`
 	// Limits bound how often automatic runs may act on one key.
-	Limits *Limits          `yaml:"limits" json:"limits,omitempty"`
+	Limits *Limits `yaml:"limits" json:"limits,omitempty"`
+	// Access lists who may run the runbook for real and approve its steps.
+	Access *Access `yaml:"access" json:"access,omitempty"`
+	// Notify says where runs report as they go.
+	Notify *Notify          `yaml:"notify" json:"notify,omitempty"`
 	Pos    source.Positions `yaml:"-" json:"-"`
+}
+
+// Access lists principals: user names or IDs (Slack user IDs such as
+// U024BE7LH) and user groups written @handle.
+type Access struct {
+	Run     []string         `yaml:"run" json:"run,omitempty"`
+	Approve []string         `yaml:"approve" json:"approve,omitempty"`
+	Pos     source.Positions `yaml:"-" json:"-"`
+}
+
+// Notify configures where runs report.
+type Notify struct {
+	Slack *SlackNotify     `yaml:"slack" json:"slack,omitempty"`
+	Pos   source.Positions `yaml:"-" json:"-"`
+}
+
+// SlackNotify names the channel every run of the runbook reports to.
+type SlackNotify struct {
+	Channel string           `yaml:"channel" json:"channel"`
+	Pos     source.Positions `yaml:"-" json:"-"`
 }
 
 // Trigger starts a run when an alert or event matches. Exactly one source
@@ -156,11 +180,13 @@ const DefaultApprovalTimeout = source.Duration(15 * 60 * 1e9)
 
 // Approval pauses a run until a person approves or denies it.
 type Approval struct {
-	Approvers []string         `yaml:"approvers" json:"approvers,omitempty"`
-	Timeout   source.Duration  `yaml:"timeout" json:"timeout,omitempty"`
-	OnTimeout string           `yaml:"onTimeout" json:"onTimeout,omitempty"`
-	Message   string           `yaml:"message" json:"message,omitempty"`
-	Pos       source.Positions `yaml:"-" json:"-"`
+	Approvers []string        `yaml:"approvers" json:"approvers,omitempty"`
+	Timeout   source.Duration `yaml:"timeout" json:"timeout,omitempty"`
+	OnTimeout string          `yaml:"onTimeout" json:"onTimeout,omitempty"`
+	Message   string          `yaml:"message" json:"message,omitempty"`
+	// SeparateApprover refuses the run's requester as its approver.
+	SeparateApprover bool             `yaml:"separateApprover" json:"separateApprover,omitempty"`
+	Pos              source.Positions `yaml:"-" json:"-"`
 }
 
 // Retry says how often and how patiently an action is retried.

@@ -53,10 +53,20 @@ type runner struct {
 	// alerts counts alerts and events received; a wait.until re-checks
 	// its condition as soon as one arrives.
 	alerts int
+	// version counts state changes; sent is the last version the Slack
+	// message shows; closing tells the notifier to flush and stop.
+	version, sent int
+	closing       bool
 }
 
-// maxAlertRecords bounds the alerts a run keeps; the counts keep growing.
-const maxAlertRecords = 100
+// slackRunMessage is the action that posts or updates a run's message.
+const slackRunMessage = "slack.run-message"
+
+// Bounds of what a run keeps.
+const (
+	maxAlertRecords  = 100
+	maxAccessRecords = 50
+)
 
 // RunbookWorkflow runs a runbook: steps in order, each guarded by its when:,
 // actions as activities, approvals as updates, and on failure or
@@ -98,6 +108,37 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
 		workflow.UpdateHandlerOptions{Validator: r.validateApproval}); err != nil {
 		return nil, err
 	}
+
+	// The run's Slack message, when it has a channel.
+	channel := ""
+	if in.Notify != nil {
+		channel = in.Notify.SlackChannel
+	}
+	if channel == "" && in.Runbook.Spec.Notify != nil && in.Runbook.Spec.Notify.Slack != nil {
+		channel = in.Runbook.Spec.Notify.Slack.Channel
+	}
+	notifierDone := true
+	if channel != "" {
+		r.state.Slack = &SlackMessage{Channel: channel}
+		r.changed()
+		notifierDone = false
+		nctx, _ := workflow.NewDisconnectedContext(ctx)
+		workflow.Go(nctx, func(gctx workflow.Context) {
+			r.notifier(gctx)
+			notifierDone = true
+		})
+	}
+	denied := workflow.GetSignalChannel(ctx, names.AccessSignal)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var d AccessDecision
+			if !denied.Receive(gctx, &d) {
+				return
+			}
+			r.recordAccess(d)
+			r.changed()
+		}
+	})
 
 	// Alerts and events: the one that started the run is already waiting
 	// (signal-with-start); take everything pending before the first step,
@@ -144,6 +185,9 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
 	r.state.FinishedAt = &now
 	r.setStatus(fctx, final)
 	_ = workflow.Await(fctx, func() bool { return workflow.AllHandlersFinished(fctx) })
+	// Let the Slack message show the end, but never hold the run for it.
+	r.closing = true
+	_, _ = workflow.AwaitWithTimeout(fctx, time.Minute, func() bool { return notifierDone })
 	if IsAutomatic(in.Trigger) {
 		// The circuit breaker counts automatic runs; if the automation
 		// workflow is not there, nothing is lost but the count.
@@ -170,6 +214,7 @@ func (r *runner) setStatus(ctx workflow.Context, status string) {
 		return
 	}
 	r.state.Status = status
+	r.changed()
 	// Only the waiting state is worth a visibility write: running is set
 	// at start, and a finished run's status follows from how its workflow
 	// closed, so listings derive it from that. A missing search attribute
@@ -238,11 +283,13 @@ func (r *runner) startStep(ctx workflow.Context, st *StepState) {
 	now := workflow.Now(ctx).UTC()
 	st.StartedAt = &now
 	st.Status = StepRunning
+	r.changed()
 }
 
 func (r *runner) finishStep(ctx workflow.Context, st *StepState) {
 	now := workflow.Now(ctx).UTC()
 	st.FinishedAt = &now
+	r.changed()
 }
 
 // fail marks a step failed and returns an error for the caller.
@@ -268,6 +315,7 @@ func (r *runner) step(ctx workflow.Context, sp *runbooks.StepPlan, st *StepState
 		if !ok {
 			d.Reason = "when: " + sp.When.Expr + " is false"
 			st.Status = StepSkipped
+			r.changed()
 			return nil
 		}
 		d.Reason = "when: " + sp.When.Expr + " is true"
@@ -372,9 +420,14 @@ func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *StepS
 	if onTimeout == "" {
 		onTimeout = runbooks.OnTimeoutAbort
 	}
+	approvers := a.Approvers
+	if len(approvers) == 0 && r.in.Runbook.Spec.Access != nil {
+		approvers = r.in.Runbook.Spec.Access.Approve
+	}
 	st.Approval = &ApprovalState{
-		Message:   msg,
-		Approvers: a.Approvers,
+		Message:          msg,
+		SeparateApprover: a.SeparateApprover,
+		Approvers:        approvers,
 		Timeout:   a.Timeout.String(),
 		OnTimeout: onTimeout,
 		Deadline:  workflow.Now(ctx).UTC().Add(a.Timeout.D()),
@@ -440,10 +493,38 @@ func (r *runner) validateApproval(_ workflow.Context, req ApprovalRequest) error
 	case st.Status != StepWaitingApproval:
 		return reject(RejectNotWaiting, "step %q is not waiting for approval (it is %s)", req.Step, st.Status)
 	}
-	if len(st.Approval.Approvers) > 0 && !slices.Contains(st.Approval.Approvers, req.By) {
-		return reject(RejectNotAllowed, "%s may not decide step %q (approvers: %s)", req.By, req.Step, strings.Join(st.Approval.Approvers, ", "))
+	if reason := r.approvalRefusal(st, req); reason != "" {
+		return reject(RejectNotAllowed, "%s", reason)
 	}
 	return nil
+}
+
+// approvalRefusal says why a decider may not decide a step, or "".
+func (r *runner) approvalRefusal(st *StepState, req ApprovalRequest) string {
+	approvers := st.Approval.Approvers
+	switch {
+	case st.Approval.SeparateApprover && req.By == r.in.RequestedBy:
+		return fmt.Sprintf("%s requested this run; step %q needs a different approver", req.By, req.Step)
+	case len(approvers) == 0 && req.Source == SourceSlack:
+		return fmt.Sprintf("runbook %s lists no approvers (spec.access.approve or the step's approvers), so nobody may approve from Slack", r.in.Runbook.Name())
+	case len(approvers) > 0 && !Listed(approvers, req.By, req.Groups):
+		return fmt.Sprintf("%s may not decide step %q (approvers: %s)", req.By, req.Step, strings.Join(approvers, ", "))
+	}
+	return ""
+}
+
+// Listed reports whether a principal (or one of its groups, written
+// @handle in the list) is on a list.
+func Listed(list []string, id string, groups []string) bool {
+	if slices.Contains(list, id) {
+		return true
+	}
+	for _, g := range groups {
+		if slices.Contains(list, "@"+strings.TrimPrefix(g, "@")) {
+			return true
+		}
+	}
+	return false
 }
 
 // approve records a decision; the waiting step picks it up.
@@ -465,6 +546,8 @@ func (r *runner) approve(ctx workflow.Context, req ApprovalRequest) (*ApprovalSt
 		st.Approval.By = req.By
 		st.Approval.Comment = req.Comment
 		st.Approval.At = &now
+		r.recordAccess(AccessDecision{At: now, By: req.By, Source: req.Source, Action: "approve " + req.Step, Allowed: true})
+		r.changed()
 		return st.Approval, nil
 	}
 	return nil, fmt.Errorf("no step %q", req.Step)
@@ -549,6 +632,49 @@ func (r *runner) rollback(ctx workflow.Context) {
 	}
 	if len(failed) > 0 {
 		r.state.Error += "; rollback failed: " + strings.Join(failed, ", ")
+	}
+}
+
+// recordAccess keeps the last access decisions in the run record.
+func (r *runner) recordAccess(d AccessDecision) {
+	if len(r.state.Access) >= maxAccessRecords {
+		r.state.Access = r.state.Access[1:]
+	}
+	r.state.Access = append(r.state.Access, d)
+}
+
+// changed notes that the run's state changed, for the Slack message.
+func (r *runner) changed() { r.version++ }
+
+// notifier keeps the run's Slack message in step with its state: it sends
+// the newest state whenever it changed, one update at a time, so a burst
+// of changes is one update. Slack failures never touch the run.
+func (r *runner) notifier(ctx workflow.Context) {
+	ctx = workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 20 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 6,
+		},
+		Summary: "slack message",
+	})
+	for {
+		if err := workflow.Await(ctx, func() bool { return r.version != r.sent || r.closing }); err != nil {
+			return
+		}
+		if r.version == r.sent {
+			return
+		}
+		v := r.version
+		msg := r.state.Slack
+		var out SlackMessage
+		err := workflow.ExecuteActivity(ctx, slackRunMessage, actions.Request{
+			RunID: r.in.ID, Runbook: r.in.Runbook.Name(), Step: "slack-message",
+			With: map[string]any{"channel": msg.Channel, "ts": msg.TS, "state": r.state},
+		}).Get(ctx, &out)
+		if err == nil && out.TS != "" {
+			r.state.Slack.TS = out.TS
+		}
+		r.sent = v
 	}
 }
 

@@ -35,8 +35,9 @@ const (
 
 // Triggers say what started a run.
 const (
-	TriggerAPI = "api"
-	TriggerCLI = "cli"
+	TriggerAPI   = "api"
+	TriggerCLI   = "cli"
+	TriggerSlack = "slack"
 )
 
 // RunInput starts a runbook run. The runbook travels whole, so the run's
@@ -49,6 +50,18 @@ type RunInput struct {
 	DryRun      bool             `json:"dryRun,omitempty"`
 	Trigger     string           `json:"trigger"`
 	RequestedBy string           `json:"requestedBy,omitempty"`
+	Notify      *Notify          `json:"notify,omitempty"`
+}
+
+// Notify says where a run reports as it goes.
+type Notify struct {
+	SlackChannel string `json:"slackChannel,omitempty"`
+}
+
+// SlackMessage is the one Slack message a run keeps up to date.
+type SlackMessage struct {
+	Channel string `json:"channel"`
+	TS      string `json:"ts,omitempty"`
 }
 
 // RunState is what the status query returns and what a finished run leaves.
@@ -66,7 +79,20 @@ type RunState struct {
 	Steps       []StepState    `json:"steps"`
 	Rollback    []StepState    `json:"rollback,omitempty"`
 	Alerts      []AlertRecord  `json:"alerts,omitempty"`
-	Error       string         `json:"error,omitempty"`
+	Slack       *SlackMessage  `json:"slack,omitempty"`
+	// Access records refused attempts to decide this run's approvals.
+	Access []AccessDecision `json:"access,omitempty"`
+	Error  string           `json:"error,omitempty"`
+}
+
+// AccessDecision records who tried what, and whether it was allowed.
+type AccessDecision struct {
+	At      time.Time `json:"at"`
+	By      string    `json:"by"`
+	Source  string    `json:"source,omitempty"`
+	Action  string    `json:"action"`
+	Allowed bool      `json:"allowed"`
+	Reason  string    `json:"reason,omitempty"`
 }
 
 // Done reports whether the run has finished.
@@ -106,15 +132,17 @@ type Decision struct {
 
 // ApprovalState is an approval step's request and outcome.
 type ApprovalState struct {
-	Message   string     `json:"message,omitempty"`
-	Approvers []string   `json:"approvers,omitempty"`
-	Timeout   string     `json:"timeout"`
-	OnTimeout string     `json:"onTimeout"`
-	Deadline  time.Time  `json:"deadline"`
-	Decision  string     `json:"decision,omitempty"`
-	By        string     `json:"by,omitempty"`
-	Comment   string     `json:"comment,omitempty"`
-	At        *time.Time `json:"at,omitempty"`
+	Message   string   `json:"message,omitempty"`
+	Approvers []string `json:"approvers,omitempty"`
+	// SeparateApprover: the requester may not approve.
+	SeparateApprover bool       `json:"separateApprover,omitempty"`
+	Timeout          string     `json:"timeout"`
+	OnTimeout        string     `json:"onTimeout"`
+	Deadline         time.Time  `json:"deadline"`
+	Decision         string     `json:"decision,omitempty"`
+	By               string     `json:"by,omitempty"`
+	Comment          string     `json:"comment,omitempty"`
+	At               *time.Time `json:"at,omitempty"`
 }
 
 // ApprovalRequest is the argument of the approve update.
@@ -123,7 +151,17 @@ type ApprovalRequest struct {
 	Approve bool   `json:"approve"`
 	By      string `json:"by"`
 	Comment string `json:"comment,omitempty"`
+	// Groups are the decider's user groups, as the transport resolved them.
+	Groups []string `json:"groups,omitempty"`
+	// Source is the transport: "slack", or "api" (the default).
+	Source string `json:"source,omitempty"`
 }
+
+// Sources of approvals and runs.
+const (
+	SourceAPI   = "api"
+	SourceSlack = "slack"
+)
 
 // Automatic triggers.
 const (

@@ -72,6 +72,8 @@ const (
 	RunFinishedSignal = "run-finished"
 	// SuppressedSignal records automatic runs that were held back.
 	SuppressedSignal = "suppressed"
+	// AccessSignal records a refused attempt in a run's record.
+	AccessSignal = "access"
 )
 
 // The automation workflow: one per namespace, holding the kill switch, the

@@ -42,6 +42,7 @@ func (s *Service) EnsureAutomation(ctx context.Context) error {
 // AutomationState returns the kill switch, circuit breaker and recent
 // suppressions.
 func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationState, error) {
+	asOf := time.Now()
 	resp, err := s.Client.QueryWorkflow(ctx, names.AutomationWorkflowID, "", names.AutomationQuery)
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
@@ -57,10 +58,18 @@ func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationSta
 	if err := resp.Get(&st); err != nil {
 		return nil, err
 	}
-	s.cache.mu.Lock()
-	s.cache.state, s.cache.at = &st, time.Now()
-	s.cache.mu.Unlock()
+	s.cache.store(&st, asOf)
 	return &st, nil
+}
+
+// store keeps st unless the cache already holds a state known later: a
+// query that began before a pause or resume finished must not undo it.
+func (c *automationCache) store(st *workflows.AutomationState, asOf time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state == nil || !asOf.Before(c.at) {
+		c.state, c.at = st, asOf
+	}
 }
 
 // holding returns why automatic runs are held back now, or "". It reads
@@ -133,8 +142,6 @@ func (s *Service) automationUpdate(ctx context.Context, name string, req workflo
 	if err := h.Get(ctx, &st); err != nil {
 		return nil, s.runError(names.AutomationWorkflowID, err)
 	}
-	s.cache.mu.Lock()
-	s.cache.state, s.cache.at = &st, time.Now()
-	s.cache.mu.Unlock()
+	s.cache.store(&st, time.Now())
 	return &st, nil
 }

@@ -90,6 +90,45 @@ type StartRequest struct {
 	RequestedBy string         `json:"requestedBy,omitempty"`
 	// Trigger is set by the transport, not the caller.
 	Trigger string `json:"-"`
+	// Principal is who asks, when the transport knows (Slack); nil means
+	// the API's single-token mode, which may run anything.
+	Principal *Principal `json:"-"`
+	// Notify says where the run reports (the Slack channel it came from).
+	Notify *workflows.Notify `json:"-"`
+}
+
+// Principal is an authenticated person asking for something.
+type Principal struct {
+	ID     string
+	Name   string
+	Groups []string
+	Source string
+}
+
+// mayRun decides whether p may start this run: anyone may dry-run; real
+// runs need the principal (or one of its groups) in spec.access.run.
+func mayRun(plan *runbooks.Plan, p *Principal, dryRun bool) error {
+	if p == nil || dryRun {
+		return nil
+	}
+	var allowed []string
+	if a := plan.Runbook.Spec.Access; a != nil {
+		allowed = a.Run
+	}
+	if len(allowed) == 0 {
+		return errorf(Forbidden, "runbook", "runbook %s lists nobody in spec.access.run, so only dry runs are allowed (add --dry-run)", plan.Name())
+	}
+	if !workflows.Listed(allowed, p.ID, p.Groups) {
+		return errorf(Forbidden, "runbook", "%s may not run %s for real (spec.access.run: %s); a dry run is allowed", p.displayName(), plan.Name(), strings.Join(allowed, ", "))
+	}
+	return nil
+}
+
+func (p *Principal) displayName() string {
+	if p.Name != "" {
+		return p.Name + " (" + p.ID + ")"
+	}
+	return p.ID
 }
 
 // RunRef identifies a run.
@@ -119,6 +158,9 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	plan, ok := s.Catalog.Get(req.Runbook)
 	if !ok {
 		return nil, errorf(Invalid, "runbook", "unknown runbook %q", req.Runbook)
+	}
+	if err := mayRun(plan, req.Principal, req.DryRun); err != nil {
+		return nil, err
 	}
 	params, err := plan.Runbook.ResolveParams(req.Params)
 	if err != nil {
@@ -150,13 +192,16 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 		}
 	}
 	trigger := req.Trigger
+	if trigger == "" && req.Principal != nil && req.Principal.Source == workflows.SourceSlack {
+		trigger = workflows.TriggerSlack
+	}
 	if trigger == "" {
 		trigger = workflows.TriggerAPI
 	}
 	id := names.RunWorkflowID(plan.Name(), key)
 	return &Prepared{Plan: plan, ID: id, Input: workflows.RunInput{
 		ID: id, Runbook: *plan.Runbook, Params: params, Key: key,
-		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy,
+		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy, Notify: req.Notify,
 	}}, nil
 }
 
@@ -350,6 +395,22 @@ func (s *Service) Approve(ctx context.Context, id string, req workflows.Approval
 	if !names.IsRunWorkflowID(id) {
 		return nil, errorf(NotFound, "id", "no run %q", id)
 	}
+	out, err := s.approve(ctx, id, req)
+	if err != nil {
+		err = s.runError(id, err)
+		var se *Error
+		if errors.As(err, &se) && se.Kind == Forbidden {
+			// A refusal is part of the run's record too.
+			_ = s.Client.SignalWorkflow(ctx, id, "", names.AccessSignal, workflows.AccessDecision{
+				At: s.now().UTC(), By: req.By, Source: req.Source, Action: "approve " + req.Step, Reason: se.Msg,
+			})
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+func (s *Service) approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error) {
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
 		UpdateName:   names.ApproveUpdate,
@@ -357,11 +418,11 @@ func (s *Service) Approve(ctx context.Context, id string, req workflows.Approval
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return nil, s.runError(id, err)
+		return nil, err
 	}
 	var out workflows.ApprovalState
 	if err := h.Get(ctx, &out); err != nil {
-		return nil, s.runError(id, err)
+		return nil, err
 	}
 	return &out, nil
 }

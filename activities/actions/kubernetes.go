@@ -1,0 +1,121 @@
+package actions
+
+// Kubernetes actions. The mutating ones use Kubernetes server-side dry run
+// (dryRun=All) when the request is a dry run; the read-only ones simply run.
+const (
+	KubernetesRolloutRestart = "kubernetes.rollout-restart"
+	KubernetesScale          = "kubernetes.scale"
+	KubernetesDeletePod      = "kubernetes.delete-pod"
+	KubernetesCordon         = "kubernetes.cordon"
+	KubernetesUncordon       = "kubernetes.uncordon"
+	KubernetesWaitRollout    = "kubernetes.wait-rollout"
+	KubernetesGet            = "kubernetes.get"
+	KubernetesPatch          = "kubernetes.patch"
+)
+
+func init() {
+	kubeContext := Field{Kind: KindString, Description: "kubeconfig context (default: the current context)"}
+	namespace := Field{Kind: KindString, Description: "namespace (default: the context's namespace, else default)"}
+	name := Field{Kind: KindString, Required: true, Description: "object name"}
+	workload := func(kinds string) Field {
+		return Field{Kind: KindString, Description: kinds + " (default deployment)"}
+	}
+	Register(Spec{
+		Name: KubernetesRolloutRestart,
+		Description: "Restart a workload's pods like `kubectl rollout restart`: stamp its pod template " +
+			"with kubectl.kubernetes.io/restartedAt. A retried step never restarts twice.",
+		Fields: map[string]Field{
+			"context":   kubeContext,
+			"kind":      workload("deployment, statefulset or daemonset"),
+			"namespace": namespace,
+			"name":      name,
+		},
+		Mutating: true,
+		DryRun:   true,
+	})
+	Register(Spec{
+		Name:        KubernetesScale,
+		Description: "Set a workload's replicas, clamped to [min, max]; the output says when it was clamped.",
+		Fields: map[string]Field{
+			"context":   kubeContext,
+			"kind":      workload("deployment or statefulset"),
+			"namespace": namespace,
+			"name":      name,
+			"replicas":  {Kind: KindInt, Required: true, Description: "wanted replicas (not negative)"},
+			"min":       {Kind: KindInt, Description: "lowest replicas allowed (default 0)"},
+			"max":       {Kind: KindInt, Description: "highest replicas allowed (default: no limit)"},
+		},
+		Mutating: true,
+		DryRun:   true,
+	})
+	Register(Spec{
+		Name: KubernetesDeletePod,
+		Description: "Delete a pod by name, or the pods a label selector matches; refuses a selector " +
+			"matching more than maxPods pods.",
+		Fields: map[string]Field{
+			"context":            kubeContext,
+			"namespace":          namespace,
+			"name":               {Kind: KindString, Description: "pod name (this or labelSelector)"},
+			"labelSelector":      {Kind: KindString, Description: "label selector such as app=checkout (this or name)"},
+			"gracePeriodSeconds": {Kind: KindInt, Description: "termination grace period (default: the pod's)"},
+			"maxPods":            {Kind: KindInt, Description: "most pods a selector may delete (default 1)"},
+		},
+		Mutating: true,
+		DryRun:   true,
+	})
+	node := Field{Kind: KindString, Required: true, Description: "node name"}
+	Register(Spec{
+		Name:        KubernetesCordon,
+		Description: "Mark a node unschedulable.",
+		Fields:      map[string]Field{"context": kubeContext, "node": node},
+		Mutating:    true,
+		DryRun:      true,
+	})
+	Register(Spec{
+		Name:        KubernetesUncordon,
+		Description: "Mark a node schedulable again.",
+		Fields:      map[string]Field{"context": kubeContext, "node": node},
+		Mutating:    true,
+		DryRun:      true,
+	})
+	Register(Spec{
+		Name: KubernetesWaitRollout,
+		Description: "Wait until a workload's rollout is complete (observed generation current, every " +
+			"replica updated and available), or fail after timeout.",
+		Fields: map[string]Field{
+			"context":   kubeContext,
+			"kind":      workload("deployment, statefulset or daemonset"),
+			"namespace": namespace,
+			"name":      name,
+			"timeout":   {Kind: KindDuration, Description: "how long to wait (default 5m)"},
+		},
+		DryRun: true,
+	})
+	Register(Spec{
+		Name:        KubernetesGet,
+		Description: "Read any object by apiVersion and kind; the output is the object.",
+		Fields: map[string]Field{
+			"context":    kubeContext,
+			"apiVersion": {Kind: KindString, Required: true, Description: "e.g. v1, apps/v1"},
+			"kind":       {Kind: KindString, Required: true, Description: "e.g. Deployment, Node"},
+			"namespace":  {Kind: KindString, Description: "namespace of a namespaced kind (default: the context's, else default)"},
+			"name":       name,
+		},
+		DryRun: true,
+	})
+	Register(Spec{
+		Name:        KubernetesPatch,
+		Description: "Patch any object by apiVersion and kind.",
+		Fields: map[string]Field{
+			"context":    kubeContext,
+			"apiVersion": {Kind: KindString, Required: true, Description: "e.g. v1, apps/v1"},
+			"kind":       {Kind: KindString, Required: true, Description: "e.g. Deployment, ConfigMap"},
+			"namespace":  {Kind: KindString, Description: "namespace of a namespaced kind (default: the context's, else default)"},
+			"name":       name,
+			"patch":      {Kind: KindAny, Required: true, Description: "the patch: a mapping (a list for type json), or JSON/YAML text"},
+			"type":       {Kind: KindString, Description: "strategic (default), merge or json"},
+		},
+		Mutating: true,
+		DryRun:   true,
+	})
+}
