@@ -428,9 +428,9 @@ func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *StepS
 		Message:          msg,
 		SeparateApprover: a.SeparateApprover,
 		Approvers:        approvers,
-		Timeout:   a.Timeout.String(),
-		OnTimeout: onTimeout,
-		Deadline:  workflow.Now(ctx).UTC().Add(a.Timeout.D()),
+		Timeout:          a.Timeout.String(),
+		OnTimeout:        onTimeout,
+		Deadline:         workflow.Now(ctx).UTC().Add(a.Timeout.D()),
 	}
 	if r.in.DryRun {
 		st.Output = map[string]any{"dryRun": true, "wouldAskFor": "approval", "approvers": a.Approvers}
