@@ -144,7 +144,11 @@ func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
 func NewAPI(o Options) (*ingress.API, *service.Service) {
 	svc := &service.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL,
 		Automation: AutomationSettings(o.Config)}
-	api := ingress.New(ingress.Options{Service: svc, Token: o.Config.APIToken, Logger: o.Logger.With("component", "api")})
+	var principals []ingress.Principal
+	for _, p := range o.Config.Principals {
+		principals = append(principals, ingress.Principal{Token: p.Token, Name: p.Name, Groups: p.Groups})
+	}
+	api := ingress.New(ingress.Options{Service: svc, Token: o.Config.APIToken, Principals: principals, Logger: o.Logger.With("component", "api")})
 	am := alertmanager.Credentials{Token: o.Config.Alertmanager.Token, Username: o.Config.Alertmanager.Username, Password: o.Config.Alertmanager.Password}
 	if am == (alertmanager.Credentials{}) {
 		// Without credentials of its own the webhook takes the API token.

@@ -26,6 +26,9 @@ type Config struct {
 	Alertmanager Alertmanager `yaml:"alertmanager"`
 	Automation   Automation   `yaml:"automation"`
 	Kubernetes   Kubernetes   `yaml:"kubernetes"`
+	// Principals map API tokens to people, for spec.access; with none, the
+	// single apiToken may do everything.
+	Principals []Principal `yaml:"principals"`
 	// Runbooks lists extra runbook directories or files.
 	Runbooks []string `yaml:"runbooks"`
 }
@@ -76,6 +79,13 @@ type Alertmanager struct {
 	Token    string `yaml:"token"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+}
+
+// Principal is an API token's owner.
+type Principal struct {
+	Token  string   `yaml:"token"`
+	Name   string   `yaml:"name"`
+	Groups []string `yaml:"groups"`
 }
 
 // Kubernetes says which cluster kubernetes.* actions talk to.
@@ -178,6 +188,16 @@ func (c *Config) validate(path string) error {
 			return fmt.Errorf("config: %s must be an http(s) URL, not %q", where(u.key, u.env), u.val)
 		}
 	}
+	seen := map[string]bool{}
+	for i, p := range c.Principals {
+		switch {
+		case p.Token == "" || p.Name == "":
+			return fmt.Errorf("config: principals[%d] needs a token and a name", i)
+		case seen[p.Token]:
+			return fmt.Errorf("config: principals[%d] (%s) reuses another principal's token", i, p.Name)
+		}
+		seen[p.Token] = true
+	}
 	if (c.Alertmanager.Username == "") != (c.Alertmanager.Password == "") {
 		return fmt.Errorf("config: %s and password must be set together", where("alertmanager.username", "FIREBREAK_ALERTMANAGER_USERNAME"))
 	}
@@ -193,6 +213,9 @@ func (c *Config) Secrets() []string {
 		if s != "" {
 			out = append(out, s)
 		}
+	}
+	for _, p := range c.Principals {
+		out = append(out, p.Token)
 	}
 	return append(out, c.PagerDuty.WebhookSecrets...)
 }

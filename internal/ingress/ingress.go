@@ -31,27 +31,48 @@ type Options struct {
 	Service *service.Service
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every endpoint but /healthz, /readyz and /metrics.
-	Token  string
-	Logger *slog.Logger
+	Token string
+	// Principals, when set, name the owner of each accepted token; their
+	// requests carry who they are, for spec.access. The Token above stays
+	// the unrestricted operator token.
+	Principals []Principal
+	Logger     *slog.Logger
 	// Registry receives the API's metrics; nil makes a new one.
 	Registry *prometheus.Registry
 }
 
 // API serves Firebreak's HTTP API.
+// Principal is a token's owner.
+type Principal struct {
+	Token  string
+	Name   string
+	Groups []string
+}
+
+type principalKey struct{}
+
+// PrincipalOf returns who made an authenticated request, or nil for the
+// operator token (or no authentication configured).
+func PrincipalOf(r *http.Request) *service.Principal {
+	p, _ := r.Context().Value(principalKey{}).(*service.Principal)
+	return p
+}
+
 type API struct {
-	svc      *service.Service
-	token    string
-	log      *slog.Logger
-	mux      *http.ServeMux
-	registry *prometheus.Registry
-	requests *prometheus.CounterVec
-	latency  *prometheus.HistogramVec
-	runs     *prometheus.CounterVec
+	svc        *service.Service
+	principals []Principal
+	token      string
+	log        *slog.Logger
+	mux        *http.ServeMux
+	registry   *prometheus.Registry
+	requests   *prometheus.CounterVec
+	latency    *prometheus.HistogramVec
+	runs       *prometheus.CounterVec
 }
 
 // New builds the API handler.
 func New(o Options) *API {
-	a := &API{svc: o.Service, token: o.Token, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
+	a := &API{svc: o.Service, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -160,7 +181,14 @@ func (s *statusRecorder) Flush() {
 
 func (a *API) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if a.token != "" && !BearerMatches(r, a.token) {
+		for _, p := range a.principals {
+			if BearerMatches(r, p.Token) {
+				ctx := context.WithValue(r.Context(), principalKey{}, &service.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: workflows.SourceAPI})
+				next.ServeHTTP(w, r.WithContext(ctx))
+				return
+			}
+		}
+		if (a.token != "" || len(a.principals) > 0) && (a.token == "" || !BearerMatches(r, a.token)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
 			WriteJSON(w, http.StatusUnauthorized, ErrorBody{Error: "missing or wrong bearer token"})
 			return
@@ -312,6 +340,10 @@ func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error)
 	if r.Header.Get(clientHeader) == workflows.TriggerCLI {
 		req.Trigger = workflows.TriggerCLI
 	}
+	if p := PrincipalOf(r); p != nil {
+		// A named token speaks for its owner, whatever the body says.
+		req.Principal, req.RequestedBy = p, p.ID
+	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	ref, err := a.svc.StartRun(ctx, req)
@@ -347,6 +379,12 @@ func (a *API) approve(_ http.ResponseWriter, r *http.Request) (int, any, error) 
 	var req workflows.ApprovalRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
+	}
+	req.Source = workflows.SourceAPI
+	if p := PrincipalOf(r); p != nil {
+		req.By, req.Groups = p.ID, p.Groups
+	} else {
+		req.Groups = nil
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
@@ -401,6 +439,9 @@ func (a *API) switchAutomation(r *http.Request, do func(context.Context, workflo
 	var req workflows.SwitchRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
+	}
+	if p := PrincipalOf(r); p != nil {
+		req.By = p.ID
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()

@@ -125,7 +125,7 @@ func mayRun(plan *runbooks.Plan, p *Principal, dryRun bool) error {
 }
 
 func (p *Principal) displayName() string {
-	if p.Name != "" {
+	if p.Name != "" && p.Name != p.ID {
 		return p.Name + " (" + p.ID + ")"
 	}
 	return p.ID
