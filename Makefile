@@ -102,6 +102,7 @@ unit:
 ## fuzz: each fuzz target briefly (FUZZTIME each)
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./runbooks
+	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./internal/ingress/alertmanager
 
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
