@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/activities/probe"
+	"github.com/firebreak-ops/firebreak/activities/slack"
 )
 
 // Handler performs one action.
@@ -30,6 +31,7 @@ type Deps struct {
 	PrometheusURL string
 	PagerDuty     pagerduty.Config
 	Kubernetes    kubernetes.Config
+	Slack         slack.Config
 }
 
 // Handlers returns every action's handler by name.
@@ -54,6 +56,12 @@ func Handlers(d Deps) map[string]Handler {
 		out[name] = h
 	}
 	for name, h := range kubernetes.New(d.Kubernetes).Handlers() {
+		out[name] = h
+	}
+	if d.Slack.HTTP == nil {
+		d.Slack.HTTP = d.HTTPClient
+	}
+	for name, h := range slack.New(d.Slack).Handlers() {
 		out[name] = h
 	}
 	return out

@@ -59,9 +59,6 @@ type runner struct {
 	closing       bool
 }
 
-// slackRunMessage is the action that posts or updates a run's message.
-const slackRunMessage = "slack.run-message"
-
 // Bounds of what a run keeps.
 const (
 	maxAlertRecords  = 100
@@ -666,13 +663,15 @@ func (r *runner) notifier(ctx workflow.Context) {
 		}
 		v := r.version
 		msg := r.state.Slack
-		var out SlackMessage
-		err := workflow.ExecuteActivity(ctx, slackRunMessage, actions.Request{
+		var res actions.Result
+		err := workflow.ExecuteActivity(ctx, actions.SlackRunMessage, actions.Request{
 			RunID: r.in.ID, Runbook: r.in.Runbook.Name(), Step: "slack-message",
 			With: map[string]any{"channel": msg.Channel, "ts": msg.TS, "state": r.state},
-		}).Get(ctx, &out)
-		if err == nil && out.TS != "" {
-			r.state.Slack.TS = out.TS
+		}).Get(ctx, &res)
+		if out, ok := res.Output.(map[string]any); err == nil && ok {
+			if ts, _ := out["ts"].(string); ts != "" {
+				r.state.Slack.TS = ts
+			}
 		}
 		r.sent = v
 	}

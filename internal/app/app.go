@@ -22,6 +22,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
+	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
@@ -98,14 +99,17 @@ type Options struct {
 	Ready func(apiAddr string)
 }
 
-// NewWorker creates a worker with every workflow and action registered.
-func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger) worker.Worker {
+// NewWorker creates a worker with every workflow and action registered;
+// uiURL is the Temporal Web UI's base URL for links in messages.
+func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger, uiURL string) worker.Worker {
 	w := worker.New(c, names.TaskQueue, worker.Options{
 		// A workflow that panics or turns out nondeterministic is failed
 		// loudly rather than retried forever.
 		WorkflowPanicPolicy: worker.FailWorkflow,
 	})
-	Register(w, activities.Handlers(Deps(cfg, logger)))
+	deps := Deps(cfg, logger)
+	deps.Slack.UIURL = uiURL
+	Register(w, activities.Handlers(deps))
 	return w
 }
 
@@ -124,6 +128,7 @@ func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 		HTTPClient:    httpClient,
 		PrometheusURL: cfg.Prometheus.URL,
 		Kubernetes:    kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig},
+		Slack:         slack.Config{BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, HTTP: httpClient},
 		PagerDuty: pagerduty.Config{
 			Token: cfg.PagerDuty.Token, APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
 			RoutingKey: cfg.PagerDuty.RoutingKey, From: cfg.PagerDuty.From, HTTP: httpClient,
@@ -174,7 +179,7 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var w worker.Worker
 	if o.Role != RoleAPI {
-		w = NewWorker(o.Client, o.Config, o.Logger)
+		w = NewWorker(o.Client, o.Config, o.Logger, o.UIURL)
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting worker: %w", err)
 		}

@@ -1,0 +1,35 @@
+package actions
+
+// Slack actions.
+const (
+	// SlackRunMessage posts or updates the one message that shows a run.
+	SlackRunMessage = "slack.run-message"
+	// SlackPost posts a message.
+	SlackPost = "slack.post"
+)
+
+func init() {
+	Register(Spec{
+		Name:        SlackRunMessage,
+		Description: "Post (or update) the Slack message that shows a run's state, with approval buttons while a step waits.",
+		Fields: map[string]Field{
+			"channel": {Kind: KindString, Required: true, Description: "channel ID (or name) to post in"},
+			"ts":      {Kind: KindString, Description: "timestamp of the message to update; empty posts a new one"},
+			"state":   {Kind: KindAny, Description: "the run's state (the status query's answer)"},
+			"uiURL":   {Kind: KindString, Description: "Temporal Web UI base URL for the history link; default: the worker's"},
+		},
+		Mutating: true,
+		DryRun:   true,
+	})
+	Register(Spec{
+		Name:        SlackPost,
+		Description: "Post a message to a Slack channel or thread.",
+		Fields: map[string]Field{
+			"channel":  {Kind: KindString, Required: true, Description: "channel ID (or name)"},
+			"text":     {Kind: KindString, Required: true, Description: "message text (Slack mrkdwn)"},
+			"threadTS": {Kind: KindString, Description: "timestamp of the thread to reply in"},
+		},
+		Mutating: true,
+		DryRun:   true,
+	})
+}

@@ -1,0 +1,287 @@
+package slack_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+	"unicode/utf8"
+
+	slackgo "github.com/slack-go/slack"
+
+	"github.com/firebreak-ops/firebreak/activities/slack"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// checkLimits fails on anything Slack would refuse: more than 50 blocks,
+// a header over 150 characters, a section over 3000, duplicate block IDs.
+func checkLimits(t *testing.T, blocks []slackgo.Block) {
+	t.Helper()
+	if len(blocks) > 50 {
+		t.Errorf("%d blocks, Slack takes 50", len(blocks))
+	}
+	ids := map[string]bool{}
+	for _, b := range blocks {
+		if id := b.ID(); id != "" {
+			if ids[id] {
+				t.Errorf("duplicate block_id %q", id)
+			}
+			ids[id] = true
+		}
+		switch x := b.(type) {
+		case *slackgo.HeaderBlock:
+			if n := utf8.RuneCountInString(x.Text.Text); n > 150 {
+				t.Errorf("header of %d characters", n)
+			}
+		case *slackgo.SectionBlock:
+			if n := utf8.RuneCountInString(x.Text.Text); n > 3000 {
+				t.Errorf("section of %d characters", n)
+			}
+		}
+	}
+	if _, err := json.Marshal(slackgo.Blocks{BlockSet: blocks}); err != nil {
+		t.Errorf("blocks do not marshal: %v", err)
+	}
+}
+
+func text(blocks []slackgo.Block) string {
+	var b strings.Builder
+	for _, bl := range blocks {
+		switch x := bl.(type) {
+		case *slackgo.HeaderBlock:
+			b.WriteString(x.Text.Text + "\n")
+		case *slackgo.SectionBlock:
+			b.WriteString(x.Text.Text + "\n")
+		case *slackgo.ContextBlock:
+			for _, el := range x.ContextElements.Elements {
+				if tb, ok := el.(*slackgo.TextBlockObject); ok {
+					b.WriteString(tb.Text + "\n")
+				}
+			}
+		}
+	}
+	return b.String()
+}
+
+func buttons(blocks []slackgo.Block) []*slackgo.ButtonBlockElement {
+	var out []*slackgo.ButtonBlockElement
+	for _, bl := range blocks {
+		if ab, ok := bl.(*slackgo.ActionBlock); ok {
+			for _, el := range ab.Elements.ElementSet {
+				out = append(out, el.(*slackgo.ButtonBlockElement))
+			}
+		}
+	}
+	return out
+}
+
+func TestRunBlocks(t *testing.T) {
+	at := func(min int) *time.Time {
+		v := time.Date(2026, 11, 26, 3, min, 0, 0, time.UTC)
+		return &v
+	}
+	for _, tc := range []struct {
+		name    string
+		state   func() *workflows.RunState
+		uiURL   string
+		want    []string
+		notWant []string
+		buttons bool
+	}{
+		{
+			name:  "waiting for approval",
+			state: waitingState,
+			uiURL: "http://ui.example/",
+			want: []string{
+				"⏸ hello-world — waiting for approval",
+				"trigger: slack · requested by <@U0REQUEST> · run `runbook:hello-world:ops` · params: name=ops, times=5",
+				"<http://ui.example/namespaces/default/workflows/runbook:hello-world:ops/history|history>",
+				"✓ *greet* `log` — 400ms",
+				"✓ *shout* `log` — 1.6s — _when: params.times &gt; 1 is true_",
+				"⏸ *confirm* — waiting for approval",
+				"· *settle*",
+				"*⏸ Approval needed: confirm*\n>Greet ops more than three times?\nWho may approve: anyone allowed to approve this runbook\nDeadline: 03:15 UTC, then the run aborts",
+			},
+			notWant: []string{"dry run", "took"},
+			buttons: true,
+		},
+		{
+			name: "approvers listed",
+			state: func() *workflows.RunState {
+				st := waitingState()
+				st.DryRun = true
+				st.Steps[2].Approval.Approvers = []string{"U0ALICE", "@oncall", "bob"}
+				st.Steps[2].Approval.SeparateApprover = true
+				st.Steps[2].Approval.OnTimeout = "continue"
+				st.Steps[2].Approval.Deadline = time.Date(2026, 11, 27, 3, 0, 0, 0, time.UTC)
+				return st
+			},
+			want: []string{
+				"Who may approve: <@U0ALICE>, @oncall, bob (not <@U0REQUEST>, who requested the run)",
+				"Deadline: Nov 27 03:00 UTC, then the run continues without it",
+				"*dry run*",
+			},
+			notWant: []string{"history"},
+			buttons: true,
+		},
+		{
+			name: "approved and finished",
+			state: func() *workflows.RunState {
+				st := waitingState()
+				st.Status = workflows.StatusSucceeded
+				st.FinishedAt = at(4)
+				c := &st.Steps[2]
+				c.Status, c.FinishedAt = workflows.StepSucceeded, at(3)
+				c.Approval.Decision, c.Approval.By, c.Approval.At, c.Approval.Comment = workflows.DecisionApproved, "U0APPROVE", at(3), "go <ahead> & greet"
+				st.Steps[3].Status, st.Steps[3].StartedAt, st.Steps[3].FinishedAt = workflows.StepSucceeded, at(3), at(3)
+				st.Steps[4].Status, st.Steps[4].StartedAt, st.Steps[4].FinishedAt = workflows.StepSucceeded, at(3), at(3)
+				return st
+			},
+			want: []string{
+				"✓ hello-world — succeeded",
+				"✓ *confirm* — 2m58s — approved by <@U0APPROVE> at 03:03 UTC: go &lt;ahead&gt; &amp; greet",
+				"took 4m0s",
+			},
+			notWant: []string{"Approval needed", "Who may approve"},
+		},
+		{
+			name: "denied, failed, rolled back",
+			state: func() *workflows.RunState {
+				st := waitingState()
+				st.Status = workflows.StatusFailed
+				st.Error = "step confirm: denied by U0APPROVE: not today"
+				st.FinishedAt = at(5)
+				st.Steps[0].Status = workflows.StepRolledBack
+				st.Steps[1].Status = workflows.StepSkipped
+				st.Steps[1].StartedAt, st.Steps[1].FinishedAt = nil, nil
+				st.Steps[1].Decision = &workflows.Decision{Reason: "when: params.times > 1 is false"}
+				c := &st.Steps[2]
+				c.Status, c.FinishedAt, c.Error = workflows.StepFailed, at(3), "denied by U0APPROVE: not today"
+				c.Approval.Decision, c.Approval.By, c.Approval.At, c.Approval.Comment = workflows.DecisionDenied, "U0APPROVE", at(3), "not today"
+				st.Rollback = []workflows.StepState{{Name: "apologise", Action: "log", For: "greet", Status: workflows.StepSucceeded, StartedAt: at(4), FinishedAt: at(4)}}
+				return st
+			},
+			want: []string{
+				"✗ hello-world — failed",
+				"↺ *greet* `log` — rolled back — 400ms",
+				"↷ *shout* `log` — _when: params.times &gt; 1 is false_",
+				"✗ *confirm* — 2m58s — denied by <@U0APPROVE> at 03:03 UTC: not today",
+				"*Rollback*\n✓ *apologise* `log` (for greet) — 0ms",
+				"*Error:* step confirm: denied by U0APPROVE: not today",
+			},
+			notWant: []string{"error: denied", "Approval needed"},
+		},
+		{
+			name: "failed action",
+			state: func() *workflows.RunState {
+				st := waitingState()
+				st.Status = workflows.StatusFailed
+				st.Steps = st.Steps[:1]
+				st.Steps[0].Status, st.Steps[0].Attempts, st.Steps[0].Error = workflows.StepFailed, 3, "HTTP 503 from <http://x>"
+				return st
+			},
+			want: []string{"✗ *greet* `log` — 400ms — 3 attempts — error: HTTP 503 from &lt;http://x&gt;"},
+		},
+		{
+			name: "timed out",
+			state: func() *workflows.RunState {
+				st := waitingState()
+				st.Status = workflows.StatusFailed
+				c := &st.Steps[2]
+				c.Status, c.Error = workflows.StepFailed, "approval timed out after 15m"
+				c.Approval.Decision, c.Approval.At = workflows.DecisionTimedOut, at(17)
+				return st
+			},
+			want:    []string{"✗ *confirm* — approval timed out at 03:17 UTC"},
+			notWant: []string{"Approve"},
+		},
+		{
+			name: "cancelled while waiting shows no buttons",
+			state: func() *workflows.RunState {
+				st := waitingState()
+				st.Status = workflows.StatusCancelled
+				return st
+			},
+			want: []string{"⊘ hello-world — cancelled"},
+		},
+		{
+			name: "long step list collapses",
+			state: func() *workflows.RunState {
+				st := waitingState()
+				st.Status = workflows.StatusRunning
+				st.Steps = nil
+				for i := 0; i < 200; i++ {
+					s := workflows.StepState{Name: fmt.Sprintf("step-%03d", i), Action: "log", Status: workflows.StepSucceeded,
+						Error: strings.Repeat("x", 2000)}
+					switch {
+					case i == 120:
+						s.Status = workflows.StepRunning
+					case i > 120:
+						s.Status = workflows.StepPending
+					case i%10 == 3:
+						s.Status = workflows.StepSkipped
+					}
+					st.Steps = append(st.Steps, s)
+				}
+				return st
+			},
+			want:    []string{"*step-000*", "_… 118 steps: 106 succeeded, 12 skipped_", "*step-119*", "▶ *step-120*", "*step-121*", "_… 77 steps: 77 pending_", "*step-199*"},
+			notWant: []string{"step-050"},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := tc.state()
+			blocks := slack.RunBlocks(st, tc.uiURL)
+			checkLimits(t, blocks)
+			got := text(blocks)
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("missing %q in\n%s", w, got)
+				}
+			}
+			for _, w := range tc.notWant {
+				if strings.Contains(got, w) {
+					t.Errorf("unexpected %q in\n%s", w, got)
+				}
+			}
+			bs := buttons(blocks)
+			if !tc.buttons {
+				if len(bs) != 0 {
+					t.Fatalf("buttons %+v", bs)
+				}
+				return
+			}
+			if len(bs) != 2 || bs[0].ActionID != slack.ActionApprove || bs[0].Style != slackgo.StylePrimary ||
+				bs[1].ActionID != slack.ActionDeny || bs[1].Style != slackgo.StyleDanger || bs[0].Value != bs[1].Value {
+				t.Fatalf("buttons %+v %+v", bs[0], bs[1])
+			}
+			var v slack.ButtonValue
+			if err := json.Unmarshal([]byte(bs[0].Value), &v); err != nil || v != (slack.ButtonValue{Run: "runbook:hello-world:ops", Step: "confirm"}) {
+				t.Fatalf("value %s: %v", bs[0].Value, err)
+			}
+		})
+	}
+}
+
+func TestRunText(t *testing.T) {
+	st := waitingState()
+	if got := slack.RunText(st); got != "⏸ hello-world needs approval for confirm — runbook:hello-world:ops" {
+		t.Errorf("waiting: %q", got)
+	}
+	st.Status, st.Error, st.DryRun = workflows.StatusFailed, "step greet: boom", true
+	if got := slack.RunText(st); got != "✗ hello-world (dry run) failed: step greet: boom — runbook:hello-world:ops" {
+		t.Errorf("failed: %q", got)
+	}
+	st.Status, st.DryRun = workflows.StatusRunning, false
+	st.Steps[2].Status = workflows.StepRunning
+	if got := slack.RunText(st); got != "▶ hello-world is running (confirm) — runbook:hello-world:ops" {
+		t.Errorf("running: %q", got)
+	}
+}
+
+func TestHistoryURL(t *testing.T) {
+	if got := slack.HistoryURL("http://ui:8233/", "runbook:restart:prod/checkout"); got != "http://ui:8233/namespaces/default/workflows/runbook:restart:prod%2Fcheckout/history" {
+		t.Fatal(got)
+	}
+}

@@ -1,0 +1,217 @@
+// Package slack holds the Slack actions: the one message that shows a run
+// and keeps up with it (slack.run-message), and plain posts (slack.post),
+// through slack-go's Web API client. The API URL is configurable so tests
+// point it at a local server.
+package slack
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	slackgo "github.com/slack-go/slack"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// ErrTypeRateLimited is the Temporal error type of a call Slack rate
+// limited; it is retried after the delay Slack asked for.
+const ErrTypeRateLimited = "SlackRateLimited"
+
+// Config says where and as whom to talk to Slack.
+type Config struct {
+	// BotToken is the app's bot token (xoxb-…).
+	BotToken string
+	// APIURL overrides Slack's Web API base URL (https://slack.com/api/).
+	APIURL string
+	// UIURL is the Temporal Web UI's base URL for history links, if any.
+	UIURL string
+	HTTP  *http.Client
+}
+
+// Activities performs Slack actions.
+type Activities struct {
+	cfg    Config
+	client *slackgo.Client
+}
+
+// New builds the activities; nothing is contacted until an action runs.
+func New(cfg Config) *Activities {
+	var opts []slackgo.Option
+	if cfg.APIURL != "" {
+		u := cfg.APIURL
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slackgo.OptionAPIURL(u))
+	}
+	if cfg.HTTP != nil {
+		opts = append(opts, slackgo.OptionHTTPClient(cfg.HTTP))
+	}
+	return &Activities{cfg: cfg, client: slackgo.New(cfg.BotToken, opts...)}
+}
+
+// Handlers returns the handler of each Slack action.
+func (a *Activities) Handlers() map[string]func(context.Context, actions.Request) (any, error) {
+	return map[string]func(context.Context, actions.Request) (any, error){
+		actions.SlackRunMessage: a.RunMessage,
+		actions.SlackPost:       a.Post,
+	}
+}
+
+type runMessageInput struct {
+	Channel string          `json:"channel"`
+	TS      string          `json:"ts"`
+	State   json.RawMessage `json:"state"`
+	UIURL   string          `json:"uiURL"`
+}
+
+// RunMessage posts the message that shows a run, or updates it when ts
+// names it, and returns {"channel", "ts"} of the message. A message that
+// was deleted is posted again.
+func (a *Activities) RunMessage(ctx context.Context, req actions.Request) (any, error) {
+	var in runMessageInput
+	if err := actions.Decode(req.With, &in); err != nil {
+		return nil, actions.Permanent(err)
+	}
+	if in.Channel == "" {
+		return nil, actions.Permanentf("channel is required")
+	}
+	var st workflows.RunState
+	if len(in.State) == 0 || string(in.State) == "null" {
+		return nil, actions.Permanentf("state is required: the run's state")
+	}
+	if err := json.Unmarshal(in.State, &st); err != nil {
+		return nil, actions.Permanentf("bad state: %s", strings.TrimPrefix(err.Error(), "json: "))
+	}
+	if err := a.configured(); err != nil {
+		return nil, err
+	}
+	uiURL := in.UIURL
+	if uiURL == "" {
+		uiURL = a.cfg.UIURL
+	}
+	msg := slackgo.MsgOptionCompose(
+		slackgo.MsgOptionText(RunText(&st), false),
+		slackgo.MsgOptionBlocks(RunBlocks(&st, uiURL)...),
+		slackgo.MsgOptionDisableLinkUnfurl(),
+	)
+	if in.TS != "" {
+		channel, ts, _, err := a.client.UpdateMessageContext(ctx, in.Channel, in.TS, msg)
+		if err == nil {
+			return map[string]any{"channel": channel, "ts": ts}, nil
+		}
+		if !isSlackError(err, "message_not_found") {
+			return nil, classify("chat.update", in.Channel, err)
+		}
+		// Someone deleted the message: post it again.
+	}
+	channel, ts, err := a.client.PostMessageContext(ctx, in.Channel, msg)
+	if err != nil {
+		return nil, classify("chat.postMessage", in.Channel, err)
+	}
+	return map[string]any{"channel": channel, "ts": ts}, nil
+}
+
+type postInput struct {
+	Channel  string `json:"channel"`
+	Text     string `json:"text"`
+	ThreadTS string `json:"threadTS"`
+}
+
+// Post posts a message and returns {"channel", "ts"}.
+func (a *Activities) Post(ctx context.Context, req actions.Request) (any, error) {
+	var in postInput
+	if err := actions.Decode(req.With, &in); err != nil {
+		return nil, actions.Permanent(err)
+	}
+	if in.Channel == "" || in.Text == "" {
+		return nil, actions.Permanentf("channel and text are required")
+	}
+	if err := a.configured(); err != nil {
+		return nil, err
+	}
+	opts := []slackgo.MsgOption{slackgo.MsgOptionText(in.Text, false)}
+	if in.ThreadTS != "" {
+		opts = append(opts, slackgo.MsgOptionTS(in.ThreadTS))
+	}
+	channel, ts, err := a.client.PostMessageContext(ctx, in.Channel, opts...)
+	if err != nil {
+		return nil, classify("chat.postMessage", in.Channel, err)
+	}
+	return map[string]any{"channel": channel, "ts": ts}, nil
+}
+
+func (a *Activities) configured() error {
+	if a.cfg.BotToken == "" {
+		return actions.Permanentf("no Slack bot token: set slack.botToken (FIREBREAK_SLACK_BOT_TOKEN) to the app's xoxb- token")
+	}
+	return nil
+}
+
+// retryableCodes are Slack error codes worth another try; every other
+// error code (channel_not_found, not_in_channel, invalid_auth, …) needs a
+// person to fix something.
+var retryableCodes = map[string]bool{
+	"ratelimited":         true,
+	"internal_error":      true,
+	"fatal_error":         true,
+	"service_unavailable": true,
+	"request_timeout":     true,
+	"team_added_to_org":   true,
+}
+
+// hints explain the error codes a misconfigured app meets first.
+var hints = map[string]string{
+	"channel_not_found": "the channel does not exist or the app cannot see it",
+	"not_in_channel":    "invite the app to the channel (/invite @firebreak)",
+	"is_archived":       "the channel is archived",
+	"invalid_auth":      "the bot token is not valid (FIREBREAK_SLACK_BOT_TOKEN)",
+	"not_authed":        "no bot token was sent (FIREBREAK_SLACK_BOT_TOKEN)",
+	"token_revoked":     "the bot token was revoked (FIREBREAK_SLACK_BOT_TOKEN)",
+	"account_inactive":  "the bot token belongs to a deleted app or user (FIREBREAK_SLACK_BOT_TOKEN)",
+	"missing_scope":     "the app lacks the chat:write scope",
+}
+
+// classify turns a Slack error into an action error: rate limits retry
+// after the delay Slack asks for, configuration and request errors are
+// permanent, server and network errors retry.
+func classify(method, channel string, err error) error {
+	var limited *slackgo.RateLimitedError
+	if errors.As(err, &limited) {
+		delay := max(limited.RetryAfter, time.Second)
+		return temporal.NewApplicationErrorWithOptions(
+			fmt.Sprintf("slack %s: rate limited, retrying after %s", method, delay),
+			ErrTypeRateLimited, temporal.ApplicationErrorOptions{NextRetryDelay: delay})
+	}
+	var apiErr slackgo.SlackErrorResponse
+	if errors.As(err, &apiErr) {
+		msg := fmt.Sprintf("slack %s in %s: %s", method, channel, apiErr.Err)
+		if h := hints[apiErr.Err]; h != "" {
+			msg += " (" + h + ")"
+		}
+		if retryableCodes[apiErr.Err] {
+			return errors.New(msg)
+		}
+		return actions.Permanent(errors.New(msg))
+	}
+	var status slackgo.StatusCodeError
+	if errors.As(err, &status) {
+		if status.Retryable() {
+			return fmt.Errorf("slack %s: %w", method, err)
+		}
+		return actions.Permanent(fmt.Errorf("slack %s: %w", method, err))
+	}
+	return fmt.Errorf("slack %s: %w", method, err)
+}
+
+func isSlackError(err error, code string) bool {
+	var apiErr slackgo.SlackErrorResponse
+	return errors.As(err, &apiErr) && apiErr.Err == code
+}
