@@ -26,6 +26,17 @@ const (
 	StepRolledBack      = "rolled_back"
 )
 
+// StepIcons are the one-character marks every view of a run uses.
+var StepIcons = map[string]string{
+	StepPending:         "·",
+	StepRunning:         "▶",
+	StepWaitingApproval: "⏸",
+	StepSucceeded:       "✓",
+	StepFailed:          "✗",
+	StepSkipped:         "↷",
+	StepRolledBack:      "↺",
+}
+
 // Approval decisions.
 const (
 	DecisionApproved = "approved"

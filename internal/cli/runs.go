@@ -116,19 +116,10 @@ func follow(ctx context.Context, c *apiClient, id string, out io.Writer) error {
 	}
 }
 
-var icons = map[string]string{
-	workflows.StepPending:         "·",
-	workflows.StepRunning:         "▶",
-	workflows.StepWaitingApproval: "⏸",
-	workflows.StepSucceeded:       "✓",
-	workflows.StepFailed:          "✗",
-	workflows.StepSkipped:         "↷",
-	workflows.StepRolledBack:      "↺",
-}
 
 func stepLine(s workflows.StepState) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %-18s %s", icons[s.Status], s.Name, s.Status)
+	fmt.Fprintf(&b, "%s %-18s %s", workflows.StepIcons[s.Status], s.Name, s.Status)
 	if s.For != "" {
 		fmt.Fprintf(&b, " (rollback of %s)", s.For)
 	}

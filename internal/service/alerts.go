@@ -158,15 +158,7 @@ func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now 
 	if hold == "" && !d.in.resolved() && (limits == nil || (limits.MaxRunsPerHour == 0 && limits.Cooldown == 0)) {
 		// Nothing can hold a start back: one call starts the run or joins
 		// the open one.
-		started, err := s.signalWithStart(ctx, d)
-		if err != nil {
-			return s.temporalError(err)
-		}
-		d.out.Result = Joined
-		if started {
-			d.out.Result = Started
-		}
-		return nil
+		return s.startOrJoin(ctx, d)
 	}
 	// An open run for this target takes the alert, whatever the limits or
 	// the kill switch say: it is the run they allowed.
@@ -196,6 +188,10 @@ func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now 
 		d.out.Result, d.out.Reason = Suppressed, reason
 		return nil
 	}
+	return s.startOrJoin(ctx, d)
+}
+
+func (s *Service) startOrJoin(ctx context.Context, d *delivery) error {
 	started, err := s.signalWithStart(ctx, d)
 	if err != nil {
 		return s.temporalError(err)
