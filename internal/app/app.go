@@ -11,7 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
+
+	slackgo "github.com/slack-go/slack"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -27,6 +30,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
 	pagerdutyin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
+	slackin "github.com/firebreak-ops/firebreak/internal/ingress/slack"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -136,6 +140,22 @@ func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 	}
 }
 
+// SlackClient is the Web API client the Slack ingress uses for user-group
+// lookups and replies, or nil without a bot token.
+func SlackClient(cfg *config.Config) *slackgo.Client {
+	if cfg.Slack.BotToken == "" {
+		return nil
+	}
+	var opts []slackgo.Option
+	if u := cfg.Slack.APIURL; u != "" {
+		if !strings.HasSuffix(u, "/") {
+			u += "/"
+		}
+		opts = append(opts, slackgo.OptionAPIURL(u))
+	}
+	return slackgo.New(cfg.Slack.BotToken, opts...)
+}
+
 // AutomationSettings turns the configuration into circuit-breaker settings.
 func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
 	s := workflows.AutomationSettings{Failures: cfg.Automation.BreakerFailures, Window: cfg.Automation.BreakerWindow}
@@ -161,6 +181,7 @@ func NewAPI(o Options) (*ingress.API, *service.Service) {
 	}
 	alertmanager.Register(api, am)
 	pagerdutyin.Register(api, o.Config.PagerDuty.WebhookSecrets)
+	slackin.Register(api, slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL})
 	return api, svc
 }
 
