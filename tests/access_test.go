@@ -80,4 +80,11 @@ func TestAccess(t *testing.T) {
 			t.Errorf("access record %d: %+v, want %s allowed=%v", i, d, w.by, w.allowed)
 		}
 	}
+	// Cancelling follows spec.access too.
+	ref = as("tok-alice").start(service.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "cache")})
+	a.waitFor(ref.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	expectError(t, as("tok-bob"), "POST", runURL(ref.ID)+"/cancel", "{}", http.StatusForbidden, "bob may not cancel")
+	if code := as("tok-alice").do("POST", runURL(ref.ID)+"/cancel", "{}", nil); code != http.StatusAccepted {
+		t.Fatalf("alice cancel: %d", code)
+	}
 }

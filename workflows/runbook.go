@@ -669,8 +669,13 @@ func (r *runner) notifier(ctx workflow.Context) {
 			With: map[string]any{"channel": msg.Channel, "ts": msg.TS, "state": r.state},
 		}).Get(ctx, &res)
 		if out, ok := res.Output.(map[string]any); err == nil && ok {
+			// Slack answers with the channel's ID, which updates need even
+			// when the runbook named the channel #like-this.
 			if ts, _ := out["ts"].(string); ts != "" {
 				r.state.Slack.TS = ts
+			}
+			if ch, _ := out["channel"].(string); ch != "" {
+				r.state.Slack.Channel = ch
 			}
 		}
 		r.sent = v

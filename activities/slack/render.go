@@ -38,16 +38,6 @@ const (
 	maxErrorChars   = 300
 )
 
-var stepIcons = map[string]string{
-	workflows.StepPending:         "·",
-	workflows.StepRunning:         "▶",
-	workflows.StepWaitingApproval: "⏸",
-	workflows.StepSucceeded:       "✓",
-	workflows.StepFailed:          "✗",
-	workflows.StepSkipped:         "↷",
-	workflows.StepRolledBack:      "↺",
-}
-
 var runIcons = map[string]string{
 	workflows.StatusRunning:         "▶",
 	workflows.StatusWaitingApproval: "⏸",
@@ -57,7 +47,7 @@ var runIcons = map[string]string{
 }
 
 func stepIcon(status string) string {
-	if i, ok := stepIcons[status]; ok {
+	if i, ok := workflows.StepIcons[status]; ok {
 		return i
 	}
 	return "·"

@@ -43,6 +43,14 @@ type Activities struct {
 
 // New builds the activities; nothing is contacted until an action runs.
 func New(cfg Config) *Activities {
+	return &Activities{cfg: cfg, client: NewClient(cfg)}
+}
+
+// NewClient builds a Web API client from the configuration: the bot token,
+// APIURL when set (a trailing slash is added if missing) and the HTTP
+// client when set. The Slack app's handlers use one for user-group
+// lookups.
+func NewClient(cfg Config) *slackgo.Client {
 	var opts []slackgo.Option
 	if cfg.APIURL != "" {
 		u := cfg.APIURL
@@ -54,7 +62,7 @@ func New(cfg Config) *Activities {
 	if cfg.HTTP != nil {
 		opts = append(opts, slackgo.OptionHTTPClient(cfg.HTTP))
 	}
-	return &Activities{cfg: cfg, client: slackgo.New(cfg.BotToken, opts...)}
+	return slackgo.New(cfg.BotToken, opts...)
 }
 
 // Handlers returns the handler of each Slack action.

@@ -399,7 +399,7 @@ func (a *API) approve(_ http.ResponseWriter, r *http.Request) (int, any, error) 
 func (a *API) cancel(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	if err := a.svc.Cancel(ctx, r.PathValue("id")); err != nil {
+	if err := a.svc.Cancel(ctx, r.PathValue("id"), PrincipalOf(r)); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, map[string]string{"id": r.PathValue("id"), "status": "cancelling"}, nil

@@ -53,6 +53,13 @@ func IsRunWorkflowID(id string) bool {
 	return strings.HasPrefix(id, runPrefix) && strings.Count(id, ":") >= 2
 }
 
+// RunbookOf returns the runbook name in a run's workflow ID.
+func RunbookOf(id string) string {
+	rest := strings.TrimPrefix(id, runPrefix)
+	name, _, _ := strings.Cut(rest, ":")
+	return name
+}
+
 // NewSuffix returns 10 random lower-case base32 characters.
 func NewSuffix() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"

@@ -427,10 +427,20 @@ func (s *Service) approve(ctx context.Context, id string, req workflows.Approval
 	return &out, nil
 }
 
-// Cancel asks a run to stop; it rolls back what it completed.
-func (s *Service) Cancel(ctx context.Context, id string) error {
+// Cancel asks a run to stop; it rolls back what it completed. A named
+// principal must be allowed to run or approve the runbook.
+func (s *Service) Cancel(ctx context.Context, id string, p *Principal) error {
 	if !names.IsRunWorkflowID(id) {
 		return errorf(NotFound, "id", "no run %q", id)
+	}
+	if p != nil {
+		var allowed []string
+		if plan, ok := s.Catalog.Get(names.RunbookOf(id)); ok && plan.Runbook.Spec.Access != nil {
+			allowed = append(append(allowed, plan.Runbook.Spec.Access.Run...), plan.Runbook.Spec.Access.Approve...)
+		}
+		if !workflows.Listed(allowed, p.ID, p.Groups) {
+			return errorf(Forbidden, "", "%s may not cancel %s: only people in the runbook's spec.access may", p.displayName(), id)
+		}
 	}
 	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {

@@ -66,7 +66,7 @@ type Service interface {
 	GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error)
 	ListRuns(ctx context.Context, f service.ListFilter) ([]service.RunSummary, error)
 	Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error)
-	Cancel(ctx context.Context, id string) error
+	Cancel(ctx context.Context, id string, p *service.Principal) error
 	Runbooks() []runbooks.Summary
 }
 

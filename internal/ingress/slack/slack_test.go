@@ -101,7 +101,7 @@ func (f *fakeService) Approve(_ context.Context, id string, req workflows.Approv
 	return &workflows.ApprovalState{Decision: workflows.DecisionApproved, By: req.By}, nil
 }
 
-func (f *fakeService) Cancel(_ context.Context, id string) error {
+func (f *fakeService) Cancel(_ context.Context, id string, _ *service.Principal) error {
 	f.record("Cancel " + id)
 	f.mu.Lock()
 	f.cancelled = append(f.cancelled, id)
