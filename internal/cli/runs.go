@@ -116,7 +116,6 @@ func follow(ctx context.Context, c *apiClient, id string, out io.Writer) error {
 	}
 }
 
-
 func stepLine(s workflows.StepState) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s %-18s %s", workflows.StepIcons[s.Status], s.Name, s.Status)
