@@ -172,7 +172,7 @@ func run(out string, runs int, quick bool, devBin string) error {
 	defer bw.Stop()
 
 	// Firebreak: its worker (with the log action timed) and its API.
-	cfg := &config.Config{}
+	cfg := &config.Config{Slack: config.Slack{SigningSecret: benchSigningSecret}}
 	handlers := activities.Handlers(app.Deps(cfg, quiet))
 	logAction := handlers[actions.Log]
 	handlers[actions.Log] = func(ctx context.Context, req actions.Request) (any, error) {
@@ -218,6 +218,9 @@ func run(out string, runs int, quick bool, devBin string) error {
 		return err
 	}
 	if err := b.storm(); err != nil {
+		return err
+	}
+	if err := b.slackAck(); err != nil {
 		return err
 	}
 	b.cel()
