@@ -88,8 +88,12 @@ func (s *Service) holding(ctx context.Context) (string, error) {
 	st, at = s.cache.state, s.cache.at
 	s.cache.mu.Unlock()
 	if st == nil || time.Since(at) > 4*automationCacheTTL {
+		// The watcher is failing too: Temporal is probably down. Answer
+		// soon so the sender retries, rather than after its own timeout.
+		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
 		var err error
-		if st, err = s.AutomationState(ctx); err != nil {
+		if st, err = s.AutomationState(qctx); err != nil {
 			return "", err
 		}
 	}

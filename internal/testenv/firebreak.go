@@ -31,10 +31,18 @@ func Logger(t testing.TB) *slog.Logger {
 // Engine starts the embedded Temporal server on dataDir.
 func Engine(t testing.TB, dataDir string) *engine.Engine {
 	t.Helper()
+	return EngineOn(t, dataDir, 0)
+}
+
+// EngineOn is Engine on a fixed frontend port (0: any), so a test can stop
+// the server and start it again where clients expect it.
+func EngineOn(t testing.TB, dataDir string, port int) *engine.Engine {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	e, err := engine.Start(ctx, engine.Config{
 		DataDir:          dataDir,
+		Port:             port,
 		SearchAttributes: app.SearchAttributes(),
 		Logger:           Logger(t),
 	})

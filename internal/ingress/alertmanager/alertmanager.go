@@ -114,7 +114,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: err.Error()})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	outcomes, err := h.API.Service().Deliver(ctx, items)
 	if err != nil {

@@ -79,7 +79,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var ev map[string]any
 	raw, _ := json.Marshal(p.Event)
 	_ = json.Unmarshal(raw, &ev)
-	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	outcomes, err := h.API.Service().Deliver(ctx, []service.Incoming{{Source: workflows.TriggerPagerDuty, Event: ev}})
 	if err != nil {
