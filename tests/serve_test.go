@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,39 +20,11 @@ import (
 // `--role worker`, two processes against one Temporal server, as a
 // production deployment does, and drives a run through them.
 func TestServeRoles(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "firebreak")
-	if out, err := exec.Command("go", "build", "-o", bin, "../cmd/firebreak").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := firebreakBinary(t)
 	eng := testenv.Engine(t, t.TempDir())
 	port := testenv.FreePort(t)
 	start := func(role string, extra ...string) *exec.Cmd {
-		args := append([]string{"serve", "--role", role, "--temporal-address", eng.FrontendAddress(), "--namespace", eng.Namespace()}, extra...)
-		cmd := exec.Command(bin, args...)
-		log, _ := os.Create(filepath.Join(t.TempDir(), role+".log"))
-		cmd.Stdout, cmd.Stderr = log, log
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() {
-			_ = cmd.Process.Signal(syscall.SIGINT)
-			done := make(chan error, 1)
-			go func() { done <- cmd.Wait() }()
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("%s did not stop cleanly: %v", role, err)
-				}
-			case <-time.After(20 * time.Second):
-				_ = cmd.Process.Kill()
-				t.Errorf("%s did not stop within 20s of Ctrl-C", role)
-			}
-			if t.Failed() {
-				b, _ := os.ReadFile(log.Name())
-				t.Logf("%s log:\n%s", role, b)
-			}
-		})
-		return cmd
+		return serve(t, bin, eng.FrontendAddress(), role, extra...)
 	}
 	start("worker")
 	start("api", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
@@ -72,6 +45,66 @@ func TestServeRoles(t *testing.T) {
 	if st.Status != workflows.StatusSucceeded {
 		t.Fatalf("run %+v", st)
 	}
+}
+
+var (
+	buildOnce sync.Once
+	binPath   string
+	buildErr  error
+)
+
+// firebreakBinary builds bin/firebreak once for the test package.
+func firebreakBinary(t *testing.T) string {
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "firebreak-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "firebreak")
+		if out, err := exec.Command("go", "build", "-o", binPath, "../cmd/firebreak").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("%v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("building firebreak: %v", buildErr)
+	}
+	return binPath
+}
+
+// serve runs `firebreak serve --role role` against a Temporal frontend and
+// stops it (Ctrl-C) when the test ends, unless the test killed it first.
+func serve(t *testing.T, bin, frontend, role string, extra ...string) *exec.Cmd {
+	t.Helper()
+	args := append([]string{"serve", "--role", role, "--temporal-address", frontend, "--namespace", "default"}, extra...)
+	cmd := exec.Command(bin, args...)
+	logFile, _ := os.Create(filepath.Join(t.TempDir(), role+".log"))
+	cmd.Stdout, cmd.Stderr = logFile, logFile
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState != nil {
+			return // killed and reaped by the test
+		}
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("%s did not stop cleanly: %v", role, err)
+			}
+		case <-time.After(20 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("%s did not stop within 20s of Ctrl-C", role)
+		}
+		if t.Failed() {
+			b, _ := os.ReadFile(logFile.Name())
+			t.Logf("%s log:\n%s", role, b)
+		}
+	})
+	return cmd
 }
 
 // tryGet is do without failing the test on a connection error.
