@@ -111,3 +111,5 @@ func fmtParams(kv ...any) map[string]any {
 	}
 	return m
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

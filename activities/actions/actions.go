@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"sort"
 	"strings"
 )
@@ -210,14 +211,33 @@ func Redact(with map[string]any) map[string]any {
 		case isSecretKey(k):
 			out[k] = Redacted
 		default:
-			if m, ok := v.(map[string]any); ok {
-				out[k] = Redact(m)
-			} else {
+			switch x := v.(type) {
+			case map[string]any:
+				out[k] = Redact(x)
+			case string:
+				out[k] = redactURL(x)
+			default:
 				out[k] = v
 			}
 		}
 	}
 	return out
+}
+
+// redactURL hides the password of a URL with credentials in it.
+func redactURL(s string) string {
+	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
+		return s
+	}
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	if _, has := u.User.Password(); !has {
+		return s
+	}
+	u.User = url.UserPassword(u.User.Username(), "redacted")
+	return u.String()
 }
 
 func isSecretKey(k string) bool {

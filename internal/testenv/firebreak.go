@@ -90,6 +90,8 @@ type Options struct {
 	Config  *config.Config
 	Catalog *runbooks.Catalog
 	Role    string
+	// Logger receives the worker's and API's logs (default: Logger(t)).
+	Logger *slog.Logger
 }
 
 // StartFirebreak runs a worker and the API against the engine.
@@ -110,13 +112,17 @@ func StartFirebreak(t testing.TB, e *engine.Engine, o Options) *Firebreak {
 	if err != nil {
 		t.Fatal(err)
 	}
+	logger := o.Logger
+	if logger == nil {
+		logger = Logger(t)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Firebreak{URL: "http://" + ln.Addr().String(), Client: c, stop: cancel, done: make(chan error, 1)}
 	ready := make(chan struct{})
 	go func() {
 		f.done <- app.Run(ctx, app.Options{
 			Role: o.Role, Client: c, Namespace: e.Namespace(), Catalog: o.Catalog, Config: o.Config,
-			Listener: ln, Logger: Logger(t), UIURL: e.UIAddress(),
+			Listener: ln, Logger: logger, UIURL: e.UIAddress(),
 			Ready: func(string) { close(ready) },
 		})
 	}()
