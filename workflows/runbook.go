@@ -633,11 +633,17 @@ func (r *runner) rollback(ctx workflow.Context) {
 }
 
 // recordAccess keeps the last access decisions in the run record.
+// Refusals arrive as signals and may overtake an approval recorded
+// directly, so decisions are kept in the order they were made.
 func (r *runner) recordAccess(d AccessDecision) {
 	if len(r.state.Access) >= maxAccessRecords {
 		r.state.Access = r.state.Access[1:]
 	}
-	r.state.Access = append(r.state.Access, d)
+	i := len(r.state.Access)
+	for i > 0 && r.state.Access[i-1].At.After(d.At) {
+		i--
+	}
+	r.state.Access = slices.Insert(r.state.Access, i, d)
 }
 
 // changed notes that the run's state changed, for the Slack message.
