@@ -15,7 +15,7 @@ APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/et
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build run test test-deps lint unit fuzz fuzz-long bench clean
+.PHONY: all build run test test-deps lint unit fuzz fuzz-brief fuzz-long bench clean
 
 all: build
 
@@ -99,15 +99,23 @@ lint: $(WORKFLOWCHECK)
 unit:
 	$(GO) test -count=1 -timeout 20m $(PKGS)
 
-## fuzz: each fuzz target briefly (FUZZTIME each)
+## fuzz: every fuzz target for FUZZTIME each (`make test` runs their seed
+## corpora as tests, plus the runbook parser briefly)
+FUZZ_TARGETS := FuzzParse:./runbooks FuzzMessage:./internal/ingress/alertmanager \
+	FuzzDecode:./internal/ingress/pagerduty FuzzTokenize:./internal/ingress/slack
 fuzz:
-	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./runbooks
-	$(GO) test -run '^$$' -fuzz '^FuzzMessage$$' -fuzztime $(FUZZTIME) ./internal/ingress/alertmanager
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo ">> $${t%%:*} ($(FUZZTIME))"; \
+		$(GO) test -run '^$$' -fuzz "^$${t%%:*}$$" -fuzztime $(FUZZTIME) $${t#*:}; \
+	done
+
+fuzz-brief:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./runbooks
 
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
 
-test: test-deps lint unit fuzz
+test: test-deps lint unit fuzz-brief
 
 ## bench: performance figures against the bare engine, measured in one run
 ## (prints a table, writes bench/results.json); not part of `make test`

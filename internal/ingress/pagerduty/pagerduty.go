@@ -66,19 +66,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.API.Error(w, r, err)
 		return
 	}
-	var p Payload
-	if err := json.Unmarshal(body, &p); err != nil {
-		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: "bad JSON body: " + err.Error()})
+	p, ev, err := decode(body)
+	if err != nil {
+		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: err.Error()})
 		return
 	}
-	if p.Event == nil || p.Event.ID == "" || p.Event.EventType == "" {
-		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: "payload needs event.id and event.event_type"})
-		return
-	}
-	// The event as CEL sees it: PagerDuty's own field names.
-	var ev map[string]any
-	raw, _ := json.Marshal(p.Event)
-	_ = json.Unmarshal(raw, &ev)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	outcomes, err := h.API.Service().Deliver(ctx, []service.Incoming{{Source: workflows.TriggerPagerDuty, Event: ev}})
@@ -92,6 +84,27 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.API.Log().Info("pagerduty event", "id", p.Event.ID, "type", p.Event.EventType, "outcomes", len(outcomes))
 	ingress.WriteJSON(w, http.StatusOK, map[string]any{"event": p.Event.ID, "outcomes": outcomes})
+}
+
+// decode checks a webhook body and returns it typed and as CEL sees it
+// (PagerDuty's own field names).
+func decode(body []byte) (*Payload, map[string]any, error) {
+	var p Payload
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, nil, fmt.Errorf("bad JSON body: %w", err)
+	}
+	if p.Event == nil || p.Event.ID == "" || p.Event.EventType == "" {
+		return nil, nil, errors.New("payload needs event.id and event.event_type")
+	}
+	var ev map[string]any
+	raw, err := json.Marshal(p.Event)
+	if err == nil {
+		err = json.Unmarshal(raw, &ev)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("bad event: %w", err)
+	}
+	return &p, ev, nil
 }
 
 // verify accepts the request when any configured secret signed it.

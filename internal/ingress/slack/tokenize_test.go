@@ -49,3 +49,22 @@ func TestTokenize(t *testing.T) {
 		})
 	}
 }
+
+// FuzzTokenize: the command-line splitter never panics, and its words
+// hold no unquoted separators it should have split on.
+func FuzzTokenize(f *testing.F) {
+	for _, s := range []string{`run hello-world name="on call" times=5`, `approve r1 confirm 'looks safe'`, `run x k="unterminated`, `“curly” quotes`, `a&amp;b &lt;c&gt;`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		words, err := tokenize(s)
+		if err != nil {
+			return
+		}
+		for _, w := range words {
+			if w == "" && !strings.Contains(s, `""`) && !strings.Contains(s, `''`) && !strings.ContainsAny(s, "“”‘’") {
+				t.Fatalf("%q gave an empty word: %q", s, words)
+			}
+		}
+	})
+}
