@@ -173,7 +173,15 @@ func NewAPI(o Options) (*ingress.API, *service.Service) {
 	for _, p := range o.Config.Principals {
 		principals = append(principals, ingress.Principal{Token: p.Token, Name: p.Name, Groups: p.Groups})
 	}
-	api := ingress.New(ingress.Options{Service: svc, Token: o.Config.APIToken, Principals: principals, Logger: o.Logger.With("component", "api")})
+	perSecond, burst := o.Config.Webhooks.RatePerSecond, o.Config.Webhooks.Burst
+	if perSecond == 0 {
+		perSecond = ingress.DefaultWebhookRate
+	}
+	if burst == 0 {
+		burst = ingress.DefaultWebhookBurst
+	}
+	api := ingress.New(ingress.Options{Service: svc, Token: o.Config.APIToken, Principals: principals,
+		Logger: o.Logger.With("component", "api"), WebhookLimiter: ingress.NewSourceLimiter(perSecond, burst)})
 	am := alertmanager.Credentials{Token: o.Config.Alertmanager.Token, Username: o.Config.Alertmanager.Username, Password: o.Config.Alertmanager.Password}
 	if am == (alertmanager.Credentials{}) {
 		// Without credentials of its own the webhook takes the API token.

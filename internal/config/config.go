@@ -25,7 +25,9 @@ type Config struct {
 	// Alertmanager holds the webhook's credentials.
 	Alertmanager Alertmanager `yaml:"alertmanager"`
 	Automation   Automation   `yaml:"automation"`
-	Kubernetes   Kubernetes   `yaml:"kubernetes"`
+	// Webhooks bound requests per sender.
+	Webhooks   Webhooks   `yaml:"webhooks"`
+	Kubernetes Kubernetes `yaml:"kubernetes"`
 	// Principals map API tokens to people, for spec.access; with none, the
 	// single apiToken may do everything.
 	Principals []Principal `yaml:"principals"`
@@ -79,6 +81,14 @@ type Alertmanager struct {
 	Token    string `yaml:"token"`
 	Username string `yaml:"username"`
 	Password string `yaml:"password"`
+}
+
+// Webhooks sets the per-source rate limit of the webhook endpoints
+// (Alertmanager, PagerDuty, Slack). Zero values take the defaults; a
+// negative rate turns the limit off.
+type Webhooks struct {
+	RatePerSecond float64 `yaml:"ratePerSecond"`
+	Burst         int     `yaml:"burst"`
 }
 
 // Principal is an API token's owner.

@@ -39,6 +39,8 @@ type Options struct {
 	Logger     *slog.Logger
 	// Registry receives the API's metrics; nil makes a new one.
 	Registry *prometheus.Registry
+	// WebhookLimiter limits webhook requests per source; nil: none.
+	WebhookLimiter *SourceLimiter
 }
 
 // API serves Firebreak's HTTP API.
@@ -59,6 +61,7 @@ func PrincipalOf(r *http.Request) *service.Principal {
 }
 
 type API struct {
+	limiter    *SourceLimiter
 	svc        *service.Service
 	principals []Principal
 	token      string
@@ -72,7 +75,7 @@ type API struct {
 
 // New builds the API handler.
 func New(o Options) *API {
-	a := &API{svc: o.Service, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
+	a := &API{limiter: o.WebhookLimiter, svc: o.Service, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -123,11 +126,11 @@ func (a *API) Handle(pattern string, h HandlerFunc) {
 	a.mux.Handle(pattern, LimitBody(MaxBody, a.authenticated(a.jsonHandler(h))))
 }
 
-// HandleRaw registers a handler that does its own authentication and body
-// limit (webhooks with signatures or their own credentials); it still gets
-// metrics.
+// HandleRaw registers a webhook: a handler that does its own
+// authentication and body limit (signatures or its own credentials). It
+// gets metrics and the per-source rate limit.
 func (a *API) HandleRaw(pattern string, h http.Handler) {
-	a.mux.Handle(pattern, h)
+	a.mux.Handle(pattern, a.limiter.Wrap(h))
 }
 
 // LimitBody caps request bodies at n bytes.
