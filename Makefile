@@ -27,7 +27,7 @@ run: build
 	./$(BIN) dev
 
 ## test-deps: Debian packages and Go tools the tests need (idempotent)
-test-deps: $(WORKFLOWCHECK) kube-bins
+test-deps: $(WORKFLOWCHECK) kube-bins $(HELM)
 	@missing=""; for b in $(APT_BINARIES); do [ -x "$$b" ] || missing="yes"; done; \
 	if [ -n "$$missing" ]; then \
 		echo ">> installing Debian packages: $(APT_PACKAGES)"; \
@@ -38,6 +38,12 @@ test-deps: $(WORKFLOWCHECK) kube-bins
 
 $(WORKFLOWCHECK):
 	$(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+# helm renders deploy/helm/firebreak in tests (built once, about 3 minutes).
+HELM_VERSION := v4.3.1
+HELM := $(CURDIR)/.cache/tools/bin/helm
+$(HELM):
+	GOBIN=$(CURDIR)/.cache/tools/bin $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
 # >>> kube: a real Kubernetes control plane for the tests >>>
 # internal/testenv/kube.go runs etcd (Debian's etcd-server), kube-apiserver,
