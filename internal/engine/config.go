@@ -45,7 +45,16 @@ const (
 // on each new connection. So pragma names are given without a leading
 // underscore ("_journal_mode" would become the unknown, silently ignored
 // pragma "_journal_mode").
-func sqliteConfig(path string) *config.SQL {
+func sqliteConfig(path string, temporalDefaults bool) *config.SQL {
+	if temporalDefaults {
+		// SQLite's own defaults, as Temporal's CLI dev server leaves them:
+		// rollback journal, synchronous=FULL.
+		return &config.SQL{
+			PluginName:        sqliteplugin.PluginName,
+			DatabaseName:      path,
+			ConnectAttributes: map[string]string{"mode": "rwc"},
+		}
+	}
 	return &config.SQL{
 		PluginName:   sqliteplugin.PluginName,
 		DatabaseName: path,

@@ -37,6 +37,10 @@ type Config struct {
 	// slog.LevelWarn, because the server is chatty; to forward Info records
 	// pass any level below Info, e.g. slog.LevelInfo-1 or slog.LevelDebug.
 	LogLevel slog.Level
+	// TemporalDefaults keeps SQLite at the settings Temporal's own dev
+	// server uses (no WAL, synchronous=FULL), for benchmarks that compare.
+	// Use a fresh DataDir: WAL mode, once set, stays in the file.
+	TemporalDefaults bool
 }
 
 // Engine is a running embedded Temporal server.
@@ -93,7 +97,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolving data directory: %w", err)
 	}
-	sqlCfg := sqliteConfig(filepath.Join(dataDir, dbFileName))
+	sqlCfg := sqliteConfig(filepath.Join(dataDir, dbFileName), cfg.TemporalDefaults)
 	if err := prepareDatabase(sqlCfg, cfg.Namespace, cfg.SearchAttributes); err != nil {
 		return nil, err
 	}

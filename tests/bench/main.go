@@ -224,6 +224,9 @@ func run(out string, runs int, quick bool, devBin string) error {
 		return err
 	}
 	b.cel()
+	if err := b.engineRates(); err != nil {
+		return err
+	}
 	if devBin != "" {
 		if err := b.dev(devBin); err != nil {
 			return err
@@ -559,3 +562,5 @@ func machine() string {
 	}
 	return fmt.Sprintf("%s, %d cores, %s", strings.TrimSpace(model), runtime.NumCPU(), runtime.Version())
 }
+
+func activityName(name string) activity.RegisterOptions { return activity.RegisterOptions{Name: name} }
