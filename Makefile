@@ -8,6 +8,8 @@ PKGS      := ./...
 FUZZTIME  ?= 10s
 WORKFLOWCHECK_VERSION := v0.6.0
 WORKFLOWCHECK := $(GOBIN)/workflowcheck
+HELM_VERSION  := v4.3.1
+HELM          := $(CURDIR)/.cache/tools/bin/helm
 
 # Debian packages the tests run for real.
 APT_PACKAGES := prometheus prometheus-alertmanager etcd-server
@@ -40,8 +42,6 @@ $(WORKFLOWCHECK):
 	$(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 # helm renders deploy/helm/firebreak in tests (built once, about 3 minutes).
-HELM_VERSION := v4.3.1
-HELM := $(CURDIR)/.cache/tools/bin/helm
 $(HELM):
 	GOBIN=$(CURDIR)/.cache/tools/bin $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
