@@ -66,6 +66,7 @@ type Outcome struct {
 
 // delivery is one alert matched to one runbook, ready to go.
 type delivery struct {
+	idx    int
 	out    *Outcome
 	in     Incoming
 	prep   *Prepared
@@ -83,10 +84,11 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 	now := s.now().UTC()
 	var outcomes []Outcome
 	var matched []*delivery
+	plans := s.Catalog.List()
 	for _, in := range items {
 		vars := map[string]any{runbooks.VarNow: now, runbooks.VarAlert: workflows.AlertVars(in.Alert), runbooks.VarEvent: eventCEL(in.Event)}
-		any := false
-		for _, plan := range s.Catalog.List() {
+		seen := false
+		for _, plan := range plans {
 			for _, tp := range plan.Triggers {
 				if tp.Source != in.Source {
 					continue
@@ -94,36 +96,32 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 				ok, params, err := tp.Eval(vars)
 				if err != nil {
 					outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), Result: Rejected, Reason: "trigger: " + err.Error()})
-					any = true
+					seen = true
 					break
 				}
 				if !ok {
 					continue
 				}
-				any = true
+				seen = true
 				prep, err := s.Prepare(StartRequest{Runbook: plan.Name(), Params: params, Trigger: in.Source, RequestedBy: in.Source})
 				if err != nil {
 					outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), Result: Rejected, Reason: err.Error()})
 					break
 				}
 				outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), ID: prep.ID})
-				matched = append(matched, &delivery{in: in, prep: prep, signal: workflows.AlertSignal{
+				matched = append(matched, &delivery{idx: len(outcomes) - 1, in: in, prep: prep, signal: workflows.AlertSignal{
 					Source: in.Source, Alert: in.Alert, Event: in.Event, ReceivedAt: now,
 				}})
 				break // one trigger per runbook is enough
 			}
 		}
-		if !any {
+		if !seen {
 			outcomes = append(outcomes, Outcome{Alert: in.ref(), Result: Unmatched})
 		}
 	}
 	// Point each delivery at its outcome (outcomes no longer grows).
-	j := 0
-	for i := range outcomes {
-		if outcomes[i].ID != "" && outcomes[i].Result == "" {
-			matched[j].out = &outcomes[i]
-			j++
-		}
+	for _, d := range matched {
+		d.out = &outcomes[d.idx]
 	}
 	if len(matched) == 0 {
 		return outcomes, nil
