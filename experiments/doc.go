@@ -1,5 +1,5 @@
-// Package experiments is the chaos experiment format: like runbooks, YAML
-// with positions in and a type-checked plan out, with no Temporal and no
-// network. The format itself arrives with the chaos experiments work; the
-// package exists now so the layout is the one the design card describes.
+// Package experiments is the chaos experiment and game day format: YAML with
+// positions in, a type-checked plan out, with no Temporal and no network.
+// A fault's spec decodes into the Chaos Mesh API types themselves, so a wrong
+// field is an error when the file loads, not when the fault is injected.
 package experiments

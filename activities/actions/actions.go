@@ -144,7 +144,7 @@ func init() {
 			"url":            {Kind: KindString, Required: true, Description: "absolute http or https URL"},
 			"headers":        {Kind: KindMap, Description: "request headers"},
 			"body":           {Kind: KindAny, Description: "text, or a mapping/list sent as JSON"},
-			"expectedStatus": {Kind: KindAny, Description: "a status or list of statuses counted as success (default: any 2xx)"},
+			"expectedStatus": {Kind: KindAny, Description: "a status or list of statuses counted as success (default: any 2xx; \"any\" accepts every status)"},
 			"timeout":        {Kind: KindDuration, Description: "per-request timeout (default 10s)"},
 		},
 		Mutating: true,

@@ -89,3 +89,12 @@ type ChaosAwaitResult struct {
 	Reached bool       `json:"reached"`
 	State   ChaosState `json:"state"`
 }
+
+// ExperimentContext gathers what an experiment's preconditions read that
+// only Firebreak itself knows, such as how many incidents are open.
+const ExperimentContext = "experiment.context"
+
+// ExperimentContextResult answers ExperimentContext.
+type ExperimentContextResult struct {
+	OpenIncidents int `json:"openIncidents"`
+}

@@ -84,6 +84,7 @@ func (a *Activities) HTTPRequest(ctx context.Context, req actions.Request) (any,
 	for k, v := range in.Headers {
 		hreq.Header.Set(k, v)
 	}
+	start := time.Now()
 	resp, err := a.HTTP.Do(hreq)
 	if err != nil {
 		return nil, fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))
@@ -94,9 +95,10 @@ func (a *Activities) HTTPRequest(ctx context.Context, req actions.Request) (any,
 		return nil, fmt.Errorf("%s %s: reading body: %w", method, redactURL(u), err)
 	}
 	out := map[string]any{
-		"status":  int64(resp.StatusCode),
-		"headers": flatHeaders(resp.Header),
-		"body":    string(data),
+		"latencyMs": float64(time.Since(start).Microseconds()) / 1000,
+		"status":    int64(resp.StatusCode),
+		"headers":   flatHeaders(resp.Header),
+		"body":      string(data),
 	}
 	if strings.Contains(resp.Header.Get("Content-Type"), "json") {
 		var parsed any
@@ -145,6 +147,11 @@ func expected(v any) (func(int) bool, error) {
 	switch x := v.(type) {
 	case nil:
 		return func(s int) bool { return s >= 200 && s < 300 }, nil
+	case string:
+		if x == "any" {
+			// Probes record whatever status comes back.
+			return func(int) bool { return true }, nil
+		}
 	case float64:
 		return func(s int) bool { return s == int(x) }, nil
 	case []any:
@@ -158,7 +165,7 @@ func expected(v any) (func(int) bool, error) {
 		}
 		return func(s int) bool { return set[s] }, nil
 	}
-	return nil, fmt.Errorf("expectedStatus must be a status or a list of statuses, not %v", v)
+	return nil, fmt.Errorf("expectedStatus must be a status, a list of statuses or \"any\", not %v", v)
 }
 
 func describeExpected(v any) string {

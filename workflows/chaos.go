@@ -1,0 +1,95 @@
+package workflows
+
+import (
+	"sort"
+
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ops/firebreak/internal/names"
+)
+
+// chaosEventsPerRun triggers continue-as-new of the chaos workflow.
+const chaosEventsPerRun = 2000
+
+// ChaosInput starts (or continues) the chaos workflow.
+type ChaosInput struct {
+	State *ChaosState `json:"state,omitempty"`
+}
+
+// ChaosWorkflow holds the chaos halt switch and the set of running
+// experiments. A halt is passed on to every running experiment at once, and
+// to any experiment that starts while chaos is halted.
+func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
+	st := in.State
+	if st == nil {
+		st = &ChaosState{}
+	}
+	running := map[string]bool{}
+	for _, id := range st.Running {
+		running[id] = true
+	}
+	list := func() []string {
+		out := make([]string, 0, len(running))
+		for id := range running {
+			out = append(out, id)
+		}
+		sort.Strings(out)
+		return out
+	}
+	if err := workflow.SetQueryHandler(ctx, names.ChaosQuery, func() (*ChaosState, error) {
+		st.Running = list()
+		return st, nil
+	}); err != nil {
+		return nil, err
+	}
+	haltCh := workflow.GetSignalChannel(ctx, names.ChaosHaltSignal)
+	resumeCh := workflow.GetSignalChannel(ctx, names.ChaosResumeSignal)
+	startedCh := workflow.GetSignalChannel(ctx, names.ExperimentStartedSignal)
+	finishedCh := workflow.GetSignalChannel(ctx, names.ExperimentFinishedSignal)
+
+	haltOne := func(id string) {
+		// Fire and forget: a run that has just finished no longer listens.
+		workflow.SignalExternalWorkflow(ctx, id, "", names.ChaosHaltSignal, ChaosHalt{Reason: st.Reason, By: st.By})
+	}
+	for {
+		sel := workflow.NewSelector(ctx)
+		sel.AddReceive(haltCh, func(c workflow.ReceiveChannel, _ bool) {
+			var h ChaosHalt
+			c.Receive(ctx, &h)
+			now := workflow.Now(ctx)
+			st.Halted, st.Reason, st.By, st.At = true, h.Reason, h.By, &now
+			st.Halts++
+			for _, id := range list() {
+				haltOne(id)
+			}
+		})
+		sel.AddReceive(resumeCh, func(c workflow.ReceiveChannel, _ bool) {
+			var h ChaosHalt
+			c.Receive(ctx, &h)
+			st.Halted, st.Reason, st.By, st.At = false, "", "", nil
+		})
+		sel.AddReceive(startedCh, func(c workflow.ReceiveChannel, _ bool) {
+			var ref ExperimentRef
+			c.Receive(ctx, &ref)
+			running[ref.ID] = true
+			if st.Halted {
+				haltOne(ref.ID)
+			}
+		})
+		sel.AddReceive(finishedCh, func(c workflow.ReceiveChannel, _ bool) {
+			var ref ExperimentRef
+			c.Receive(ctx, &ref)
+			delete(running, ref.ID)
+		})
+		sel.Select(ctx)
+		if workflow.GetInfo(ctx).GetCurrentHistoryLength() > chaosEventsPerRun {
+			// Drain what already arrived so no signal is lost, then carry on
+			// in a fresh history.
+			for sel.HasPending() {
+				sel.Select(ctx)
+			}
+			st.Running = list()
+			return nil, workflow.NewContinueAsNewError(ctx, ChaosWorkflow, ChaosInput{State: st})
+		}
+	}
+}
