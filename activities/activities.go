@@ -15,9 +15,11 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/builtin"
+	"github.com/firebreak-ops/firebreak/activities/incident"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/activities/probe"
+	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 )
 
@@ -32,6 +34,10 @@ type Deps struct {
 	PagerDuty     pagerduty.Config
 	Kubernetes    kubernetes.Config
 	Slack         slack.Config
+	// Incidents declares incidents for incident.declare; Report says
+	// where postmortems go.
+	Incidents incident.Declarer
+	Report    report.Config
 }
 
 // Handlers returns every action's handler by name.
@@ -61,7 +67,17 @@ func Handlers(d Deps) map[string]Handler {
 	if d.Slack.HTTP == nil {
 		d.Slack.HTTP = d.HTTPClient
 	}
-	for name, h := range slack.New(d.Slack).Handlers() {
+	sl := slack.New(d.Slack)
+	for name, h := range sl.Handlers() {
+		out[name] = h
+	}
+	for name, h := range sl.IncidentHandlers() {
+		out[name] = h
+	}
+	for name, h := range report.New(d.Report).Handlers() {
+		out[name] = h
+	}
+	for name, h := range (&incident.Activities{Declarer: d.Incidents}).Handlers() {
 		out[name] = h
 	}
 	return out

@@ -57,6 +57,8 @@ type runner struct {
 	// message shows; closing tells the notifier to flush and stop.
 	version, sent int
 	closing       bool
+	// report sends the run's progress to its incident, if it has one.
+	report incidentReporter
 }
 
 // Bounds of what a run keeps.
@@ -157,6 +159,12 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
 			r.onAlert(sig)
 		}
 	})
+	rctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(rctx, func(gctx workflow.Context) {
+		r.reporter(gctx)
+		r.report.done = true
+	})
+	r.reportTo(ctx, in.Incident)
 
 	runErr := r.forward(ctx)
 	cancelled := errors.Is(runErr, workflow.ErrCanceled) || temporal.IsCanceledError(runErr)
@@ -182,9 +190,11 @@ func RunbookWorkflow(ctx workflow.Context, in RunInput) (*RunState, error) {
 	r.state.FinishedAt = &now
 	r.setStatus(fctx, final)
 	_ = workflow.Await(fctx, func() bool { return workflow.AllHandlersFinished(fctx) })
+	r.reportFinish(fctx, final)
 	// Let the Slack message show the end, but never hold the run for it.
 	r.closing = true
 	_, _ = workflow.AwaitWithTimeout(fctx, time.Minute, func() bool { return notifierDone })
+	r.flushReports(fctx)
 	if IsAutomatic(in.Trigger) {
 		// The circuit breaker counts automatic runs; if the automation
 		// workflow is not there, nothing is lost but the count.
@@ -249,6 +259,7 @@ func (r *runner) forward(ctx workflow.Context) error {
 		err := r.step(ctx, sp, st)
 		r.steps[sp.Name] = stepVars(st)
 		if err == nil {
+			r.reportStep(ctx, sp, st)
 			continue
 		}
 		if errors.Is(err, workflow.ErrCanceled) || temporal.IsCanceledError(err) || ctx.Err() != nil {
@@ -257,8 +268,10 @@ func (r *runner) forward(ctx workflow.Context) error {
 				st.Error = "cancelled"
 				r.finishStep(ctx, st)
 			}
+			r.reportStep(ctx, sp, st)
 			return workflow.ErrCanceled
 		}
+		r.reportStep(ctx, sp, st)
 		if sp.OnFailure == runbooks.OnFailureContinue {
 			continue
 		}
@@ -435,6 +448,7 @@ func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *StepS
 	}
 	st.Status = StepWaitingApproval
 	r.setStatus(ctx, StatusWaitingApproval)
+	r.reportWaiting(ctx, st)
 	decided, err := workflow.AwaitWithTimeout(ctx, a.Timeout.D(), func() bool { return r.pending[sp.Name] != nil })
 	if err != nil {
 		return err
@@ -599,6 +613,7 @@ func (r *runner) rollback(ctx workflow.Context) {
 		st := newStepState(sp)
 		err := r.step(ctx, sp, &st)
 		r.state.Rollback = append(r.state.Rollback, st)
+		r.reportStep(ctx, sp, &st)
 		if err != nil {
 			failed = append(failed, sp.Name)
 			return false
@@ -691,6 +706,7 @@ func (r *runner) notifier(ctx workflow.Context) {
 // onAlert records an alert or event and makes it the one expressions see.
 func (r *runner) onAlert(sig AlertSignal) {
 	r.alerts++
+	r.reportAlert(sig)
 	rec := AlertRecord{Source: sig.Source, FirstAt: sig.ReceivedAt, LastAt: sig.ReceivedAt, Count: 1}
 	switch {
 	case sig.Alert != nil:

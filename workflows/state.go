@@ -62,6 +62,9 @@ type RunInput struct {
 	Trigger     string           `json:"trigger"`
 	RequestedBy string           `json:"requestedBy,omitempty"`
 	Notify      *Notify          `json:"notify,omitempty"`
+	// Incident links the run to an incident: its steps, decisions and
+	// approvals go into the incident's timeline.
+	Incident string `json:"incident,omitempty"`
 }
 
 // Notify says where a run reports as it goes.
@@ -91,6 +94,8 @@ type RunState struct {
 	Rollback    []StepState    `json:"rollback,omitempty"`
 	Alerts      []AlertRecord  `json:"alerts,omitempty"`
 	Slack       *SlackMessage  `json:"slack,omitempty"`
+	// Incident is the incident the run reports into.
+	Incident string `json:"incident,omitempty"`
 	// Access records refused attempts to decide this run's approvals.
 	Access []AccessDecision `json:"access,omitempty"`
 	Error  string           `json:"error,omitempty"`

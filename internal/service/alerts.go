@@ -130,6 +130,7 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 	if err != nil {
 		return nil, err
 	}
+	s.linkDeliveries(ctx, matched)
 	var suppressed []workflows.Suppression
 	for _, d := range matched {
 		if err := s.deliverOne(ctx, d, hold, now); err != nil {

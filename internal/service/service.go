@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -61,6 +62,13 @@ type Service struct {
 	Now func() time.Time
 	// Automation configures the circuit breaker over automatic runs.
 	Automation workflows.AutomationSettings
+	// Experiments is the chaos experiment and game day catalog.
+	Experiments *experiments.Catalog
+	// ChaosEscalation says where stuck chaos rollbacks and reports go.
+	ChaosEscalation workflows.Escalation
+	// Incidents is what every declared incident does (Slack channel,
+	// paging, chaos halt).
+	Incidents workflows.IncidentSettings
 
 	cache   automationCache
 	refresh sync.Mutex
@@ -95,6 +103,9 @@ type StartRequest struct {
 	Principal *Principal `json:"-"`
 	// Notify says where the run reports (the Slack channel it came from).
 	Notify *workflows.Notify `json:"-"`
+	// Incident links the run to an incident (INC-…): it reports its
+	// steps, decisions and approvals there.
+	Incident string `json:"incident,omitempty"`
 }
 
 // Principal is an authenticated person asking for something.
@@ -155,6 +166,9 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	if req.Runbook == "" {
 		return nil, errorf(Invalid, "runbook", "runbook is required")
 	}
+	if req.Incident != "" && !names.IsIncidentID(req.Incident) {
+		return nil, errorf(Invalid, "incident", "incident must be an incident ID like INC-2026-0042, not %q", req.Incident)
+	}
 	plan, ok := s.Catalog.Get(req.Runbook)
 	if !ok {
 		return nil, errorf(Invalid, "runbook", "unknown runbook %q", req.Runbook)
@@ -202,6 +216,7 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	return &Prepared{Plan: plan, ID: id, Input: workflows.RunInput{
 		ID: id, Runbook: *plan.Runbook, Params: params, Key: key,
 		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy, Notify: req.Notify,
+		Incident: req.Incident,
 	}}, nil
 }
 
@@ -231,6 +246,9 @@ func (s *Service) StartOptions(p *Prepared) client.StartWorkflowOptions {
 func (s *Service) StartRun(ctx context.Context, req StartRequest) (*RunRef, error) {
 	p, err := s.Prepare(req)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.linkIncident(ctx, &req, p); err != nil {
 		return nil, err
 	}
 	run, err := s.Client.ExecuteWorkflow(ctx, s.StartOptions(p), names.RunbookWorkflow, p.Input)

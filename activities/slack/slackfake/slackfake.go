@@ -78,6 +78,8 @@ type Server struct {
 	failures  map[string][]Failure
 	groups    []slackgo.UserGroup
 	seq       int
+	// channelState holds channels (channels.go).
+	channelState *channels
 }
 
 // New starts a fake Slack and stops it when the test ends.
@@ -88,6 +90,7 @@ func New(t testing.TB) *Server {
 		c.Handle("/chat.update", s.chat("chat.update"))
 		c.Handle("/usergroups.list", s.userGroups)
 		c.Handle("/response/", s.response)
+		s.handleChannels(c)
 	})
 	s.Start()
 	t.Cleanup(s.Stop)

@@ -1,0 +1,230 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// View is what a postmortem template sees: the incident record and what
+// the report works out from it.
+type View struct {
+	Incident *workflows.Incident
+	// Impact is the impact window's length; TTD, TTA, TTM and TTR are the
+	// key durations ("—" when a time is missing).
+	Impact, TTD, TTA, TTM, TTR string
+	// Roles are the assigned roles besides the commander.
+	Roles []Role
+	// Actions are the automated steps, with their guard and approver.
+	Actions []Action
+	// Automation is the "what the automation did" section, one line each.
+	Automation []string
+	// Gantt is a Mermaid gantt chart of the incident.
+	Gantt string
+}
+
+// Role is an assigned role.
+type Role struct{ Name, User string }
+
+// Action is one automated step as the postmortem lists it.
+type Action struct {
+	Run, Step, Action, Guard, Approver, Result string
+}
+
+// Durations are an incident's key durations. Detection is measured from
+// the impact's start, acknowledgement from detection, mitigation and
+// resolution from the impact's start; a missing time gives -1.
+type Durations struct {
+	Impact, TTD, TTA, TTM, TTR time.Duration
+}
+
+// KeyDurations works out an incident's key durations.
+func KeyDurations(inc *workflows.Incident) Durations {
+	since := func(from time.Time, to *time.Time) time.Duration {
+		if to == nil || from.IsZero() {
+			return -1
+		}
+		return to.Sub(from)
+	}
+	detected := inc.DetectedAt
+	return Durations{
+		Impact: since(inc.StartedAt, inc.ResolvedAt),
+		TTD:    since(inc.StartedAt, &detected),
+		TTA:    since(inc.DetectedAt, inc.AcknowledgedAt),
+		TTM:    since(inc.StartedAt, inc.MitigatedAt),
+		TTR:    since(inc.StartedAt, inc.ResolvedAt),
+	}
+}
+
+// NewView works out a postmortem's view of an incident.
+func NewView(inc *workflows.Incident) *View {
+	d := KeyDurations(inc)
+	v := &View{Incident: inc, Impact: Duration(d.Impact), TTD: Duration(d.TTD), TTA: Duration(d.TTA), TTM: Duration(d.TTM), TTR: Duration(d.TTR)}
+	for _, r := range workflows.IncidentRoles {
+		if u := inc.Roles[r]; u != "" && r != workflows.RoleCommander {
+			v.Roles = append(v.Roles, Role{Name: r, User: u})
+		}
+	}
+	v.Actions = actionsOf(inc)
+	v.Automation = automationSummary(inc)
+	v.Gantt = Gantt(inc)
+	return v
+}
+
+// Render renders the postmortem of an incident with a template.
+func Render(inc *workflows.Incident, t *template.Template) (string, error) {
+	var b strings.Builder
+	if err := t.Execute(&b, NewView(inc)); err != nil {
+		return "", fmt.Errorf("postmortem template: %w", err)
+	}
+	return b.String(), nil
+}
+
+// actionsOf lists every automated step. An action's approver is whoever
+// approved the latest approval step before it in the same run.
+func actionsOf(inc *workflows.Incident) []Action {
+	var out []Action
+	approver := map[string]string{}
+	for _, s := range inc.Automation {
+		a := Action{Run: s.Run, Step: s.Step, Action: s.Action, Result: s.Status}
+		if a.Action == "" {
+			a.Action = s.Kind
+		}
+		switch {
+		case s.Guard != "" && s.GuardOK != nil:
+			a.Guard = fmt.Sprintf("`%s` → %t", s.Guard, *s.GuardOK)
+		default:
+			a.Guard = "no guard"
+		}
+		if s.Kind == "approval" {
+			if s.Approver != "" {
+				a.Approver = s.Approver + " (" + strings.ReplaceAll(s.Decision, "_", " ") + ")"
+				if s.Decision == workflows.DecisionApproved {
+					approver[s.Run] = s.Approver
+				}
+			} else if s.Decision != "" {
+				a.Approver = strings.ReplaceAll(s.Decision, "_", " ")
+			}
+		} else if who := approver[s.Run]; who != "" {
+			a.Approver = who
+		}
+		if s.DryRun {
+			a.Result += " (dry run)"
+		}
+		if s.Error != "" {
+			a.Result += ": " + s.Error
+		}
+		out = append(out, a)
+	}
+	return out
+}
+
+// automationSummary says in a few lines what Firebreak did.
+func automationSummary(inc *workflows.Incident) []string {
+	var lines []string
+	counts := map[string]int{}
+	var approvals []string
+	for _, s := range inc.Automation {
+		switch {
+		case s.Kind == "approval":
+			if s.Approver != "" {
+				approvals = append(approvals, fmt.Sprintf("%s %s %s", s.Approver, s.Decision, s.Step))
+			} else if s.Decision != "" {
+				approvals = append(approvals, fmt.Sprintf("%s %s", s.Step, s.Decision))
+			}
+		case s.Status == workflows.StepSkipped:
+			counts["skipped"]++
+		case s.Kind == "action" && s.Status == workflows.StepSucceeded:
+			counts["succeeded"]++
+		case s.Kind == "action" && s.Status == workflows.StepFailed:
+			counts["failed"]++
+		case s.Status == workflows.StepRolledBack:
+			counts["rolled back"]++
+		}
+	}
+	if len(inc.Runs) == 0 {
+		lines = append(lines, "No runbook run was linked to this incident.")
+	} else {
+		lines = append(lines, fmt.Sprintf("Ran %d runbook run(s) for this incident: %s.", len(inc.Runs), strings.Join(inc.Runs, ", ")))
+		lines = append(lines, fmt.Sprintf("%d action(s) succeeded, %d failed, %d step(s) were skipped by their guard.",
+			counts["succeeded"], counts["failed"], counts["skipped"]))
+	}
+	if len(approvals) > 0 {
+		lines = append(lines, "Approvals: "+strings.Join(approvals, "; ")+".")
+	}
+	if len(inc.Alerts) > 0 {
+		lines = append(lines, fmt.Sprintf("Took in %d alert(s) and event(s).", len(inc.Alerts)))
+	}
+	for _, e := range inc.Timeline {
+		if e.Kind == workflows.TimelineChaos {
+			lines = append(lines, "Chaos: "+e.Text+".")
+		}
+	}
+	if inc.Slack != nil && inc.Slack.Channel != "" {
+		lines = append(lines, fmt.Sprintf("Opened Slack channel #%s and kept its pinned summary up to date.", inc.Slack.Name))
+	}
+	return lines
+}
+
+// ganttTime is the date format of the chart.
+const ganttTime = "2006-01-02 15:04:05"
+
+// Gantt draws the incident as a Mermaid gantt chart: the impact window,
+// the response phases and each automated step.
+func Gantt(inc *workflows.Incident) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "gantt\n    title %s %s\n    dateFormat YYYY-MM-DD HH:mm:ss\n    axisFormat %%H:%%M\n", inc.ID, ganttName(inc.Title))
+	bar := func(name, tag, id string, from time.Time, to *time.Time) {
+		if from.IsZero() || to == nil || to.IsZero() {
+			return
+		}
+		end := *to
+		if !end.After(from) {
+			end = from.Add(time.Second)
+		}
+		if tag != "" {
+			tag += ", "
+		}
+		fmt.Fprintf(&b, "    %s :%s%s, %s, %s\n", ganttName(name), tag, id, from.UTC().Format(ganttTime), end.UTC().Format(ganttTime))
+	}
+	b.WriteString("    section Impact\n")
+	end := inc.ResolvedAt
+	bar("Impact", "crit", "impact", inc.StartedAt, end)
+	b.WriteString("    section Response\n")
+	detected := inc.DetectedAt
+	bar("Detect", "", "detect", inc.StartedAt, &detected)
+	if inc.AcknowledgedAt != nil {
+		bar("Acknowledge", "", "ack", inc.DetectedAt, inc.AcknowledgedAt)
+	}
+	if inc.AcknowledgedAt != nil && inc.MitigatedAt != nil {
+		bar("Mitigate", "active", "mitigate", *inc.AcknowledgedAt, inc.MitigatedAt)
+	}
+	if inc.MitigatedAt != nil {
+		bar("Recover", "done", "recover", *inc.MitigatedAt, inc.ResolvedAt)
+	}
+	steps := false
+	for i, s := range inc.Automation {
+		if s.StartedAt == nil || s.FinishedAt == nil {
+			continue
+		}
+		if !steps {
+			b.WriteString("    section Automation\n")
+			steps = true
+		}
+		tag := "done"
+		if s.Status == workflows.StepFailed {
+			tag = "crit"
+		}
+		bar(s.Step, tag, fmt.Sprintf("step%d", i+1), *s.StartedAt, s.FinishedAt)
+	}
+	return b.String()
+}
+
+// ganttName keeps a task name from breaking Mermaid's syntax.
+func ganttName(s string) string {
+	s = strings.NewReplacer(":", " ", "#", " ", ";", " ", "\n", " ").Replace(s)
+	return strings.Join(strings.Fields(s), " ")
+}

@@ -1,0 +1,576 @@
+package workflows
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/names"
+)
+
+// Bounds of an incident workflow.
+const (
+	// DefaultIncidentEvents is how many commands and events one workflow
+	// run takes before it continues as new.
+	DefaultIncidentEvents = 1000
+	// maxTimeline bounds the timeline (oldest entries go first); an
+	// incident that long has long stopped being read entry by entry.
+	maxTimeline = 5000
+	// summaryEntries is how many recent entries the Slack summary shows.
+	summaryEntries = 5
+)
+
+// incident is one run of an incident workflow.
+type incident struct {
+	inc *Incident
+	set IncidentSettings
+	// events counts commands and events in this run, for continue-as-new.
+	events int
+	// halts are chaos halts still to send: the reason of each.
+	halts []chaosHaltRequest
+	// version counts changes; sent is the version the Slack summary shows.
+	version, sent int
+	closing       bool
+}
+
+type chaosHaltRequest struct{ reason, by string }
+
+// IncidentWorkflow is one incident: it keeps the record (fields, roles,
+// links, timeline) that every command, run, approval and webhook of the
+// incident reports into, keeps a Slack channel's pinned summary in step
+// with it, halts chaos on SEV1/SEV2, and on resolve writes the postmortem
+// from the record through PostmortemWorkflow. Long incidents continue as
+// new, carrying the whole record.
+func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error) {
+	r := &incident{inc: &in.Incident, set: in.Settings}
+	if r.set.MaxEvents <= 0 {
+		r.set.MaxEvents = DefaultIncidentEvents
+	}
+	if r.inc.Timeline == nil {
+		r.inc.Timeline = []TimelineEntry{}
+	}
+	if err := workflow.SetQueryHandler(ctx, names.IncidentQuery, func() (*Incident, error) { return r.inc, nil }); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.IncidentCommandUpdate, r.command,
+		workflow.UpdateHandlerOptions{Validator: r.validate}); err != nil {
+		return nil, err
+	}
+	events := workflow.GetSignalChannel(ctx, names.IncidentEventSignal)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var ev IncidentEvent
+			if !events.Receive(gctx, &ev) {
+				return
+			}
+			r.apply(ev)
+		}
+	})
+
+	if in.Request != nil {
+		r.declare(ctx, *in.Request)
+	}
+	r.sync(ctx)
+
+	notifierDone := true
+	if r.set.Slack {
+		notifierDone = false
+		nctx, _ := workflow.NewDisconnectedContext(ctx)
+		workflow.Go(nctx, func(gctx workflow.Context) {
+			r.notifier(gctx)
+			notifierDone = true
+		})
+	}
+	if in.Request != nil && r.set.Slack && r.inc.Slack == nil {
+		r.createChannel(ctx)
+	}
+
+	for {
+		if err := workflow.Await(ctx, func() bool {
+			return len(r.halts) > 0 || r.inc.Done() || r.events >= r.set.MaxEvents ||
+				workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		}); err != nil {
+			return r.inc, err
+		}
+		if len(r.halts) > 0 {
+			h := r.halts[0]
+			r.halts = r.halts[1:]
+			r.haltChaos(ctx, h)
+			continue
+		}
+		break
+	}
+	// Take what arrived meanwhile before leaving this run.
+	for {
+		var ev IncidentEvent
+		if !events.ReceiveAsync(&ev) {
+			break
+		}
+		r.apply(ev)
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return r.inc, err
+	}
+	if r.inc.Done() {
+		r.postmortem(ctx)
+		r.sync(ctx)
+	}
+	// Let the summary show the last state, without holding the incident.
+	r.closing = true
+	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return notifierDone })
+	if r.inc.Done() {
+		return r.inc, nil
+	}
+	next := *r.inc
+	next.Generation++
+	return r.inc, workflow.NewContinueAsNewError(ctx, names.IncidentWorkflow, IncidentInput{Incident: next, Settings: in.Settings})
+}
+
+// declare fills in the record from the declaration and does what a
+// declaration does: halt chaos for SEV1/SEV2 and page when asked.
+func (r *incident) declare(ctx workflow.Context, req DeclareRequest) {
+	now := workflow.Now(ctx).UTC()
+	inc := r.inc
+	inc.Title, inc.Severity, inc.Status = req.Title, req.Severity, IncidentInvestigating
+	inc.Commander, inc.Services, inc.Responders = req.Commander, req.Services, req.Responders
+	inc.Links = append(inc.Links, req.Links...)
+	inc.DeclaredBy, inc.DeclaredAt, inc.DetectedAt, inc.StartedAt = req.DeclaredBy, now, now, now
+	if req.StartedAt != nil && req.StartedAt.Before(now) {
+		inc.StartedAt = req.StartedAt.UTC()
+	}
+	if inc.Commander != "" {
+		inc.Roles = map[string]string{RoleCommander: inc.Commander}
+	}
+	for _, run := range req.Runs {
+		if !slices.Contains(inc.Runs, run) {
+			inc.Runs = append(inc.Runs, run)
+		}
+	}
+	text := fmt.Sprintf("%s declared: %s", strings.ToUpper(inc.Severity), inc.Title)
+	if inc.Commander != "" {
+		text += "; commander " + inc.Commander
+	}
+	if len(inc.Services) > 0 {
+		text += "; services " + strings.Join(inc.Services, ", ")
+	}
+	r.record(TimelineEntry{At: now, Kind: TimelineDeclared, By: req.DeclaredBy, Source: req.Source, Text: text})
+	if req.PagerDutyIncident != "" {
+		r.addLink(Link{Kind: LinkPagerDuty, ID: req.PagerDutyIncident, Title: "PagerDuty incident " + req.PagerDutyIncident})
+		r.record(TimelineEntry{At: now, Kind: TimelineLink, By: req.DeclaredBy, Text: "linked PagerDuty incident " + req.PagerDutyIncident, Ref: req.PagerDutyIncident})
+	}
+	if HaltsChaos(inc.Severity) && !r.set.NoChaosHalt {
+		r.haltChaos(ctx, chaosHaltRequest{reason: fmt.Sprintf("%s %s declared", inc.ID, inc.Severity), by: req.DeclaredBy})
+	}
+	if req.Page {
+		r.page(ctx, req.DeclaredBy)
+	}
+}
+
+// page triggers a PagerDuty incident for this incident, deduplicated on
+// its ID, and links it.
+func (r *incident) page(ctx workflow.Context, by string) {
+	now := workflow.Now(ctx).UTC()
+	if r.set.PageRoutingKey == "" {
+		r.record(TimelineEntry{At: now, Kind: TimelinePagerDuty, By: by, Text: "not paged: no PagerDuty routing key is configured (pagerduty.routingKey)"})
+		return
+	}
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 2 * time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
+		Summary:             "page",
+	})
+	severity := "error"
+	if r.inc.Severity == SeverityCritical {
+		severity = "critical"
+	}
+	err := workflow.ExecuteActivity(actx, actions.PagerDutyTrigger, actions.Request{
+		RunID: names.IncidentWorkflowID(r.inc.ID), Step: "page",
+		With: map[string]any{
+			"routingKey": r.set.PageRoutingKey, "summary": r.inc.ID + ": " + r.inc.Title,
+			"severity": severity, "dedupKey": r.inc.ID, "source": "firebreak",
+		},
+	}).Get(ctx, nil)
+	now = workflow.Now(ctx).UTC()
+	if err != nil {
+		r.record(TimelineEntry{At: now, Kind: TimelinePagerDuty, By: by, Text: "paging failed: " + actionMessage(err, 30*time.Second)})
+		return
+	}
+	r.addLink(Link{Kind: LinkPagerDuty, ID: r.inc.ID, Title: "PagerDuty alert " + r.inc.ID})
+	r.record(TimelineEntry{At: now, Kind: TimelinePagerDuty, By: by, Text: "paged through PagerDuty (dedup key " + r.inc.ID + ")", Ref: r.inc.ID})
+}
+
+func (r *incident) addLink(l Link) {
+	for _, have := range r.inc.Links {
+		if have.Kind == l.Kind && have.ID == l.ID && have.URL == l.URL {
+			return
+		}
+	}
+	r.inc.Links = append(r.inc.Links, l)
+}
+
+// haltChaos halts every chaos experiment through the chaos workflow. A
+// namespace without one has nothing to halt; that is recorded too.
+func (r *incident) haltChaos(ctx workflow.Context, h chaosHaltRequest) {
+	err := workflow.SignalExternalWorkflow(ctx, names.ChaosWorkflowID, "", names.ChaosHaltSignal,
+		ChaosHalt{Reason: h.reason, By: h.by, At: workflow.Now(ctx).UTC()}).Get(ctx, nil)
+	now := workflow.Now(ctx).UTC()
+	var unknown *temporal.UnknownExternalWorkflowExecutionError
+	switch {
+	case err == nil:
+		r.inc.ChaosHalted = true
+		r.record(TimelineEntry{At: now, Kind: TimelineChaos, By: h.by, Text: "chaos halted: " + h.reason, Ref: names.ChaosWorkflowID})
+	case errors.As(err, &unknown):
+		r.record(TimelineEntry{At: now, Kind: TimelineChaos, By: h.by, Text: "chaos not halted: no chaos workflow is running", Ref: names.ChaosWorkflowID})
+	default:
+		r.record(TimelineEntry{At: now, Kind: TimelineChaos, By: h.by, Text: "chaos halt failed: " + err.Error(), Ref: names.ChaosWorkflowID})
+	}
+}
+
+// record appends a timeline entry, keeping the timeline in time order
+// (events from elsewhere may arrive after later entries).
+func (r *incident) record(e TimelineEntry) {
+	e.At = e.At.UTC()
+	tl := r.inc.Timeline
+	i := len(tl)
+	for i > 0 && tl[i-1].At.After(e.At) {
+		i--
+	}
+	r.inc.Timeline = slices.Insert(tl, i, e)
+	if over := len(r.inc.Timeline) - maxTimeline; over > 0 {
+		r.inc.Timeline = append([]TimelineEntry(nil), r.inc.Timeline[over:]...)
+	}
+	r.version++
+}
+
+// validate rejects commands that cannot apply, before they enter history.
+func (r *incident) validate(_ workflow.Context, c IncidentCommand) error {
+	reject := func(format string, args ...any) error {
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), RejectInvalid)
+	}
+	if strings.TrimSpace(c.By) == "" {
+		return reject("a command must say who gives it (by)")
+	}
+	if r.inc.Done() {
+		return temporal.NewApplicationError(fmt.Sprintf("incident %s is resolved", r.inc.ID), RejectIncidentResolved)
+	}
+	switch c.Kind {
+	case CommandStatus:
+		if !slices.Contains(IncidentStatuses, c.Status) {
+			return reject("status must be one of %s, not %q", strings.Join(IncidentStatuses, ", "), c.Status)
+		}
+		if c.Status == r.inc.Status {
+			return temporal.NewApplicationError(fmt.Sprintf("incident %s is already %s", r.inc.ID, c.Status), RejectNotWaiting)
+		}
+	case CommandSeverity:
+		if !slices.Contains(Severities, c.Severity) {
+			return reject("severity must be one of %s, not %q", strings.Join(Severities, ", "), c.Severity)
+		}
+		if c.Severity == r.inc.Severity {
+			return temporal.NewApplicationError(fmt.Sprintf("incident %s is already %s", r.inc.ID, c.Severity), RejectNotWaiting)
+		}
+	case CommandRole:
+		if !slices.Contains(IncidentRoles, c.Role) {
+			return reject("role must be one of %s, not %q", strings.Join(IncidentRoles, ", "), c.Role)
+		}
+		if strings.TrimSpace(c.User) == "" {
+			return reject("say who takes the %s role (user)", c.Role)
+		}
+	case CommandNote, CommandActionItem:
+		if strings.TrimSpace(c.Text) == "" {
+			return reject("a %s needs text", c.Kind)
+		}
+	case CommandLink:
+		if c.Link == nil || (c.Link.URL == "" && c.Link.ID == "") {
+			return reject("a link needs a url or an id")
+		}
+	case CommandResolve:
+	default:
+		return reject("unknown command %q", c.Kind)
+	}
+	return nil
+}
+
+// command applies a person's command and returns the incident as it is.
+func (r *incident) command(ctx workflow.Context, c IncidentCommand) (*Incident, error) {
+	if err := r.validate(ctx, c); err != nil {
+		return nil, err
+	}
+	r.events++
+	now := workflow.Now(ctx).UTC()
+	e := TimelineEntry{At: now, By: c.By, Source: c.Source}
+	switch c.Kind {
+	case CommandStatus:
+		if c.Status == IncidentResolved {
+			r.resolve(now, c)
+			break
+		}
+		e.Kind, e.Text = TimelineStatus, fmt.Sprintf("status %s → %s", r.inc.Status, c.Status)
+		if c.Text != "" {
+			e.Text += ": " + c.Text
+		}
+		r.inc.Status = c.Status
+		r.acknowledge(now)
+		if c.Status == IncidentMitigated && r.inc.MitigatedAt == nil {
+			r.inc.MitigatedAt = &now
+		}
+		r.record(e)
+	case CommandSeverity:
+		old := r.inc.Severity
+		r.inc.Severity = c.Severity
+		e.Kind, e.Text = TimelineSeverity, fmt.Sprintf("severity %s → %s", old, c.Severity)
+		if c.Text != "" {
+			e.Text += ": " + c.Text
+		}
+		r.record(e)
+		if HaltsChaos(c.Severity) && !HaltsChaos(old) && !r.set.NoChaosHalt {
+			r.halts = append(r.halts, chaosHaltRequest{reason: fmt.Sprintf("%s escalated to %s", r.inc.ID, c.Severity), by: c.By})
+		}
+	case CommandRole:
+		if r.inc.Roles == nil {
+			r.inc.Roles = map[string]string{}
+		}
+		r.inc.Roles[c.Role] = c.User
+		if c.Role == RoleCommander {
+			r.inc.Commander = c.User
+		}
+		e.Kind, e.Text = TimelineRole, fmt.Sprintf("%s is now %s", c.User, c.Role)
+		r.record(e)
+	case CommandNote:
+		e.Kind, e.Text = TimelineNote, c.Text
+		r.record(e)
+	case CommandActionItem:
+		r.inc.ActionItems = append(r.inc.ActionItems, c.Text)
+		e.Kind, e.Text = TimelineNote, "action item: "+c.Text
+		r.record(e)
+	case CommandLink:
+		l := *c.Link
+		if l.Kind == "" {
+			l.Kind = LinkOther
+		}
+		r.addLink(l)
+		e.Kind, e.Text, e.Ref = TimelineLink, "linked "+linkText(l), l.URL
+		if e.Ref == "" {
+			e.Ref = l.ID
+		}
+		r.record(e)
+	case CommandResolve:
+		r.resolve(now, c)
+	}
+	r.sync(ctx)
+	return r.inc, nil
+}
+
+func linkText(l Link) string {
+	switch {
+	case l.Title != "" && l.URL != "":
+		return fmt.Sprintf("%s %s (%s)", l.Kind, l.Title, l.URL)
+	case l.URL != "":
+		return l.Kind + " " + l.URL
+	case l.Title != "":
+		return l.Kind + " " + l.Title
+	}
+	return l.Kind + " " + l.ID
+}
+
+// acknowledge notes the first sign that a person is on it.
+func (r *incident) acknowledge(now time.Time) {
+	if r.inc.AcknowledgedAt == nil {
+		r.inc.AcknowledgedAt = &now
+	}
+}
+
+func (r *incident) resolve(now time.Time, c IncidentCommand) {
+	r.acknowledge(now)
+	if r.inc.MitigatedAt == nil {
+		r.inc.MitigatedAt = &now
+	}
+	r.inc.ResolvedAt = &now
+	r.inc.Status = IncidentResolved
+	r.inc.Summary = c.Text
+	r.inc.ActionItems = append(r.inc.ActionItems, c.ActionItems...)
+	text := "resolved"
+	if c.Text != "" {
+		text += ": " + c.Text
+	}
+	r.record(TimelineEntry{At: now, Kind: TimelineResolved, By: c.By, Source: c.Source, Text: text})
+}
+
+// apply records an event reported from elsewhere.
+func (r *incident) apply(ev IncidentEvent) {
+	r.events++
+	inc := r.inc
+	if ev.Run != "" && !slices.Contains(inc.Runs, ev.Run) {
+		inc.Runs = append(inc.Runs, ev.Run)
+	}
+	e := TimelineEntry{At: ev.At, Kind: ev.Kind, By: ev.By, Text: ev.Text, Ref: ev.Ref, Source: ev.Source}
+	switch {
+	case ev.Step != nil:
+		inc.Automation = append(inc.Automation, *ev.Step)
+	case ev.Alert != nil:
+		a := *ev.Alert
+		if a.ReceivedAt.IsZero() {
+			a.ReceivedAt = ev.At
+		}
+		for _, have := range inc.Alerts {
+			if have.Source == a.Source && have.Fingerprint == a.Fingerprint && have.Status == a.Status {
+				// A repeat of a known alert adds nothing to the record.
+				return
+			}
+		}
+		inc.Alerts = append(inc.Alerts, a)
+		if !a.StartsAt.IsZero() && a.StartsAt.Before(inc.StartedAt) {
+			inc.StartedAt = a.StartsAt.UTC()
+		}
+		if a.ReceivedAt.Before(inc.DetectedAt) {
+			inc.DetectedAt = a.ReceivedAt.UTC()
+		}
+	case ev.Kind == TimelinePagerDuty && ev.PagerDutyType == "incident.acknowledged":
+		r.acknowledge(ev.At.UTC())
+	}
+	r.record(e)
+}
+
+// sync mirrors what listings show into the memo and the status search
+// attribute; a failure there must never fail the incident.
+func (r *incident) sync(ctx workflow.Context) {
+	inc := r.inc
+	channel := ""
+	if inc.Slack != nil {
+		channel = inc.Slack.Channel
+	}
+	_ = workflow.UpsertMemo(ctx, map[string]any{
+		names.MemoIncidentTitle: inc.Title, names.MemoIncidentSeverity: inc.Severity,
+		names.MemoIncidentCommander: inc.Commander, names.MemoIncidentServices: inc.Services,
+		names.MemoIncidentChannel: channel, names.MemoIncidentPagerDuty: inc.PagerDutyIncident(),
+	})
+	_ = workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(inc.Status))
+}
+
+func slackOptions(ctx workflow.Context, summary string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 20 * time.Second,
+		RetryPolicy: &temporal.RetryPolicy{
+			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 6,
+		},
+		Summary: summary,
+	})
+}
+
+// createChannel creates the incident's channel and invites the
+// commander, the responders and the standing invitees.
+func (r *incident) createChannel(ctx workflow.Context) {
+	var users []string
+	for _, u := range append(append([]string{r.inc.Commander}, r.inc.Responders...), r.set.Invite...) {
+		if u != "" && !slices.Contains(users, u) {
+			users = append(users, u)
+		}
+	}
+	name := names.IncidentChannelName(r.inc.ID, r.inc.Title)
+	var res actions.Result
+	err := workflow.ExecuteActivity(slackOptions(ctx, "incident channel"), actions.SlackIncidentChannel, actions.Request{
+		RunID: names.IncidentWorkflowID(r.inc.ID), Step: "slack-channel",
+		With: map[string]any{"name": name, "users": users, "topic": fmt.Sprintf("%s %s: %s", r.inc.ID, strings.ToUpper(r.inc.Severity), r.inc.Title)},
+	}).Get(ctx, &res)
+	now := workflow.Now(ctx).UTC()
+	if err != nil {
+		r.inc.Slack = &IncidentSlack{Name: name, Error: actionMessage(err, 20*time.Second)}
+		r.record(TimelineEntry{At: now, Kind: TimelineSlack, By: "firebreak", Text: "could not create the Slack channel: " + r.inc.Slack.Error})
+		return
+	}
+	var out struct {
+		Channel string   `json:"channel"`
+		Name    string   `json:"name"`
+		Invited []string `json:"invited"`
+	}
+	_ = decodeOutput(res.Output, &out)
+	r.inc.Slack = &IncidentSlack{Channel: out.Channel, Name: out.Name}
+	text := "created Slack channel #" + out.Name
+	if len(out.Invited) > 0 {
+		text += " and invited " + strings.Join(out.Invited, ", ")
+	}
+	r.record(TimelineEntry{At: now, Kind: TimelineSlack, By: "firebreak", Text: text, Ref: out.Channel})
+	r.sync(ctx)
+}
+
+// decodeOutput converts an action's generic output into a struct.
+func decodeOutput(out any, v any) error {
+	b, err := json.Marshal(out)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
+}
+
+// notifier keeps the pinned summary in step with the record: the newest
+// state whenever it changed, one call at a time. Slack failures never
+// touch the incident.
+func (r *incident) notifier(ctx workflow.Context) {
+	ctx = slackOptions(ctx, "incident summary")
+	for {
+		if err := workflow.Await(ctx, func() bool {
+			return (r.version != r.sent && r.inc.Slack != nil && r.inc.Slack.Channel != "") || r.closing
+		}); err != nil {
+			return
+		}
+		if r.version == r.sent || r.inc.Slack == nil || r.inc.Slack.Channel == "" {
+			return
+		}
+		v := r.version
+		var res actions.Result
+		err := workflow.ExecuteActivity(ctx, actions.SlackIncidentSummary, actions.Request{
+			RunID: names.IncidentWorkflowID(r.inc.ID), Step: "slack-summary",
+			With: map[string]any{"channel": r.inc.Slack.Channel, "ts": r.inc.Slack.SummaryTS, "incident": r.summaryView()},
+		}).Get(ctx, &res)
+		var out struct {
+			TS string `json:"ts"`
+		}
+		if err == nil && decodeOutput(res.Output, &out) == nil && out.TS != "" {
+			r.inc.Slack.SummaryTS = out.TS
+		}
+		r.sent = v
+	}
+}
+
+// summaryView is the record the summary message needs: everything but
+// the older timeline.
+func (r *incident) summaryView() Incident {
+	v := *r.inc
+	if n := len(v.Timeline); n > summaryEntries {
+		v.Timeline = v.Timeline[n-summaryEntries:]
+	}
+	v.Automation, v.Alerts = nil, nil
+	return v
+}
+
+// postmortem writes the postmortem through its own workflow, so it can be
+// regenerated alone, and records where it went.
+func (r *incident) postmortem(ctx workflow.Context) {
+	channel := ""
+	if r.inc.Slack != nil {
+		channel = r.inc.Slack.Channel
+	}
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:            names.PostmortemWorkflowID(r.inc.ID),
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
+		StaticSummary:         "postmortem of " + r.inc.ID,
+	})
+	var res PostmortemResult
+	err := workflow.ExecuteChildWorkflow(cctx, names.PostmortemWorkflow, PostmortemInput{Incident: *r.inc, Channel: channel}).Get(ctx, &res)
+	now := workflow.Now(ctx).UTC()
+	if err != nil {
+		r.inc.Postmortem = &PostmortemInfo{GeneratedAt: now, Error: err.Error()}
+		r.record(TimelineEntry{At: now, Kind: TimelinePostmortem, By: "firebreak", Text: "postmortem failed: " + err.Error()})
+		return
+	}
+	r.inc.Postmortem = &PostmortemInfo{Path: res.Path, GeneratedAt: res.GeneratedAt}
+	r.record(TimelineEntry{At: now, Kind: TimelinePostmortem, By: "firebreak", Text: "postmortem written", Ref: res.Path})
+}
