@@ -108,7 +108,7 @@ func actionsOf(inc *workflows.Incident) []Action {
 			} else if s.Decision != "" {
 				a.Approver = strings.ReplaceAll(s.Decision, "_", " ")
 			}
-		} else if who := approver[s.Run]; who != "" {
+		} else if who := approver[s.Run]; who != "" && s.Status != workflows.StepSkipped {
 			a.Approver = who
 		}
 		if s.DryRun {
@@ -160,7 +160,7 @@ func automationSummary(inc *workflows.Incident) []string {
 	}
 	for _, e := range inc.Timeline {
 		if e.Kind == workflows.TimelineChaos {
-			lines = append(lines, "Chaos: "+e.Text+".")
+			lines = append(lines, strings.ToUpper(e.Text[:1])+e.Text[1:]+".")
 		}
 	}
 	if inc.Slack != nil && inc.Slack.Channel != "" {
@@ -215,8 +215,11 @@ func Gantt(inc *workflows.Incident) string {
 			steps = true
 		}
 		tag := "done"
-		if s.Status == workflows.StepFailed {
+		switch s.Status {
+		case workflows.StepFailed:
 			tag = "crit"
+		case workflows.StepSkipped:
+			continue
 		}
 		bar(s.Step, tag, fmt.Sprintf("step%d", i+1), *s.StartedAt, s.FinishedAt)
 	}
