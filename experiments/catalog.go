@@ -72,10 +72,24 @@ func (c *Catalog) Len() int { return len(c.plans) }
 
 // Check verifies that every game day names experiments the catalog has.
 // Call it after every file is loaded.
-func (c *Catalog) Check() error {
+func (c *Catalog) Check() error { return c.CheckWith(nil) }
+
+// CheckWith is Check where game days may also name experiments of other,
+// as when files are validated on their own beside the built-in catalog.
+func (c *Catalog) CheckWith(other *Catalog) error {
 	var errs source.Errors
+	has := func(n string) bool {
+		if _, ok := c.plans[n]; ok {
+			return true
+		}
+		if other != nil {
+			_, ok := other.plans[n]
+			return ok
+		}
+		return false
+	}
 	for _, g := range c.GameDays() {
-		errs.Append(g.File, g.checkRefs(func(n string) bool { _, ok := c.plans[n]; return ok }))
+		errs.Append(g.File, g.checkRefs(has))
 	}
 	return errs.Err()
 }

@@ -23,9 +23,12 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities"
+	"github.com/firebreak-ops/firebreak/activities/chaosmesh"
+	"github.com/firebreak-ops/firebreak/activities/experiment"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/activities/slack"
+	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
@@ -92,7 +95,9 @@ type Options struct {
 	Client    client.Client
 	Namespace string
 	Catalog   *runbooks.Catalog
-	Config    *config.Config
+	// Experiments is the chaos catalog; nil means the built-in one.
+	Experiments *experiments.Catalog
+	Config      *config.Config
 	// Listen is the HTTP API address (roles api and all).
 	Listen string
 	// Listener, when set, is used instead of listening on Listen.
@@ -114,13 +119,30 @@ func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger, uiURL s
 	deps := Deps(cfg, logger)
 	deps.Slack.UIURL = uiURL
 	Register(w, activities.Handlers(deps))
+	RegisterChaos(w, c, cfg)
 	return w
+}
+
+// RegisterChaos registers the activities of chaos experiments: Chaos Mesh
+// resources through the configured cluster, and the context read from
+// Temporal itself.
+func RegisterChaos(w worker.Registry, c client.Client, cfg *config.Config) {
+	chaosmesh.New(kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig}).Register(w)
+	(&experiment.Activities{Client: c}).Register(w)
+}
+
+// ChaosEscalation turns the configuration into where stuck chaos goes.
+func ChaosEscalation(cfg *config.Config) workflows.Escalation {
+	return workflows.Escalation{SlackChannel: cfg.Chaos.SlackChannel, Page: cfg.Chaos.PageOnStuck}
 }
 
 // Register registers Firebreak's workflows and the given action handlers.
 func Register(w worker.Registry, handlers map[string]activities.Handler) {
 	w.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflow.RegisterOptions{Name: names.ExperimentWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.ChaosWorkflow, workflow.RegisterOptions{Name: names.ChaosWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.GameDayWorkflow, workflow.RegisterOptions{Name: names.GameDayWorkflow})
 	activities.Register(w, handlers)
 }
 
@@ -168,7 +190,7 @@ func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
 // NewAPI builds the HTTP API on a service.
 func NewAPI(o Options) (*ingress.API, *service.Service) {
 	svc := &service.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL,
-		Automation: AutomationSettings(o.Config)}
+		Automation: AutomationSettings(o.Config), Experiments: o.Experiments, ChaosEscalation: ChaosEscalation(o.Config)}
 	var principals []ingress.Principal
 	for _, p := range o.Config.Principals {
 		principals = append(principals, ingress.Principal{Token: p.Token, Name: p.Name, Groups: p.Groups})
@@ -214,6 +236,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		defer w.Stop()
 		o.Logger.Info("worker polling", "taskQueue", names.TaskQueue, "namespace", o.Namespace)
+		go SweepChaos(ctx, o.Client, o.Config, o.Logger)
 	}
 	if o.Role == RoleWorker {
 		if o.Ready != nil {
@@ -222,9 +245,20 @@ func Run(ctx context.Context, o Options) error {
 		<-ctx.Done()
 		return nil
 	}
+	if o.Experiments == nil {
+		cat, err := experiments.Builtin()
+		if err != nil {
+			return fmt.Errorf("built-in experiments are invalid:\n%w", err)
+		}
+		o.Experiments = cat
+	}
 	api, svc := NewAPI(o)
 	if err := svc.EnsureAutomation(ctx); err != nil {
 		return fmt.Errorf("starting the automation workflow: %w", err)
+	}
+	if err := svc.SyncGameDays(ctx); err != nil {
+		// A schedule that cannot be written must not keep the API down.
+		o.Logger.Error("game day schedules not synced", "err", err)
 	}
 	go svc.WatchAutomation(ctx)
 	ln := o.Listener

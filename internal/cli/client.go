@@ -69,6 +69,11 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 		}
 		return &apiError{Status: resp.StatusCode, Msg: fmt.Sprintf("%s (HTTP %d)", e.Error, resp.StatusCode)}
 	}
+	if raw, ok := out.(*[]byte); ok {
+		// Documents (Markdown reports) come back as they are.
+		*raw = data
+		return nil
+	}
 	if out != nil {
 		return json.Unmarshal(data, out)
 	}

@@ -64,6 +64,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newRunCmd(g),
 		newRunsCmd(g),
 		newAutomationCmd(g),
+		newChaosCmd(g),
+		newGameDayCmd(g),
 	)
 	return root
 }

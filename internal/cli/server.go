@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/app"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/engine"
@@ -25,6 +26,7 @@ type serverFlags struct {
 	configPath string
 	listen     string
 	runbooks   []string
+	exps       []string
 	logLevel   string
 }
 
@@ -32,6 +34,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.configPath, "config", "", "firebreak.yaml (FIREBREAK_* environment variables override it)")
 	cmd.Flags().StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP API address")
 	cmd.Flags().StringArrayVar(&f.runbooks, "runbooks", nil, "extra runbook directory or file (repeatable), added to the built-in catalog")
+	cmd.Flags().StringArrayVar(&f.exps, "experiments", nil, "extra chaos experiment or game day directory or file (repeatable), added to the built-in catalog")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 }
 
@@ -46,6 +49,23 @@ func loadCatalog(extra []string) (*runbooks.Catalog, error) {
 		if err := cat.LoadPath(p); err != nil {
 			return nil, fmt.Errorf("invalid runbooks, not starting:\n%w", err)
 		}
+	}
+	return cat, nil
+}
+
+// loadExperiments returns the built-in chaos catalog plus extra paths.
+func loadExperiments(extra []string) (*experiments.Catalog, error) {
+	cat, err := experiments.Builtin()
+	if err != nil {
+		return nil, fmt.Errorf("built-in experiments are invalid:\n%w", err)
+	}
+	for _, p := range extra {
+		if err := cat.LoadPath(p); err != nil {
+			return nil, fmt.Errorf("invalid experiments, not starting:\n%w", err)
+		}
+	}
+	if err := cat.Check(); err != nil {
+		return nil, fmt.Errorf("invalid game days, not starting:\n%w", err)
 	}
 	return cat, nil
 }
@@ -80,6 +100,10 @@ func newDevCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			exps, err := loadExperiments(append(cfg.Experiments, f.exps...))
+			if err != nil {
+				return err
+			}
 			ctx, stop := signalContext()
 			defer stop()
 			eng, err := engine.Start(ctx, engine.Config{
@@ -104,7 +128,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			}
 			defer c.Close()
 			err = app.Run(ctx, app.Options{
-				Role: app.RoleAll, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg,
+				Role: app.RoleAll, Client: c, Namespace: eng.Namespace(), Catalog: cat, Experiments: exps, Config: cfg,
 				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(),
 				Ready: func(addr string) {
 					logger.Info("firebreak dev is ready",
@@ -171,6 +195,10 @@ func newServeCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			exps, err := loadExperiments(append(cfg.Experiments, f.exps...))
+			if err != nil {
+				return err
+			}
 			opts, err := clientOptions(cfg.Temporal)
 			if err != nil {
 				return err
@@ -187,7 +215,7 @@ func newServeCmd(g *globals) *cobra.Command {
 				return err
 			}
 			return app.Run(ctx, app.Options{
-				Role: role, Client: c, Namespace: cfg.Temporal.Namespace, Catalog: cat, Config: cfg,
+				Role: role, Client: c, Namespace: cfg.Temporal.Namespace, Catalog: cat, Experiments: exps, Config: cfg,
 				Listen: f.listen, Logger: logger,
 			})
 		},

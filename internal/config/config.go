@@ -33,6 +33,11 @@ type Config struct {
 	Principals []Principal `yaml:"principals"`
 	// Runbooks lists extra runbook directories or files.
 	Runbooks []string `yaml:"runbooks"`
+	// Experiments lists extra chaos experiment and game day directories or
+	// files.
+	Experiments []string `yaml:"experiments"`
+	// Chaos says where chaos reports and escalations go.
+	Chaos Chaos `yaml:"chaos"`
 }
 
 // Prometheus is where prometheus.query actions send queries.
@@ -103,6 +108,16 @@ type Kubernetes struct {
 	// Kubeconfig is a kubeconfig path; empty means $KUBECONFIG, then
 	// ~/.kube/config, then the in-cluster service account.
 	Kubeconfig string `yaml:"kubeconfig"`
+}
+
+// Chaos configures chaos experiments.
+type Chaos struct {
+	// SlackChannel receives experiment reports and escalations when an
+	// experiment names no channel of its own.
+	SlackChannel string `yaml:"slackChannel"`
+	// PageOnStuck triggers a PagerDuty alert (pagerduty.routingKey) when a
+	// fault cannot be verified as removed.
+	PageOnStuck bool `yaml:"pageOnStuck"`
 }
 
 // Automation configures the circuit breaker over automatic runs.

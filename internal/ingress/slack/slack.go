@@ -68,6 +68,7 @@ type Service interface {
 	Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error)
 	Cancel(ctx context.Context, id string, p *service.Principal) error
 	Runbooks() []runbooks.Summary
+	ChaosService
 }
 
 var _ Service = (*service.Service)(nil)

@@ -1,0 +1,207 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+
+	"github.com/firebreak-ops/firebreak/activities/report"
+	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// ExperimentRequest starts an experiment run.
+type ExperimentRequest struct {
+	Experiment string `json:"experiment"`
+	DryRun     bool   `json:"dryRun"`
+	// RequestedBy is filled from the caller's identity when known.
+	RequestedBy string `json:"requestedBy,omitempty"`
+}
+
+// ExperimentRef answers a started experiment run.
+type ExperimentRef struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	URL    string `json:"url,omitempty"`
+}
+
+// ExperimentList lists the catalog.
+func (s *Service) ExperimentList() []experiments.Summary {
+	out := []experiments.Summary{}
+	if s.Experiments == nil {
+		return out
+	}
+	for _, p := range s.Experiments.List() {
+		out = append(out, p.Summary())
+	}
+	return out
+}
+
+// StartExperiment starts an experiment run, unless chaos is halted.
+func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*ExperimentRef, error) {
+	if req.Experiment == "" {
+		return nil, errorf(Invalid, "experiment", "experiment is required")
+	}
+	var plan *experiments.Plan
+	if s.Experiments != nil {
+		plan, _ = s.Experiments.Get(req.Experiment)
+	}
+	if plan == nil {
+		return nil, errorf(NotFound, "experiment", "no experiment is named %q (GET /v1/experiments lists them)", req.Experiment)
+	}
+	if !req.DryRun {
+		st, err := s.ChaosState(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if st.Halted {
+			return nil, errorf(Conflict, "", "chaos is halted (%s); resume it before starting experiments", haltText(st))
+		}
+	}
+	id := names.ExperimentWorkflowID(req.Experiment, "")
+	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: id, TaskQueue: names.TaskQueue,
+		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}, names.ExperimentWorkflow, workflows.ExperimentInput{
+		Experiment: plan.Experiment, DryRun: req.DryRun, RequestedBy: req.RequestedBy, Escalation: s.ChaosEscalation,
+	})
+	if err != nil {
+		return nil, s.temporalError(err)
+	}
+	return &ExperimentRef{ID: id, Status: workflows.ExperimentRunning, URL: s.runURL(id, run.GetRunID())}, nil
+}
+
+func haltText(st *workflows.ChaosState) string {
+	parts := []string{"halted"}
+	if st.By != "" {
+		parts = append(parts, "by "+st.By)
+	}
+	if st.Reason != "" {
+		parts = append(parts, "— "+st.Reason)
+	}
+	return strings.Join(parts, " ")
+}
+
+// GetExperimentRun returns an experiment run's state: the final result
+// once it has finished (no worker needed), else the live state.
+func (s *Service) GetExperimentRun(ctx context.Context, id string) (*workflows.ExperimentState, error) {
+	if !names.IsExperimentWorkflowID(id) {
+		return nil, errorf(NotFound, "id", "no experiment run %q (IDs look like experiment:<name>:<suffix>)", id)
+	}
+	var st workflows.ExperimentState
+	if err := s.readWorkflow(ctx, id, &st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// readWorkflow reads a finished workflow's result, or queries a running
+// one's status.
+func (s *Service) readWorkflow(ctx context.Context, id string, out any) error {
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return errorf(NotFound, "id", "no run %q", id)
+		}
+		return s.temporalError(err)
+	}
+	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		if err := s.Client.GetWorkflow(ctx, id, "").Get(ctx, out); err == nil {
+			return nil
+		}
+	}
+	resp, err := s.Client.QueryWorkflow(ctx, id, "", names.StatusQuery)
+	if err != nil {
+		return s.runError(id, err)
+	}
+	return resp.Get(out)
+}
+
+// AbortExperiment rolls an experiment back now; it ends aborted.
+func (s *Service) AbortExperiment(ctx context.Context, id string, h workflows.ChaosHalt) error {
+	if !names.IsExperimentWorkflowID(id) {
+		return errorf(NotFound, "id", "no experiment run %q", id)
+	}
+	h.At = s.now().UTC()
+	if err := s.Client.SignalWorkflow(ctx, id, "", names.AbortSignal, h); err != nil {
+		return s.runError(id, err)
+	}
+	return nil
+}
+
+// ChaosState returns the halt switch and the running experiments.
+func (s *Service) ChaosState(ctx context.Context) (*workflows.ChaosState, error) {
+	resp, err := s.Client.QueryWorkflow(ctx, names.ChaosWorkflowID, "", names.ChaosQuery)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return &workflows.ChaosState{Running: []string{}}, nil
+		}
+		return nil, s.temporalError(err)
+	}
+	var st workflows.ChaosState
+	if err := resp.Get(&st); err != nil {
+		return nil, err
+	}
+	return &st, nil
+}
+
+// HaltChaos rolls back every running experiment now and refuses new ones
+// until ResumeChaos.
+func (s *Service) HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+	return s.chaosSignal(ctx, names.ChaosHaltSignal, h)
+}
+
+// ResumeChaos lifts a halt.
+func (s *Service) ResumeChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+	return s.chaosSignal(ctx, names.ChaosResumeSignal, h)
+}
+
+func (s *Service) chaosSignal(ctx context.Context, signal string, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+	h.At = s.now().UTC()
+	_, err := s.Client.SignalWithStartWorkflow(ctx, names.ChaosWorkflowID, signal, h, client.StartWorkflowOptions{
+		ID: names.ChaosWorkflowID, TaskQueue: names.TaskQueue,
+	}, names.ChaosWorkflow, workflows.ChaosInput{})
+	if err != nil {
+		return nil, s.temporalError(err)
+	}
+	return s.ChaosState(ctx)
+}
+
+// ExperimentReport renders a finished (or running) experiment run as
+// Markdown with an embedded SVG chart of its probes.
+func (s *Service) ExperimentReport(ctx context.Context, id string) (string, error) {
+	st, err := s.GetExperimentRun(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return report.ExperimentMarkdown(st), nil
+}
+
+// ExperimentChart renders an experiment run's probes as SVG.
+func (s *Service) ExperimentChart(ctx context.Context, id string) (string, error) {
+	st, err := s.GetExperimentRun(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return report.ProbeChart(st), nil
+}
+
+func (s *Service) experimentForSchedule(g *experiments.GameDay) (map[string]*experiments.Experiment, error) {
+	out := map[string]*experiments.Experiment{}
+	for _, name := range g.Experiments() {
+		p, ok := s.Experiments.Get(name)
+		if !ok {
+			return nil, fmt.Errorf("game day %s names unknown experiment %q", g.Name(), name)
+		}
+		out[name] = p.Experiment
+	}
+	return out, nil
+}
