@@ -411,6 +411,14 @@ func (r *incident) apply(ev IncidentEvent) {
 		inc.Runs = append(inc.Runs, ev.Run)
 	}
 	e := TimelineEntry{At: ev.At, Kind: ev.Kind, By: ev.By, Text: ev.Text, Ref: ev.Ref, Source: ev.Source}
+	if ev.Kind == TimelinePagerDuty && ev.Ref != "" {
+		// A webhook delivered twice is recorded once.
+		for _, have := range inc.Timeline {
+			if have.Kind == ev.Kind && have.Ref == ev.Ref {
+				return
+			}
+		}
+	}
 	switch {
 	case ev.Step != nil:
 		inc.Automation = append(inc.Automation, *ev.Step)

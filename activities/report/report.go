@@ -57,7 +57,8 @@ type postmortemInput struct {
 
 // Postmortem renders an incident's postmortem and writes it to
 // <dir>/<incident ID>.md, replacing an earlier one whole; it returns
-// {"path", "markdown", "bytes"}.
+// {"path", "markdown", "bytes"}, with "writeError" instead of "path" when
+// the file could not be written.
 func (a *Activities) Postmortem(_ context.Context, req actions.Request) (any, error) {
 	var in postmortemInput
 	if err := actions.Decode(req.With, &in); err != nil {
@@ -81,7 +82,10 @@ func (a *Activities) Postmortem(_ context.Context, req actions.Request) (any, er
 	}
 	path := filepath.Join(a.cfg.Dir, inc.ID+".md")
 	if err := writeFile(path, []byte(md)); err != nil {
-		return nil, err
+		// The document lives on in the workflow's result and at the API;
+		// a directory that cannot be written must not lose it.
+		out["writeError"] = err.Error()
+		return out, nil
 	}
 	out["path"] = path
 	return out, nil

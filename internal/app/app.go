@@ -27,6 +27,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/experiment"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
+	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/config"
@@ -118,6 +119,9 @@ func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger, uiURL s
 	})
 	deps := Deps(cfg, logger)
 	deps.Slack.UIURL = uiURL
+	// incident.declare declares through the service, which needs only the
+	// client for that.
+	deps.Incidents = &service.Service{Client: c, Incidents: IncidentSettings(cfg)}
 	Register(w, activities.Handlers(deps))
 	RegisterChaos(w, c, cfg)
 	return w
@@ -140,6 +144,9 @@ func ChaosEscalation(cfg *config.Config) workflows.Escalation {
 func Register(w worker.Registry, handlers map[string]activities.Handler) {
 	w.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.IncidentCounterWorkflow, workflow.RegisterOptions{Name: names.IncidentCounterWorkflow})
+	w.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: names.PostmortemWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflow.RegisterOptions{Name: names.ExperimentWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.ChaosWorkflow, workflow.RegisterOptions{Name: names.ChaosWorkflow})
 	w.RegisterWorkflowWithOptions(workflows.GameDayWorkflow, workflow.RegisterOptions{Name: names.GameDayWorkflow})
@@ -159,6 +166,25 @@ func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 			Token: cfg.PagerDuty.Token, APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
 			RoutingKey: cfg.PagerDuty.RoutingKey, From: cfg.PagerDuty.From, HTTP: httpClient,
 		},
+		Report: PostmortemConfig(cfg),
+	}
+}
+
+// PostmortemConfig says where postmortems go and which template they use.
+func PostmortemConfig(cfg *config.Config) report.Config {
+	dir := cfg.Incidents.PostmortemDir
+	if dir == "" {
+		dir = config.DefaultPostmortemDir
+	}
+	return report.Config{Dir: dir, Template: cfg.Incidents.PostmortemTemplate}
+}
+
+// IncidentSettings turns the configuration into what every incident does.
+func IncidentSettings(cfg *config.Config) workflows.IncidentSettings {
+	return workflows.IncidentSettings{
+		Slack:          cfg.Slack.BotToken != "" && !cfg.Incidents.NoSlackChannel,
+		Invite:         cfg.Incidents.Invite,
+		PageRoutingKey: cfg.PagerDuty.RoutingKey,
 	}
 }
 
@@ -190,7 +216,8 @@ func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
 // NewAPI builds the HTTP API on a service.
 func NewAPI(o Options) (*ingress.API, *service.Service) {
 	svc := &service.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL,
-		Automation: AutomationSettings(o.Config), Experiments: o.Experiments, ChaosEscalation: ChaosEscalation(o.Config)}
+		Automation: AutomationSettings(o.Config), Experiments: o.Experiments, ChaosEscalation: ChaosEscalation(o.Config),
+		Incidents: IncidentSettings(o.Config)}
 	var principals []ingress.Principal
 	for _, p := range o.Config.Principals {
 		principals = append(principals, ingress.Principal{Token: p.Token, Name: p.Name, Groups: p.Groups})

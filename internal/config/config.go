@@ -38,6 +38,26 @@ type Config struct {
 	Experiments []string `yaml:"experiments"`
 	// Chaos says where chaos reports and escalations go.
 	Chaos Chaos `yaml:"chaos"`
+	// Incidents configures declared incidents and their postmortems.
+	Incidents Incidents `yaml:"incidents"`
+}
+
+// DefaultPostmortemDir is where postmortems go unless configured:
+// <data-dir>/postmortems under `firebreak dev`'s default data directory.
+const DefaultPostmortemDir = ".firebreak/postmortems"
+
+// Incidents configures incidents.
+type Incidents struct {
+	// PostmortemDir is where postmortems are written as INC-….md.
+	PostmortemDir string `yaml:"postmortemDir"`
+	// PostmortemTemplate is a Go text/template file replacing the
+	// built-in postmortem template.
+	PostmortemTemplate string `yaml:"postmortemTemplate"`
+	// NoSlackChannel turns off the per-incident Slack channel (on when a
+	// bot token is set).
+	NoSlackChannel bool `yaml:"noSlackChannel"`
+	// Invite are Slack user IDs invited to every incident channel.
+	Invite []string `yaml:"invite"`
 }
 
 // Prometheus is where prometheus.query actions send queries.
@@ -148,6 +168,7 @@ func (c *Config) env() map[string]*string {
 		"FIREBREAK_ALERTMANAGER_TOKEN":    &c.Alertmanager.Token,
 		"FIREBREAK_ALERTMANAGER_USERNAME": &c.Alertmanager.Username,
 		"FIREBREAK_ALERTMANAGER_PASSWORD": &c.Alertmanager.Password,
+		"FIREBREAK_POSTMORTEM_DIR":        &c.Incidents.PostmortemDir,
 	}
 }
 

@@ -107,6 +107,8 @@ func New(o Options) *API {
 	a.Handle("GET /v1/automation", a.automation)
 	a.Handle("POST /v1/automation/pause", a.pause)
 	a.Handle("POST /v1/automation/resume", a.resume)
+	a.registerIncidents()
+	a.registerChaos()
 	return a
 }
 

@@ -82,8 +82,16 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.API.Error(w, r, err)
 		return
 	}
-	h.API.Log().Info("pagerduty event", "id", p.Event.ID, "type", p.Event.EventType, "outcomes", len(outcomes))
-	ingress.WriteJSON(w, http.StatusOK, map[string]any{"event": p.Event.ID, "outcomes": outcomes})
+	// Events about a PagerDuty incident linked to a Firebreak incident go
+	// into its timeline; a failure here makes PagerDuty retry, which the
+	// timeline takes only once.
+	incidents, err := h.API.Service().ReportPagerDuty(ctx, ev)
+	if err != nil {
+		h.API.Error(w, r, &service.Error{Kind: service.Unavailable, Msg: "event not recorded in its incident, retry: " + err.Error()})
+		return
+	}
+	h.API.Log().Info("pagerduty event", "id", p.Event.ID, "type", p.Event.EventType, "outcomes", len(outcomes), "incidents", len(incidents))
+	ingress.WriteJSON(w, http.StatusOK, map[string]any{"event": p.Event.ID, "outcomes": outcomes, "incidents": incidents})
 }
 
 // decode checks a webhook body and returns it typed and as CEL sees it

@@ -31,7 +31,7 @@ type command interface {
 func allCommands() []command {
 	return []command{
 		helpCommand{}, runCommand{}, statusCommand{}, decideCommand{approve: true}, decideCommand{approve: false},
-		cancelCommand{}, runbooksCommand{},
+		cancelCommand{}, runbooksCommand{}, chaosCommand{}, incidentCommand{},
 	}
 }
 

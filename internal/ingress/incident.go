@@ -1,0 +1,248 @@
+package ingress
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// registerIncidents mounts the incident and audit endpoints.
+func (a *API) registerIncidents() {
+	a.Handle("POST /v1/incidents", a.declareIncident)
+	a.Handle("GET /v1/incidents", a.listIncidents)
+	a.Handle("GET /v1/incidents/{id}", a.getIncident)
+	a.Handle("POST /v1/incidents/{id}/status", a.incidentStatus)
+	a.Handle("POST /v1/incidents/{id}/severity", a.incidentSeverity)
+	a.Handle("POST /v1/incidents/{id}/notes", a.incidentNote)
+	a.Handle("POST /v1/incidents/{id}/roles", a.incidentRole)
+	a.Handle("POST /v1/incidents/{id}/links", a.incidentLink)
+	a.Handle("POST /v1/incidents/{id}/action-items", a.incidentActionItem)
+	a.Handle("POST /v1/incidents/{id}/resolve", a.resolveIncident)
+	a.mux.Handle("GET /v1/incidents/{id}/postmortem", LimitBody(MaxBody, a.authenticated(http.HandlerFunc(a.postmortem))))
+	a.mux.Handle("GET /v1/audit", a.authenticated(http.HandlerFunc(a.audit)))
+}
+
+// DeclareBody is the body of POST /v1/incidents.
+type DeclareBody struct {
+	Title             string           `json:"title"`
+	Severity          string           `json:"severity"`
+	Commander         string           `json:"commander,omitempty"`
+	Services          []string         `json:"services,omitempty"`
+	Responders        []string         `json:"responders,omitempty"`
+	Links             []workflows.Link `json:"links,omitempty"`
+	StartedAt         *time.Time       `json:"startedAt,omitempty"`
+	PagerDutyIncident string           `json:"pagerdutyIncident,omitempty"`
+	Page              bool             `json:"page,omitempty"`
+	// By is who declares; a named token's owner wins over it.
+	By string `json:"by,omitempty"`
+}
+
+// who returns who is asking: the token's owner, else what the body says,
+// else the transport.
+func who(r *http.Request, by string) (string, string) {
+	source := workflows.SourceAPI
+	if r.Header.Get(clientHeader) == workflows.TriggerCLI {
+		source = workflows.TriggerCLI
+	}
+	if p := PrincipalOf(r); p != nil {
+		return p.ID, source
+	}
+	if by == "" {
+		by = source
+	}
+	return by, source
+}
+
+func (a *API) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	var b DeclareBody
+	if err := DecodeJSON(r, &b); err != nil {
+		return 0, nil, err
+	}
+	by, source := who(r, b.By)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	inc, err := a.svc.DeclareIncident(ctx, workflows.DeclareRequest{
+		Title: b.Title, Severity: b.Severity, Commander: b.Commander, Services: b.Services, Responders: b.Responders,
+		Links: b.Links, StartedAt: b.StartedAt, PagerDutyIncident: b.PagerDutyIncident, Page: b.Page,
+		DeclaredBy: by, Source: source,
+	}, "")
+	if err != nil {
+		return 0, nil, err
+	}
+	a.log.Info("incident declared", "id", inc.ID, "severity", inc.Severity, "by", by)
+	return http.StatusCreated, inc, nil
+}
+
+func (a *API) listIncidents(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	out, err := a.svc.ListIncidents(r.Context(), service.IncidentFilter{Status: r.URL.Query().Get("status"), Limit: limit})
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, out, nil
+}
+
+func (a *API) getIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	inc, err := a.svc.GetIncident(ctx, r.PathValue("id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, inc, nil
+}
+
+// CommandBody is the body of the incident command endpoints; each uses
+// the fields it needs.
+type CommandBody struct {
+	Status      string   `json:"status,omitempty"`
+	Severity    string   `json:"severity,omitempty"`
+	Note        string   `json:"note,omitempty"`
+	Text        string   `json:"text,omitempty"`
+	Summary     string   `json:"summary,omitempty"`
+	Role        string   `json:"role,omitempty"`
+	User        string   `json:"user,omitempty"`
+	Kind        string   `json:"kind,omitempty"`
+	Title       string   `json:"title,omitempty"`
+	URL         string   `json:"url,omitempty"`
+	ID          string   `json:"id,omitempty"`
+	ActionItems []string `json:"actionItems,omitempty"`
+	By          string   `json:"by,omitempty"`
+}
+
+func (a *API) incidentCommand(r *http.Request, build func(CommandBody) (workflows.IncidentCommand, error)) (int, any, error) {
+	var b CommandBody
+	if err := DecodeJSON(r, &b); err != nil {
+		return 0, nil, err
+	}
+	cmd, err := build(b)
+	if err != nil {
+		return 0, nil, err
+	}
+	cmd.By, cmd.Source = who(r, b.By)
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	inc, err := a.svc.IncidentCommand(ctx, r.PathValue("id"), cmd)
+	if err != nil {
+		return 0, nil, err
+	}
+	a.log.Info("incident command", "id", inc.ID, "kind", cmd.Kind, "by", cmd.By)
+	return http.StatusOK, inc, nil
+}
+
+func required(field, value string) error {
+	if value == "" {
+		return &service.Error{Kind: service.Invalid, Field: field, Msg: field + " is required"}
+	}
+	return nil
+}
+
+func (a *API) incidentStatus(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+		return workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: b.Status, Text: b.Note}, required("status", b.Status)
+	})
+}
+
+func (a *API) incidentSeverity(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+		return workflows.IncidentCommand{Kind: workflows.CommandSeverity, Severity: b.Severity, Text: b.Note}, required("severity", b.Severity)
+	})
+}
+
+func (a *API) incidentNote(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+		return workflows.IncidentCommand{Kind: workflows.CommandNote, Text: b.Text}, required("text", b.Text)
+	})
+}
+
+func (a *API) incidentActionItem(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+		return workflows.IncidentCommand{Kind: workflows.CommandActionItem, Text: b.Text}, required("text", b.Text)
+	})
+}
+
+func (a *API) incidentRole(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+		if err := required("role", b.Role); err != nil {
+			return workflows.IncidentCommand{}, err
+		}
+		return workflows.IncidentCommand{Kind: workflows.CommandRole, Role: b.Role, User: b.User}, required("user", b.User)
+	})
+}
+
+func (a *API) incidentLink(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+		if b.URL == "" && b.ID == "" {
+			return workflows.IncidentCommand{}, &service.Error{Kind: service.Invalid, Field: "url", Msg: "url (or id) is required"}
+		}
+		return workflows.IncidentCommand{Kind: workflows.CommandLink, Link: &workflows.Link{Kind: b.Kind, Title: b.Title, URL: b.URL, ID: b.ID}}, nil
+	})
+}
+
+func (a *API) resolveIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+		return workflows.IncidentCommand{Kind: workflows.CommandResolve, Text: b.Summary, ActionItems: b.ActionItems}, nil
+	})
+}
+
+// postmortem serves the Markdown; with Accept: application/json, the
+// whole result.
+func (a *API) postmortem(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	res, err := a.svc.IncidentPostmortem(ctx, r.PathValue("id"))
+	if err != nil {
+		a.Error(w, r, err)
+		return
+	}
+	if r.Header.Get("Accept") == "application/json" {
+		WriteJSON(w, http.StatusOK, res)
+		return
+	}
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write([]byte(res.Markdown))
+}
+
+// audit streams the audit records since a time (RFC 3339) or a duration
+// ago (24h), as JSON lines.
+func (a *API) audit(w http.ResponseWriter, r *http.Request) {
+	since, err := parseSince(r.URL.Query().Get("since"), time.Now())
+	if err != nil {
+		a.Error(w, r, err)
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
+	defer cancel()
+	records, err := a.svc.Audit(ctx, since)
+	if err != nil {
+		a.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "application/x-ndjson")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	enc := json.NewEncoder(w)
+	for _, rec := range records {
+		if err := enc.Encode(rec); err != nil {
+			return
+		}
+	}
+}
+
+func parseSince(v string, now time.Time) (time.Time, error) {
+	if v == "" {
+		return now.Add(-24 * time.Hour), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, v); err == nil {
+		return t, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return now.Add(-d), nil
+	}
+	return time.Time{}, &service.Error{Kind: service.Invalid, Field: "since", Msg: "since must be an RFC 3339 time or a duration such as 24h, not " + strconv.Quote(v)}
+}
