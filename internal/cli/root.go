@@ -66,6 +66,8 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 		newAutomationCmd(g),
 		newChaosCmd(g),
 		newGameDayCmd(g),
+		newIncidentCmd(g),
+		newAuditCmd(g),
 	)
 	return root
 }
