@@ -1,0 +1,171 @@
+// Package chaosmesh creates, reads, awaits and deletes Chaos Mesh
+// resources (PodChaos, NetworkChaos, StressChaos, HTTPChaos, IOChaos) for
+// chaos experiments, and sweeps away the ones whose run has ended. Its
+// client is built on first use, so a Firebreak whose cluster has no Chaos
+// Mesh starts and only the chaos steps fail.
+package chaosmesh
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
+	"go.temporal.io/sdk/activity"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/kubernetes"
+)
+
+// fieldManager names Firebreak in managedFields.
+const fieldManager = "firebreak"
+
+// Activities performs the Chaos Mesh activities.
+type Activities struct {
+	cfg  kubernetes.Config
+	rest *rest.Config
+
+	mu     sync.Mutex
+	client client.Client
+}
+
+// New builds the activities for the cluster of a kubeconfig (its current
+// context); nothing is read until an activity runs.
+func New(cfg kubernetes.Config) *Activities {
+	return &Activities{cfg: cfg}
+}
+
+// NewFromREST builds the activities for the cluster rc points at.
+func NewFromREST(rc *rest.Config) *Activities {
+	return &Activities{rest: rc}
+}
+
+// NewFromClient builds the activities around an existing client, whose
+// scheme must know the chaos-mesh.org/v1alpha1 kinds.
+func NewFromClient(c client.Client) *Activities {
+	return &Activities{client: c}
+}
+
+// Scheme returns a scheme holding the Chaos Mesh API types.
+func Scheme() (*runtime.Scheme, error) {
+	s := runtime.NewScheme()
+	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// clientFor returns the (cached) client. Failures are not cached, so
+// fixing the kubeconfig needs no restart.
+func (a *Activities) clientFor() (client.Client, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.client != nil {
+		return a.client, nil
+	}
+	rc := a.rest
+	if rc == nil {
+		var err error
+		if rc, err = loadKubeconfig(a.cfg.Kubeconfig); err != nil {
+			return nil, err
+		}
+	} else {
+		rc = rest.CopyConfig(rc)
+	}
+	if rc.UserAgent == "" {
+		rc.UserAgent = "firebreak"
+	}
+	if rc.QPS == 0 {
+		// Every running experiment polls its resources: client-go's default
+		// of 5 requests a second would make halting many of them slow.
+		rc.QPS, rc.Burst = 100, 200
+	}
+	if rc.Timeout == 0 {
+		rc.Timeout = 30 * time.Second
+	}
+	s, err := Scheme()
+	if err != nil {
+		return nil, actions.Permanentf("chaos: %v", err)
+	}
+	c, err := client.New(rc, client.Options{Scheme: s})
+	if err != nil {
+		return nil, actions.Permanentf("chaos: %v", err)
+	}
+	a.client = client.WithFieldOwner(c, fieldManager)
+	return a.client, nil
+}
+
+// loadKubeconfig reads the current context of a kubeconfig: path, else
+// $KUBECONFIG, ~/.kube/config or the in-cluster service account.
+func loadKubeconfig(path string) (*rest.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
+	switch {
+	case err == nil:
+		return rc, nil
+	case clientcmd.IsEmptyConfig(err):
+		return nil, actions.Permanentf("chaos: no Kubernetes configuration: set KUBECONFIG, create ~/.kube/config, or run in a cluster")
+	case path != "":
+		return nil, actions.Permanentf("chaos: kubeconfig %s: %v", path, err)
+	default:
+		return nil, actions.Permanentf("chaos: kubeconfig: %v", err)
+	}
+}
+
+// notInstalled reports whether err says the cluster does not serve the
+// kind: Chaos Mesh (or this CRD) is not installed.
+func notInstalled(err error) bool {
+	return meta.IsNoMatchError(err)
+}
+
+// classify names the object in an API error and says whether retrying can
+// help: a missing CRD, invalid or forbidden requests and other 4xx answers
+// are permanent (but conflicts, timeouts and throttling); connection
+// errors and 5xx are retried.
+func classify(err error, what string) error {
+	if err == nil || actions.IsPermanent(err) {
+		return err
+	}
+	wrapped := &named{what + ": " + err.Error(), err}
+	switch {
+	case notInstalled(err):
+		return actions.Permanent(&named{what + ": Chaos Mesh is not installed in the cluster (" + err.Error() + ")", err})
+	case apierrors.IsConflict(err), apierrors.IsTooManyRequests(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
+		return wrapped
+	}
+	var st apierrors.APIStatus
+	if errors.As(err, &st) {
+		if code := st.Status().Code; code >= 400 && code < 500 && code != http.StatusRequestTimeout {
+			return actions.Permanent(wrapped)
+		}
+	}
+	return wrapped
+}
+
+// named is an error whose text names the object it is about.
+type named struct {
+	msg string
+	err error
+}
+
+func (n *named) Error() string { return n.msg }
+func (n *named) Unwrap() error { return n.err }
+
+// heartbeat records progress when running as an activity (and does
+// nothing when a method is called directly, as in tests).
+func heartbeat(ctx context.Context, details ...any) {
+	if activity.IsActivity(ctx) {
+		activity.RecordHeartbeat(ctx, details...)
+	}
+}
