@@ -283,6 +283,9 @@ func Run(ctx context.Context, o Options) error {
 	if err := svc.EnsureAutomation(ctx); err != nil {
 		return fmt.Errorf("starting the automation workflow: %w", err)
 	}
+	if err := svc.EnsureChaos(ctx); err != nil {
+		return fmt.Errorf("starting the chaos workflow: %w", err)
+	}
 	if err := svc.SyncGameDays(ctx); err != nil {
 		// A schedule that cannot be written must not keep the API down.
 		o.Logger.Error("game day schedules not synced", "err", err)

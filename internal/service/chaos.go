@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ops/firebreak/activities/report"
@@ -153,10 +155,60 @@ func (s *Service) ChaosState(ctx context.Context) (*workflows.ChaosState, error)
 	return &st, nil
 }
 
+// EnsureChaos starts the chaos workflow if it is not running, so every
+// experiment can register with it.
+func (s *Service) EnsureChaos(ctx context.Context) error {
+	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
+		ID: names.ChaosWorkflowID, TaskQueue: names.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+	}, names.ChaosWorkflow, workflows.ChaosInput{})
+	return s.temporalError(err)
+}
+
 // HaltChaos rolls back every running experiment now and refuses new ones
-// until ResumeChaos.
+// until ResumeChaos. The chaos workflow passes the halt to the experiments
+// registered with it; the service also signals every running experiment it
+// finds in visibility, which covers runs that started before the chaos
+// workflow existed.
 func (s *Service) HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
-	return s.chaosSignal(ctx, names.ChaosHaltSignal, h)
+	st, err := s.chaosSignal(ctx, names.ChaosHaltSignal, h)
+	if err != nil {
+		return nil, err
+	}
+	registered := map[string]bool{}
+	for _, id := range st.Running {
+		registered[id] = true
+	}
+	var others []string
+	q := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", names.ExperimentWorkflow)
+	var token []byte
+	for {
+		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 500})
+		if err != nil {
+			return st, nil // the chaos workflow has the halt; this is a second net
+		}
+		for _, ex := range resp.GetExecutions() {
+			if id := ex.GetExecution().GetWorkflowId(); !registered[id] {
+				others = append(others, id)
+			}
+		}
+		if token = resp.GetNextPageToken(); len(token) == 0 {
+			break
+		}
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 16)
+	for _, id := range others {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func(id string) {
+			defer func() { <-sem; wg.Done() }()
+			_ = s.Client.SignalWorkflow(ctx, id, "", names.ChaosHaltSignal, h)
+		}(id)
+	}
+	wg.Wait()
+	st.Running = append(st.Running, others...)
+	return st, nil
 }
 
 // ResumeChaos lifts a halt.

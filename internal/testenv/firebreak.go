@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/app"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/engine"
@@ -89,7 +90,9 @@ func (f *Firebreak) Stop() {
 type Options struct {
 	Config  *config.Config
 	Catalog *runbooks.Catalog
-	Role    string
+	// Experiments is the chaos catalog (default: the built-in one).
+	Experiments *experiments.Catalog
+	Role        string
 	// Logger receives the worker's and API's logs (default: Logger(t)).
 	Logger *slog.Logger
 }
@@ -121,7 +124,7 @@ func StartFirebreak(t testing.TB, e *engine.Engine, o Options) *Firebreak {
 	ready := make(chan struct{})
 	go func() {
 		f.done <- app.Run(ctx, app.Options{
-			Role: o.Role, Client: c, Namespace: e.Namespace(), Catalog: o.Catalog, Config: o.Config,
+			Role: o.Role, Client: c, Namespace: e.Namespace(), Catalog: o.Catalog, Experiments: o.Experiments, Config: o.Config,
 			Listener: ln, Logger: logger, UIURL: e.UIAddress(),
 			Ready: func(string) { close(ready) },
 		})

@@ -1,0 +1,437 @@
+package tests
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic"
+
+	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
+	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/testenv"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// chaosExperiments are the experiments the chaos tests run against the
+// real control plane: checkout's pods, probed through a real Prometheus
+// scraping a real target and through the Deployment itself.
+const chaosExperiments = `
+apiVersion: firebreak/v1
+kind: Experiment
+metadata: {name: kill-checkout}
+spec:
+  target: {namespaces: [shop], selector: {app: checkout}, mode: one}
+  blastRadius: {namespaces: [shop], maxMode: fixed, maxPods: 2, maxDuration: 10m}
+  fault: {kind: PodChaos, spec: {action: pod-kill}}
+  probes:
+    - name: error_ratio
+      prometheus: {query: 'checkout_error_ratio'}
+    - name: checkout
+      kubernetes: {apiVersion: apps/v1, kind: Deployment, namespace: shop, name: checkout}
+  steadyState: probes.error_ratio < 0.05 && probes.checkout.spec.replicas == 3
+  abortWhen: probes.error_ratio > 0.2
+  preconditions: ["context.openIncidents == 0", "!context.inFreeze"]
+  duration: 8s
+  interval: 1s
+  injectTimeout: 20s
+  recoveryTimeout: 4s
+---
+apiVersion: firebreak/v1
+kind: Experiment
+metadata: {name: fail-checkout}
+spec:
+  target: {namespaces: [shop], selector: {app: checkout}, mode: one}
+  blastRadius: {namespaces: [shop]}
+  fault: {kind: PodChaos, spec: {action: pod-failure}}
+  duration: 10m
+  interval: 30s
+  injectTimeout: 60s
+  recoveryTimeout: 60s
+`
+
+// checkoutMetrics is the real scrape target: a gauge the test moves.
+type checkoutMetrics struct {
+	ratio prometheus.Gauge
+	srv   *httptest.Server
+}
+
+func newCheckoutMetrics(t *testing.T) *checkoutMetrics {
+	reg := prometheus.NewRegistry()
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "checkout_error_ratio", Help: "share of failed checkouts"})
+	reg.MustRegister(g)
+	g.Set(0.01)
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	t.Cleanup(srv.Close)
+	return &checkoutMetrics{ratio: g, srv: srv}
+}
+
+// pdEvents records PagerDuty Events API v2 calls.
+type pdEvents struct {
+	mu     sync.Mutex
+	events []map[string]any
+}
+
+func (p *pdEvents) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var ev map[string]any
+	_ = json.NewDecoder(r.Body).Decode(&ev)
+	p.mu.Lock()
+	p.events = append(p.events, ev)
+	p.mu.Unlock()
+	w.WriteHeader(http.StatusAccepted)
+	_, _ = io.WriteString(w, `{"status":"success","message":"Event processed","dedup_key":"x"}`)
+}
+
+func (p *pdEvents) Len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.events)
+}
+
+type chaosEnv struct {
+	t       *testing.T
+	api     *api
+	kube    *testenv.KubeEnv
+	ctrl    *testenv.ChaosController
+	metrics *checkoutMetrics
+	slack   *slackfake.Server
+	pd      *pdEvents
+	dyn     dynamic.Interface
+	promURL string
+}
+
+var podChaosGVR = schema.GroupVersionResource{Group: "chaos-mesh.org", Version: "v1alpha1", Resource: "podchaos"}
+
+func startChaosEnv(t *testing.T) *chaosEnv {
+	kube := testenv.Kube(t)
+	testenv.InstallChaosMesh(t, kube)
+	ctrl := testenv.StartChaosController(t, kube)
+	kube.Deployment(t, "shop", "checkout", 3)
+	metrics := newCheckoutMetrics(t)
+	promURL := testenv.Prometheus(t, strings.TrimPrefix(metrics.srv.URL, "http://"))
+	fake := slackfake.New(t)
+	pd := &pdEvents{}
+	pdSrv := httptest.NewServer(pd)
+	t.Cleanup(pdSrv.Close)
+
+	cat, err := experiments.Builtin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.LoadFile("chaos-test.yaml", []byte(chaosExperiments)); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{}
+	cfg.Kubernetes.Kubeconfig = kube.Kubeconfig
+	cfg.Prometheus.URL = promURL
+	cfg.Slack.BotToken, cfg.Slack.APIURL = "xoxb-test", fake.URL()
+	cfg.PagerDuty.EventsURL, cfg.PagerDuty.RoutingKey = pdSrv.URL, "routing-key-1"
+	cfg.Chaos.SlackChannel, cfg.Chaos.PageOnStuck = "C0CHAOS", true
+	eng := testenv.Engine(t, t.TempDir())
+	fb := testenv.StartFirebreak(t, eng, testenv.Options{Config: cfg, Experiments: cat})
+	dyn, err := dynamic.NewForConfig(kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &chaosEnv{t: t, api: &api{t: t, base: fb.URL}, kube: kube, ctrl: ctrl, metrics: metrics, slack: fake, pd: pd, dyn: dyn, promURL: promURL}
+	// Prometheus must have scraped the target before probes mean anything.
+	e.waitPrometheus(promURL)
+	return e
+}
+
+func (e *chaosEnv) waitPrometheus(promURL string) {
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(promURL + "/api/v1/query?query=" + url.QueryEscape("checkout_error_ratio"))
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), `"checkout_error_ratio"`) {
+				return
+			}
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+	e.t.Fatal("Prometheus never scraped the checkout target")
+}
+
+// setRatio moves the gauge and waits until Prometheus has scraped it.
+func (e *chaosEnv) setRatio(v float64) {
+	e.t.Helper()
+	e.metrics.ratio.Set(v)
+	want := fmt.Sprintf(`"%g"`, v)
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(e.promURL + "/api/v1/query?query=checkout_error_ratio")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if strings.Contains(string(b), want) {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	e.t.Fatalf("Prometheus never saw checkout_error_ratio %g", v)
+}
+
+func (e *chaosEnv) start(name string, dry bool) service.ExperimentRef {
+	e.t.Helper()
+	var ref service.ExperimentRef
+	if code := e.api.do("POST", "/v1/experiments/runs", service.ExperimentRequest{Experiment: name, DryRun: dry}, &ref); code != http.StatusCreated {
+		e.t.Fatalf("start %s: HTTP %d", name, code)
+	}
+	return ref
+}
+
+func (e *chaosEnv) get(id string) *workflows.ExperimentState {
+	var st workflows.ExperimentState
+	if code := e.api.do("GET", "/v1/experiments/runs/"+url.PathEscape(id), nil, &st); code != http.StatusOK {
+		e.t.Fatalf("get %s: HTTP %d", id, code)
+	}
+	return &st
+}
+
+func (e *chaosEnv) wait(id string, d time.Duration, cond func(*workflows.ExperimentState) bool) *workflows.ExperimentState {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		st := e.get(id)
+		if cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("experiment %s: condition not met within %s; state %+v", id, d, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func done(st *workflows.ExperimentState) bool { return st.Status == workflows.ExperimentCompleted }
+
+func injected(st *workflows.ExperimentState) bool { return st.InjectedAt != nil || done(st) }
+
+// podChaos lists the PodChaos resources Firebreak owns in shop.
+func (e *chaosEnv) podChaos() []string {
+	list, err := e.dyn.Resource(podChaosGVR).Namespace("shop").List(context.Background(),
+		metav1.ListOptions{LabelSelector: names.LabelManagedBy + "=" + names.LabelManagedByValue})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var out []string
+	for _, it := range list.Items {
+		out = append(out, it.GetName())
+	}
+	return out
+}
+
+func TestChaosExperiments(t *testing.T) {
+	e := startChaosEnv(t)
+
+	t.Run("catalog", func(t *testing.T) {
+		var list []experiments.Summary
+		e.api.do("GET", "/v1/experiments", nil, &list)
+		seen := map[string]bool{}
+		for _, s := range list {
+			seen[s.Name] = true
+		}
+		if !seen["kill-checkout"] || !seen["pod-kill-checkout"] || !seen["network-latency-cart"] {
+			t.Fatalf("catalog %v", list)
+		}
+	})
+
+	t.Run("passes and rolls back", func(t *testing.T) {
+		killedBefore := len(e.ctrl.Killed())
+		ref := e.start("kill-checkout", false)
+		if ref.Status != workflows.ExperimentRunning || !names.IsExperimentWorkflowID(ref.ID) {
+			t.Fatalf("ref %+v", ref)
+		}
+		st := e.wait(ref.ID, 20*time.Second, injected)
+		// While the fault is on, the resource is there with our labels and
+		// the spec the experiment renders.
+		if live := e.podChaos(); len(live) != 1 || live[0] != workflows.ChaosResourceName(ref.ID) {
+			t.Fatalf("live PodChaos %v", live)
+		}
+		obj, err := e.dyn.Resource(podChaosGVR).Namespace("shop").Get(context.Background(), workflows.ChaosResourceName(ref.ID), metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		spec := obj.Object["spec"].(map[string]any)
+		if spec["action"] != "pod-kill" || spec["mode"] != "one" || spec["duration"] != "8s" ||
+			obj.GetLabels()[names.LabelRun] != workflows.RunLabel(ref.ID) || obj.GetAnnotations()[names.AnnotationRunID] != ref.ID {
+			t.Fatalf("resource spec %v labels %v annotations %v", spec, obj.GetLabels(), obj.GetAnnotations())
+		}
+		st = e.wait(ref.ID, 40*time.Second, done)
+		if st.Verdict != workflows.VerdictPassed {
+			t.Fatalf("verdict %s: %s\n%+v", st.Verdict, st.Reason, st.Phases)
+		}
+		if len(st.Targets) != 1 || !strings.HasPrefix(st.Targets[0].ID, "shop/checkout-") {
+			t.Errorf("targets %+v", st.Targets)
+		}
+		if killed := e.ctrl.Killed(); len(killed)-killedBefore != 1 {
+			t.Errorf("pods killed %v", killed)
+		}
+		if live := e.podChaos(); len(live) != 0 {
+			t.Errorf("resources left: %v", live)
+		}
+		counts := map[string]int{}
+		for _, s := range st.Probes["error_ratio"] {
+			counts[s.Phase]++
+			if s.Error != "" {
+				t.Errorf("probe error %s", s.Error)
+			}
+		}
+		if counts["before"] != 1 || counts["during"] < 5 || counts["after"] != 1 {
+			t.Errorf("error_ratio samples %v", counts)
+		}
+		var md []byte
+		req, _ := http.NewRequest("GET", e.api.base+"/v1/experiments/runs/"+url.PathEscape(ref.ID)+"/report", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(md), "**passed**") || !strings.Contains(string(md), "data:image/svg+xml;base64,") ||
+			!strings.Contains(string(md), "| error_ratio | 0.01 |") {
+			t.Errorf("report HTTP %d:\n%s", resp.StatusCode, md)
+		}
+		if msgs := e.slack.Messages(); len(msgs) == 0 || !strings.Contains(msgs[len(msgs)-1].Text, "kill-checkout") {
+			t.Errorf("no report in Slack: %+v", msgs)
+		}
+	})
+
+	t.Run("abortWhen from a real Prometheus", func(t *testing.T) {
+		ref := e.start("kill-checkout", false)
+		e.wait(ref.ID, 20*time.Second, injected)
+		e.metrics.ratio.Set(0.5)
+		st := e.wait(ref.ID, 30*time.Second, done)
+		e.setRatio(0.01)
+		if st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "probes.error_ratio=0.5") {
+			t.Fatalf("verdict %s: %s", st.Verdict, st.Reason)
+		}
+		if live := e.podChaos(); len(live) != 0 {
+			t.Errorf("resources left: %v", live)
+		}
+	})
+
+	t.Run("dry run injects nothing", func(t *testing.T) {
+		before := len(e.ctrl.Injected())
+		st := e.wait(e.start("kill-checkout", true).ID, 30*time.Second, done)
+		if st.Verdict != workflows.VerdictPassed || !st.DryRun || !strings.Contains(st.Manifest, "pod-kill") {
+			t.Fatalf("verdict %s (%s) manifest %q", st.Verdict, st.Reason, st.Manifest)
+		}
+		if len(e.ctrl.Injected()) != before || len(e.podChaos()) != 0 {
+			t.Errorf("a dry run injected something")
+		}
+	})
+
+	t.Run("stuck finalizer escalates", func(t *testing.T) {
+		pages := e.pd.Len()
+		e.ctrl.SetStuck(true)
+		defer e.ctrl.SetStuck(false)
+		ref := e.start("kill-checkout", false)
+		st := e.wait(ref.ID, 60*time.Second, done)
+		if st.Verdict != workflows.VerdictNeedsAttention {
+			t.Fatalf("verdict %s: %s", st.Verdict, st.Reason)
+		}
+		var escalated bool
+		for _, m := range e.slack.Messages() {
+			if m.Channel == "C0CHAOS" && strings.Contains(m.Text, "could not verify that its fault was removed") {
+				escalated = true
+			}
+		}
+		if !escalated || e.pd.Len() != pages+1 {
+			t.Errorf("escalated to Slack %v; PagerDuty events %d (was %d)", escalated, e.pd.Len(), pages)
+		}
+		e.ctrl.SetStuck(false)
+		deadline := time.Now().Add(20 * time.Second)
+		for len(e.podChaos()) > 0 && time.Now().Before(deadline) {
+			time.Sleep(100 * time.Millisecond)
+		}
+		if live := e.podChaos(); len(live) != 0 {
+			t.Errorf("resource still there once unstuck: %v", live)
+		}
+	})
+
+	t.Run("abort", func(t *testing.T) {
+		ref := e.start("fail-checkout", false)
+		e.wait(ref.ID, 30*time.Second, injected)
+		if code := e.api.do("POST", "/v1/experiments/runs/"+url.PathEscape(ref.ID)+"/abort", map[string]string{"reason": "enough"}, nil); code != http.StatusAccepted {
+			t.Fatalf("abort: HTTP %d", code)
+		}
+		st := e.wait(ref.ID, 30*time.Second, done)
+		if st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "enough") || len(e.podChaos()) != 0 {
+			t.Fatalf("verdict %s (%s), resources %v", st.Verdict, st.Reason, e.podChaos())
+		}
+	})
+
+	t.Run("halt 50 running experiments", func(t *testing.T) {
+		const n = 50
+		ids := make([]string, n)
+		for i := range ids {
+			ids[i] = e.start("fail-checkout", false).ID
+		}
+		deadline := time.Now().Add(90 * time.Second)
+		for len(e.podChaos()) < n || !allInjected(e, ids) {
+			if time.Now().After(deadline) {
+				t.Fatalf("only %d of %d injected", len(e.podChaos()), n)
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		began := time.Now()
+		var st workflows.ChaosState
+		if code := e.api.do("POST", "/v1/chaos/halt", map[string]string{"reason": "SEV1 declared"}, &st); code != http.StatusOK || !st.Halted {
+			t.Fatalf("halt: HTTP %d %+v", code, st)
+		}
+		for len(e.podChaos()) > 0 {
+			if time.Since(began) > 60*time.Second {
+				t.Fatalf("%d resources still there a minute after the halt", len(e.podChaos()))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Logf("halt: %d experiments rolled back, every resource gone %s after the halt", n, time.Since(began).Round(time.Millisecond))
+		for _, id := range ids {
+			if st := e.wait(id, 30*time.Second, done); st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "halted") {
+				t.Fatalf("%s: %s (%s)", id, st.Verdict, st.Reason)
+			}
+		}
+		expectError(t, e.api, "POST", "/v1/experiments/runs", service.ExperimentRequest{Experiment: "fail-checkout"}, http.StatusConflict, "chaos is halted")
+		if code := e.api.do("POST", "/v1/chaos/resume", nil, &st); code != http.StatusOK || st.Halted {
+			t.Fatalf("resume: HTTP %d %+v", code, st)
+		}
+		ref := e.start("kill-checkout", true)
+		e.wait(ref.ID, 30*time.Second, done)
+	})
+
+	t.Run("bad requests", func(t *testing.T) {
+		expectError(t, e.api, "POST", "/v1/experiments/runs", map[string]any{"experiment": "nope"}, http.StatusNotFound, `no experiment is named "nope"`)
+		expectError(t, e.api, "POST", "/v1/experiments/runs", map[string]any{"experimnt": "x"}, http.StatusBadRequest, "unknown field")
+		expectError(t, e.api, "GET", "/v1/experiments/runs/runbook:x:y", nil, http.StatusNotFound, "no experiment run")
+		expectError(t, e.api, "GET", "/v1/experiments/runs/experiment:x:nope", nil, http.StatusNotFound, "no run")
+	})
+}
+
+func allInjected(e *chaosEnv, ids []string) bool {
+	for _, id := range ids {
+		if e.get(id).InjectedAt == nil {
+			return false
+		}
+	}
+	return true
+}
