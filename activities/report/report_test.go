@@ -1,0 +1,127 @@
+package report_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/report"
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+func TestDuration(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{-time.Second, "—"},
+		{0, "0s"},
+		{42 * time.Second, "42s"},
+		{12*time.Minute + 5*time.Second, "12m 5s"},
+		{20 * time.Minute, "20m"},
+		{3*time.Hour + 4*time.Minute + 30*time.Second, "3h 4m"},
+		{5 * time.Hour, "5h"},
+		{50 * time.Hour, "2d 2h"},
+	} {
+		if got := report.Duration(tc.d); got != tc.want {
+			t.Errorf("Duration(%s) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}
+
+func incident() workflows.Incident {
+	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	at := func(m int) *time.Time { t := t0.Add(time.Duration(m) * time.Minute); return &t }
+	return workflows.Incident{
+		ID: "INC-2026-0007", Title: "Queue: backlog #2; growing", Severity: "sev3", Status: "resolved",
+		StartedAt: t0, DetectedAt: *at(4), DeclaredAt: *at(5), AcknowledgedAt: at(7), MitigatedAt: at(30), ResolvedAt: at(95),
+		Timeline: []workflows.TimelineEntry{{At: *at(5), Kind: "declared", By: "ann", Text: "declared | with a pipe\nand a newline"}},
+	}
+}
+
+func TestKeyDurations(t *testing.T) {
+	inc := incident()
+	d := report.KeyDurations(&inc)
+	if d.TTD != 4*time.Minute || d.TTA != 3*time.Minute || d.TTM != 30*time.Minute || d.TTR != 95*time.Minute || d.Impact != d.TTR {
+		t.Errorf("durations %+v", d)
+	}
+	inc.AcknowledgedAt, inc.MitigatedAt, inc.ResolvedAt = nil, nil, nil
+	if d := report.KeyDurations(&inc); d.TTA != -1 || d.TTM != -1 || d.TTR != -1 {
+		t.Errorf("missing times must give -1: %+v", d)
+	}
+}
+
+// TestPostmortem: the built-in template writes the file; table cells and
+// chart names are escaped; a configured template replaces it; a bad
+// template or record is a permanent error; an unwritable directory keeps
+// the document in the result.
+func TestPostmortem(t *testing.T) {
+	ctx := context.Background()
+	req := actions.Request{Step: "render", With: map[string]any{"incident": incident()}}
+	dir := t.TempDir()
+	out, err := report.New(report.Config{Dir: dir}).Postmortem(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := out.(map[string]any)
+	md := res["markdown"].(string)
+	if res["path"] != filepath.Join(dir, "INC-2026-0007.md") {
+		t.Errorf("path %v", res["path"])
+	}
+	if data, _ := os.ReadFile(filepath.Join(dir, "INC-2026-0007.md")); string(data) != md {
+		t.Error("file differs from the result")
+	}
+	for _, want := range []string{
+		"| Detected | 2026-05-01 12:04:00 | TTD 4m |", "| Resolved | 2026-05-01 13:35:00 | TTR 1h 35m |",
+		`declared \| with a pipe and a newline`, "title INC-2026-0007 Queue backlog 2 growing",
+		"_No automated action ran for this incident._", "- No runbook run was linked to this incident.",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("postmortem lacks %q:\n%s", want, md)
+		}
+	}
+
+	tmpl := filepath.Join(t.TempDir(), "short.tmpl")
+	if err := os.WriteFile(tmpl, []byte(`{{.Incident.ID}} TTR {{.TTR}} ({{duration 90000000000}}) {{len .Actions}} actions`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err = report.New(report.Config{Template: tmpl}).Postmortem(ctx, req)
+	if err != nil || out.(map[string]any)["markdown"] != "INC-2026-0007 TTR 1h 35m (1m 30s) 0 actions" {
+		t.Errorf("custom template: %v %v", out, err)
+	}
+
+	bad := filepath.Join(t.TempDir(), "bad.tmpl")
+	_ = os.WriteFile(bad, []byte(`{{.Nope}`), 0o600)
+	for name, tc := range map[string]struct {
+		cfg report.Config
+		req actions.Request
+	}{
+		"template does not parse": {report.Config{Template: bad}, req},
+		"template missing":        {report.Config{Template: filepath.Join(dir, "none.tmpl")}, req},
+		"no incident":             {report.Config{}, actions.Request{With: map[string]any{}}},
+		"not an incident":         {report.Config{}, actions.Request{With: map[string]any{"incident": map[string]any{"id": "x"}}}},
+	} {
+		if _, err := report.New(tc.cfg).Postmortem(ctx, tc.req); err == nil || !actions.IsPermanent(err) {
+			t.Errorf("%s: %v, want a permanent error", name, err)
+		}
+	}
+
+	blocked := filepath.Join(t.TempDir(), "file")
+	_ = os.WriteFile(blocked, nil, 0o600)
+	out, err = report.New(report.Config{Dir: filepath.Join(blocked, "sub")}).Postmortem(ctx, req)
+	if err != nil || out.(map[string]any)["writeError"] == nil || out.(map[string]any)["markdown"] != md {
+		t.Errorf("unwritable directory: %v %v", out, err)
+	}
+}
+
+// TestDefaultTemplateParses keeps the shipped template a valid starting
+// point for one's own.
+func TestDefaultTemplateParses(t *testing.T) {
+	if _, err := report.Parse("default", report.DefaultTemplate()); err != nil {
+		t.Fatal(err)
+	}
+}
