@@ -40,6 +40,31 @@ func FaultKinds() []string {
 	return out
 }
 
+// actionEnums are the actions each kind accepts. Chaos Mesh enforces them
+// only in its CRD schema, which Firebreak does not load, so they are
+// checked here to catch a typo when the file loads.
+var actionEnums = map[string][]string{
+	v1alpha1.KindPodChaos: {string(v1alpha1.PodKillAction), string(v1alpha1.PodFailureAction), string(v1alpha1.ContainerKillAction)},
+	v1alpha1.KindNetworkChaos: {string(v1alpha1.NetemAction), string(v1alpha1.DelayAction), string(v1alpha1.LossAction),
+		string(v1alpha1.DuplicateAction), string(v1alpha1.CorruptAction), string(v1alpha1.PartitionAction), string(v1alpha1.BandwidthAction)},
+	v1alpha1.KindIOChaos: {"latency", "fault", "attrOverride", "mistake"},
+}
+
+// checkAction reports an action the kind does not know.
+func checkAction(kind string, spec map[string]any) error {
+	allowed, ok := actionEnums[kind]
+	if !ok {
+		return nil
+	}
+	action, _ := spec["action"].(string)
+	for _, a := range allowed {
+		if a == action {
+			return nil
+		}
+	}
+	return fmt.Errorf("action must be one of %s, not %q", strings.Join(allowed, ", "), action)
+}
+
 // reservedSpecKeys are set by Firebreak from target and duration.
 var reservedSpecKeys = map[string]string{
 	"selector": "spec.target", "mode": "spec.target.mode", "value": "spec.target.value", "duration": "spec.duration",
@@ -100,6 +125,14 @@ func (f *Fault) DecodeNode(n *yaml.Node) error {
 	f.Spec = b
 	if _, err := strictSpec(f.Kind, b, "", nil); err != nil {
 		errs.Add("", f.posOf(err), "spec.fault.spec: %s", cleanJSONError(err))
+	} else if m, ok := source.Plain(raw).(map[string]any); ok {
+		if err := checkAction(f.Kind, m); err != nil {
+			pos, ok := f.specPos["action"]
+			if !ok {
+				pos = f.Pos.Of("spec")
+			}
+			errs.Add("", pos, "spec.fault.spec.%s", err)
+		}
 	}
 	return errs.Err()
 }
