@@ -14,10 +14,13 @@ import (
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	"github.com/firebreak-ops/firebreak/internal/cli"
 	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -365,6 +368,52 @@ func TestIncidentEndToEnd(t *testing.T) {
 		after := a.waitIncident(id, "readable", func(*workflows.Incident) bool { return true })
 		if after.Status != workflows.IncidentResolved || len(after.Timeline) != len(inc.Timeline) {
 			t.Errorf("incident changed by bad input: %d entries, was %d", len(after.Timeline), len(inc.Timeline))
+		}
+	})
+
+	t.Run("continue as new", func(t *testing.T) {
+		// A long incident (here: one run per three events) keeps its whole
+		// timeline, its memo and its commands across runs.
+		const long = "INC-2026-0500"
+		_, err := fb.Client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
+			ID: names.IncidentWorkflowID(long), TaskQueue: names.TaskQueue,
+		}, names.IncidentWorkflow, workflows.IncidentInput{
+			Incident: workflows.Incident{ID: long}, Settings: workflows.IncidentSettings{MaxEvents: 3},
+			Request: &workflows.DeclareRequest{Title: "Long haul", Severity: "sev4", DeclaredBy: "erin", Services: []string{"batch"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range 8 {
+			var out workflows.Incident
+			if code := a.do("POST", incidentURL(long)+"/notes", map[string]any{"text": fmt.Sprintf("note %d", i), "by": "erin"}, &out); code != 200 {
+				t.Fatalf("note %d: HTTP %d", i, code)
+			}
+		}
+		inc := a.waitIncident(long, "continued as new with every note", func(i *workflows.Incident) bool {
+			return i.Generation >= 2 && hasEntry(i, workflows.TimelineNote, "note 7")
+		})
+		notes := 0
+		for _, e := range inc.Timeline {
+			if e.Kind == workflows.TimelineNote {
+				notes++
+			}
+		}
+		if notes != 8 || inc.Timeline[0].Kind != workflows.TimelineDeclared || inc.Title != "Long haul" {
+			t.Errorf("after %d generations: %d notes, timeline %+v", inc.Generation, notes, inc.Timeline)
+		}
+		var list []workflows.IncidentSummary
+		a.do("GET", "/v1/incidents?status=open", nil, &list)
+		found := false
+		for _, s := range list {
+			found = found || (s.ID == long && s.Title == "Long haul" && s.Status == workflows.IncidentInvestigating)
+		}
+		if !found {
+			t.Errorf("open incidents %+v lack %s", list, long)
+		}
+		var done workflows.Incident
+		if code := a.do("POST", incidentURL(long)+"/resolve", map[string]any{"by": "erin"}, &done); code != 200 {
+			t.Fatalf("resolve: HTTP %d", code)
 		}
 	})
 

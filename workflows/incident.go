@@ -57,6 +57,11 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 	if r.inc.Timeline == nil {
 		r.inc.Timeline = []TimelineEntry{}
 	}
+	// The record is complete before any command can see it: updates that
+	// arrive with the start run as soon as their handler is set.
+	if in.Request != nil {
+		r.declare(ctx, *in.Request)
+	}
 	if err := workflow.SetQueryHandler(ctx, names.IncidentQuery, func() (*Incident, error) { return r.inc, nil }); err != nil {
 		return nil, err
 	}
@@ -76,7 +81,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 	})
 
 	if in.Request != nil {
-		r.declare(ctx, *in.Request)
+		r.announce(ctx, *in.Request)
 	}
 	r.sync(ctx)
 
@@ -134,8 +139,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 	return r.inc, workflow.NewContinueAsNewError(ctx, names.IncidentWorkflow, IncidentInput{Incident: next, Settings: in.Settings})
 }
 
-// declare fills in the record from the declaration and does what a
-// declaration does: halt chaos for SEV1/SEV2 and page when asked.
+// declare fills in the record from the declaration.
 func (r *incident) declare(ctx workflow.Context, req DeclareRequest) {
 	now := workflow.Now(ctx).UTC()
 	inc := r.inc
@@ -166,6 +170,12 @@ func (r *incident) declare(ctx workflow.Context, req DeclareRequest) {
 		r.addLink(Link{Kind: LinkPagerDuty, ID: req.PagerDutyIncident, Title: "PagerDuty incident " + req.PagerDutyIncident})
 		r.record(TimelineEntry{At: now, Kind: TimelineLink, By: req.DeclaredBy, Text: "linked PagerDuty incident " + req.PagerDutyIncident, Ref: req.PagerDutyIncident})
 	}
+}
+
+// announce does what a declaration does beyond the record: halt chaos for
+// SEV1/SEV2 and page when asked.
+func (r *incident) announce(ctx workflow.Context, req DeclareRequest) {
+	inc := r.inc
 	if HaltsChaos(inc.Severity) && !r.set.NoChaosHalt {
 		r.haltChaos(ctx, chaosHaltRequest{reason: fmt.Sprintf("%s %s declared", inc.ID, inc.Severity), by: req.DeclaredBy})
 	}

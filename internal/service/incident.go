@@ -395,6 +395,17 @@ func (s *Service) IncidentByChannel(ctx context.Context, channel string) (string
 			return o.ID, nil
 		}
 	}
+	// Listings lag behind the workflows: a channel created a moment ago
+	// may not be in the memo yet, so ask the incidents that show none.
+	for _, o := range open {
+		if o.Channel != "" {
+			continue
+		}
+		inc, err := s.GetIncident(ctx, o.ID)
+		if err == nil && inc.Slack != nil && inc.Slack.Channel == channel {
+			return o.ID, nil
+		}
+	}
 	return "", nil
 }
 
