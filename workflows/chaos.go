@@ -30,6 +30,7 @@ func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
 	}
 	list := func() []string {
 		out := make([]string, 0, len(running))
+		//workflowcheck:ignore sorted below
 		for id := range running {
 			out = append(out, id)
 		}

@@ -30,6 +30,7 @@ type fakeChaos struct {
 	objs     map[string]actions.ChaosCreateRequest
 	records  []actions.ChaosRecord
 	stuck    bool
+	stuckIf  func(name string) bool
 	created  []actions.ChaosCreateRequest
 	deleted  int
 	errRate  []float64 // successive values of the error_rate probe
@@ -61,7 +62,7 @@ func (f *fakeChaos) Delete(_ context.Context, o actions.ChaosObject) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.deleted++
-	if !f.stuck {
+	if !f.stuck && (f.stuckIf == nil || !f.stuckIf(o.Name)) {
 		delete(f.objs, f.key(o))
 	}
 	return nil
@@ -148,6 +149,7 @@ func newChaosEnv(t *testing.T, f *fakeChaos) *testsuite.TestWorkflowEnvironment 
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
 	env.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflowOptsNamed(names.ExperimentWorkflow))
+	env.RegisterWorkflowWithOptions(workflows.GameDayWorkflow, workflowOptsNamed(names.GameDayWorkflow))
 	env.RegisterActivityWithOptions(f.Create, activity.RegisterOptions{Name: actions.ChaosCreate})
 	env.RegisterActivityWithOptions(f.Delete, activity.RegisterOptions{Name: actions.ChaosDelete})
 	env.RegisterActivityWithOptions(f.Await, activity.RegisterOptions{Name: actions.ChaosAwait})

@@ -124,7 +124,7 @@ func GameDayWorkflow(ctx workflow.Context, in GameDayInput) (*GameDayState, erro
 				st.Results = append(st.Results, GameDayResult{Experiment: name, Verdict: VerdictNotRun, Reason: "not in the catalog", Weight: weight(name)})
 				continue
 			}
-			id := names.ExperimentWorkflowID(name, fmt.Sprintf("%s-%d-%d", RunLabel(st.ID), gi, n))
+			id := names.ExperimentWorkflowID(name, fmt.Sprintf("%s-%d-%d", RunLabel(st.ID), gi, n)) //workflowcheck:ignore the suffix is given, so no random one is drawn
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID: id, TaskQueue: names.TaskQueue,
 				// Cancelling the game day cancels its experiments, which
