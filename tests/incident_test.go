@@ -344,6 +344,8 @@ func TestIncidentEndToEnd(t *testing.T) {
 			{"GET", incidentURL("nope"), nil, 404, "id", "INC-2026-0042"},
 			{"POST", incidentURL(id) + "/notes", map[string]any{"text": "late"}, 409, "", "is resolved"},
 			{"POST", incidentURL(id) + "/status", map[string]any{}, 400, "status", "status is required"},
+			{"POST", incidentURL(id) + "/notes", map[string]any{"text": strings.Repeat("x", 1001)}, 400, "text", "more than 1000"},
+			{"POST", incidentURL(id) + "/status", map[string]any{"status": "mitigated", "note": strings.Repeat("x", 1001)}, 400, "note", "more than 1000"},
 			{"POST", "/v1/runs", map[string]any{"runbook": "diagnose", "incident": "INC-1"}, 400, "incident", "incident must be an incident ID"},
 			{"POST", "/v1/runs", map[string]any{"runbook": "diagnose", "incident": "INC-2026-9999"}, 400, "incident", "no incident"},
 			{"POST", "/v1/runs", map[string]any{"runbook": "diagnose", "incident": id}, 409, "incident", "is resolved"},

@@ -21,9 +21,14 @@ const (
 	// DefaultIncidentEvents is how many commands and events one workflow
 	// run takes before it continues as new.
 	DefaultIncidentEvents = 1000
-	// maxTimeline bounds the timeline (oldest entries go first); an
-	// incident that long has long stopped being read entry by entry.
-	maxTimeline = 5000
+	// maxTimeline bounds the timeline (oldest entries go first) and
+	// maxEntryText each entry's text, so the record stays well inside
+	// Temporal's payload limit (2 MB) whatever happens; maxAutomation and
+	// maxIncidentAlerts bound the other lists the same way.
+	maxTimeline       = 1500
+	maxEntryText      = 1000
+	maxAutomation     = 500
+	maxIncidentAlerts = 200
 	// summaryEntries is how many recent entries the Slack summary shows.
 	summaryEntries = 5
 )
@@ -248,6 +253,9 @@ func (r *incident) haltChaos(ctx workflow.Context, h chaosHaltRequest) {
 // (events from elsewhere may arrive after later entries).
 func (r *incident) record(e TimelineEntry) {
 	e.At = e.At.UTC()
+	if t := []rune(e.Text); len(t) > maxEntryText {
+		e.Text = string(t[:maxEntryText-1]) + "…"
+	}
 	tl := r.inc.Timeline
 	i := len(tl)
 	for i > 0 && tl[i-1].At.After(e.At) {
@@ -431,6 +439,9 @@ func (r *incident) apply(ev IncidentEvent) {
 	}
 	switch {
 	case ev.Step != nil:
+		if len(inc.Automation) >= maxAutomation {
+			inc.Automation = inc.Automation[1:]
+		}
 		inc.Automation = append(inc.Automation, *ev.Step)
 	case ev.Alert != nil:
 		a := *ev.Alert
@@ -443,7 +454,9 @@ func (r *incident) apply(ev IncidentEvent) {
 				return
 			}
 		}
-		inc.Alerts = append(inc.Alerts, a)
+		if len(inc.Alerts) < maxIncidentAlerts {
+			inc.Alerts = append(inc.Alerts, a)
+		}
 		if !a.StartsAt.IsZero() && a.StartsAt.Before(inc.StartedAt) {
 			inc.StartedAt = a.StartsAt.UTC()
 		}

@@ -125,3 +125,30 @@ func TestDefaultTemplateParses(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// BenchmarkPostmortem renders the postmortem of a long incident: a full
+// timeline (5000 entries), 500 automated steps and 100 alerts.
+func BenchmarkPostmortem(b *testing.B) {
+	inc := incident()
+	t0 := inc.StartedAt
+	for i := range 5000 {
+		inc.Timeline = append(inc.Timeline, workflows.TimelineEntry{At: t0.Add(time.Duration(i) * time.Second), Kind: "note", By: "bob", Text: "a note of ordinary length about what was seen"})
+	}
+	ok := true
+	for i := range 500 {
+		s, e := t0.Add(time.Duration(i)*time.Second), t0.Add(time.Duration(i+1)*time.Second)
+		inc.Automation = append(inc.Automation, workflows.StepReport{Run: "runbook:x:y", Step: "step", Kind: "action", Action: "log", Status: "succeeded",
+			Guard: "params.x > 1", GuardOK: &ok, StartedAt: &s, FinishedAt: &e})
+	}
+	for i := range 100 {
+		inc.Alerts = append(inc.Alerts, workflows.IncidentAlert{Source: "alertmanager", Fingerprint: string(rune('a' + i%26)), Labels: map[string]string{"alertname": "X", "pod": "p"}})
+	}
+	a := report.New(report.Config{Dir: b.TempDir()})
+	req := actions.Request{With: map[string]any{"incident": inc}}
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := a.Postmortem(context.Background(), req); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -26,7 +26,10 @@ import (
 const (
 	maxTitle    = 200
 	maxServices = 20
-	maxText     = 4000
+	// maxText bounds notes, the timeline's longest entries; a resolve
+	// summary may be maxSummary long (the timeline shows its start).
+	maxText    = 1000
+	maxSummary = 8000
 )
 
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
@@ -201,8 +204,16 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd workflows.
 	if strings.TrimSpace(cmd.By) == "" {
 		return nil, errorf(Invalid, "by", "by is required: who gives the command")
 	}
-	if len(cmd.Text) > maxText {
-		return nil, errorf(Invalid, "text", "text is longer than %d characters", maxText)
+	limit := maxText
+	if cmd.Kind == workflows.CommandResolve {
+		limit = maxSummary
+	}
+	if n := len([]rune(cmd.Text)); n > limit {
+		field := map[string]string{workflows.CommandResolve: "summary", workflows.CommandStatus: "note", workflows.CommandSeverity: "note"}[cmd.Kind]
+		if field == "" {
+			field = "text"
+		}
+		return nil, errorf(Invalid, field, "%s is %d characters, more than %d", field, n, limit)
 	}
 	if cmd.Link != nil {
 		if err := checkLink(*cmd.Link); err != nil {
