@@ -144,14 +144,19 @@ func startChaosEnv(t *testing.T) *chaosEnv {
 	cfg.Chaos.SlackChannel, cfg.Chaos.PageOnStuck = "C0CHAOS", true
 	eng := testenv.Engine(t, t.TempDir())
 	fb := testenv.StartFirebreak(t, eng, testenv.Options{Config: cfg, Experiments: cat})
-	dyn, err := dynamic.NewForConfig(kube.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
+	dyn := dynamicClient(t, kube)
 	e := &chaosEnv{t: t, api: &api{t: t, base: fb.URL}, kube: kube, ctrl: ctrl, metrics: metrics, slack: fake, pd: pd, dyn: dyn, promURL: promURL}
 	// Prometheus must have scraped the target before probes mean anything.
 	e.waitPrometheus(promURL)
 	return e
+}
+
+func dynamicClient(t *testing.T, kube *testenv.KubeEnv) dynamic.Interface {
+	dyn, err := dynamic.NewForConfig(kube.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dyn
 }
 
 func (e *chaosEnv) waitPrometheus(promURL string) {
