@@ -193,7 +193,7 @@ func (r *incident) announce(ctx workflow.Context, req DeclareRequest) {
 // its ID, and links it.
 func (r *incident) page(ctx workflow.Context, by string) {
 	now := workflow.Now(ctx).UTC()
-	if r.set.PageRoutingKey == "" {
+	if !r.set.CanPage {
 		r.record(TimelineEntry{At: now, Kind: TimelinePagerDuty, By: by, Text: "not paged: no PagerDuty routing key is configured (pagerduty.routingKey)"})
 		return
 	}
@@ -209,7 +209,7 @@ func (r *incident) page(ctx workflow.Context, by string) {
 	err := workflow.ExecuteActivity(actx, actions.PagerDutyTrigger, actions.Request{
 		RunID: names.IncidentWorkflowID(r.inc.ID), Step: "page",
 		With: map[string]any{
-			"routingKey": r.set.PageRoutingKey, "summary": r.inc.ID + ": " + r.inc.Title,
+			"summary": r.inc.ID + ": " + r.inc.Title,
 			"severity": severity, "dedupKey": r.inc.ID, "source": "firebreak",
 		},
 	}).Get(ctx, nil)

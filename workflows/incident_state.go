@@ -222,8 +222,10 @@ type IncidentSettings struct {
 	Slack bool `json:"slack,omitempty"`
 	// Invite are Slack user IDs always invited.
 	Invite []string `json:"invite,omitempty"`
-	// PageRoutingKey is the Events API key used when a declaration pages.
-	PageRoutingKey string `json:"pageRoutingKey,omitempty"`
+	// CanPage says a PagerDuty routing key is configured, so declarations
+	// may page (the key itself stays in the worker's configuration, out of
+	// workflow histories).
+	CanPage bool `json:"canPage,omitempty"`
 	// MaxEvents bounds one workflow run's history before continue-as-new
 	// (default 1000).
 	MaxEvents int `json:"maxEvents,omitempty"`

@@ -1,7 +1,11 @@
 package workflows_test
 
 import (
+	"encoding/json"
 	"errors"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"flag"
 	"log/slog"
 	"os"
@@ -18,6 +22,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities"
+	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
@@ -44,6 +49,11 @@ type incidentHarness struct {
 // newIncidentHarness runs incidents against the real Slack and report
 // activities: Slack is slacktest, postmortems go to a temp directory.
 func newIncidentHarness(t *testing.T, chaos error) *incidentHarness {
+	return newIncidentHarnessPD(t, chaos, pagerduty.Config{})
+}
+
+// newIncidentHarnessPD also points PagerDuty at a server.
+func newIncidentHarnessPD(t *testing.T, chaos error, pd pagerduty.Config) *incidentHarness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
@@ -51,7 +61,8 @@ func newIncidentHarness(t *testing.T, chaos error) *incidentHarness {
 	h := &incidentHarness{TestWorkflowEnvironment: env, t: t, slack: slackfake.New(t), dir: t.TempDir()}
 	handlers := activities.Handlers(activities.Deps{
 		Slack:  slack.Config{BotToken: "xoxb-test", APIURL: h.slack.URL()},
-		Report: report.Config{Dir: h.dir},
+		Report:    report.Config{Dir: h.dir},
+		PagerDuty: pd,
 	})
 	activities.Register(env, handlers)
 	env.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
@@ -359,4 +370,73 @@ func TestIncidentCounter(t *testing.T) {
 	if strings.Join(got, " ") != want {
 		t.Errorf("allocated %q, want %q", strings.Join(got, " "), want)
 	}
+}
+
+// TestIncidentPage: a declaration that pages triggers a PagerDuty alert
+// deduplicated on the incident's ID (go-pagerduty against httptest),
+// links it, and says so; a refusal is recorded and the incident goes on.
+func TestIncidentPage(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		status   int
+		canPage  bool
+		severity string
+		timeline string
+		sent     int
+	}{
+		{"paged", http.StatusAccepted, true, workflows.SeverityCritical, "paged through PagerDuty (dedup key " + testIncident + ")", 1},
+		{"refused", http.StatusBadRequest, true, workflows.SeverityMinor, "paging failed", 1},
+		{"no routing key", http.StatusAccepted, false, workflows.SeverityMinor, "not paged: no PagerDuty routing key", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var mu sync.Mutex
+			var events []map[string]any
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				var ev map[string]any
+				_ = json.NewDecoder(r.Body).Decode(&ev)
+				mu.Lock()
+				events = append(events, ev)
+				mu.Unlock()
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				_, _ = w.Write([]byte(`{"status":"success","message":"Event processed","dedup_key":"` + testIncident + `"}`))
+			}))
+			defer srv.Close()
+			h := newIncidentHarnessPD(t, nil, pagerduty.Config{EventsURL: srv.URL, RoutingKey: "rk-secret"})
+			h.command(time.Minute, workflows.IncidentCommand{Kind: workflows.CommandResolve, By: "a"}, nil)
+			h.declare(workflows.DeclareRequest{Title: "Pay down", Severity: tc.severity, DeclaredBy: "a", Page: true}, workflows.IncidentSettings{CanPage: tc.canPage})
+			inc := h.result()
+			if !hasTimeline(inc, workflows.TimelinePagerDuty, tc.timeline) {
+				t.Errorf("timeline %+v lacks %q", inc.Timeline, tc.timeline)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(events) < tc.sent || (tc.sent == 0 && len(events) > 0) {
+				t.Fatalf("%d events sent, want %d", len(events), tc.sent)
+			}
+			if tc.sent > 0 {
+				ev := events[0]
+				payload, _ := ev["payload"].(map[string]any)
+				sev := "error"
+				if tc.severity == workflows.SeverityCritical {
+					sev = "critical"
+				}
+				if ev["dedup_key"] != testIncident || ev["routing_key"] != "rk-secret" || payload["severity"] != sev || payload["summary"] != testIncident+": Pay down" {
+					t.Errorf("event %+v", ev)
+				}
+			}
+			if linked := inc.PagerDutyIncident() == testIncident; linked != (tc.status == http.StatusAccepted && tc.canPage) {
+				t.Errorf("links %+v", inc.Links)
+			}
+		})
+	}
+}
+
+func hasTimeline(inc *workflows.Incident, kind, text string) bool {
+	for _, e := range inc.Timeline {
+		if e.Kind == kind && strings.Contains(e.Text, text) {
+			return true
+		}
+	}
+	return false
 }

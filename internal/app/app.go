@@ -182,9 +182,9 @@ func PostmortemConfig(cfg *config.Config) report.Config {
 // IncidentSettings turns the configuration into what every incident does.
 func IncidentSettings(cfg *config.Config) workflows.IncidentSettings {
 	return workflows.IncidentSettings{
-		Slack:          cfg.Slack.BotToken != "" && !cfg.Incidents.NoSlackChannel,
-		Invite:         cfg.Incidents.Invite,
-		PageRoutingKey: cfg.PagerDuty.RoutingKey,
+		Slack:   cfg.Slack.BotToken != "" && !cfg.Incidents.NoSlackChannel,
+		Invite:  cfg.Incidents.Invite,
+		CanPage: cfg.PagerDuty.RoutingKey != "",
 	}
 }
 

@@ -63,7 +63,7 @@ func (s *Service) validateDeclare(req *workflows.DeclareRequest) error {
 	if req.StartedAt != nil && req.StartedAt.After(s.now().Add(time.Minute)) {
 		return errorf(Invalid, "startedAt", "startedAt is in the future")
 	}
-	if req.Page && s.Incidents.PageRoutingKey == "" {
+	if req.Page && !s.Incidents.CanPage {
 		return errorf(Invalid, "page", "paging needs a PagerDuty routing key (pagerduty.routingKey)")
 	}
 	return nil
