@@ -209,7 +209,7 @@ func (r *incident) page(ctx workflow.Context, by string) {
 	err := workflow.ExecuteActivity(actx, actions.PagerDutyTrigger, actions.Request{
 		RunID: names.IncidentWorkflowID(r.inc.ID), Step: "page",
 		With: map[string]any{
-			"summary": r.inc.ID + ": " + r.inc.Title,
+			"summary":  r.inc.ID + ": " + r.inc.Title,
 			"severity": severity, "dedupKey": r.inc.ID, "source": "firebreak",
 		},
 	}).Get(ctx, nil)

@@ -3,14 +3,14 @@ package workflows_test
 import (
 	"encoding/json"
 	"errors"
-	"net/http"
-	"net/http/httptest"
-	"sync"
 	"flag"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -60,7 +60,7 @@ func newIncidentHarnessPD(t *testing.T, chaos error, pd pagerduty.Config) *incid
 	env.SetStartTime(incidentStart)
 	h := &incidentHarness{TestWorkflowEnvironment: env, t: t, slack: slackfake.New(t), dir: t.TempDir()}
 	handlers := activities.Handlers(activities.Deps{
-		Slack:  slack.Config{BotToken: "xoxb-test", APIURL: h.slack.URL()},
+		Slack:     slack.Config{BotToken: "xoxb-test", APIURL: h.slack.URL()},
 		Report:    report.Config{Dir: h.dir},
 		PagerDuty: pd,
 	})
