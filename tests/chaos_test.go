@@ -63,6 +63,16 @@ spec:
   interval: 30s
   injectTimeout: 60s
   recoveryTimeout: 60s
+---
+apiVersion: firebreak/v1
+kind: GameDay
+metadata: {name: chaos-tuesday, description: checkout game day}
+spec:
+  schedule: "0 14 * * TUE"
+  groups:
+    - experiments: [kill-checkout]
+    - experiments: [kill-checkout, pod-kill-checkout]
+      parallel: true
 `
 
 // checkoutMetrics is the real scrape target: a gauge the test moves.
@@ -384,6 +394,85 @@ func TestChaosExperiments(t *testing.T) {
 		if st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "enough") || len(e.podChaos()) != 0 {
 			t.Fatalf("verdict %s (%s), resources %v", st.Verdict, st.Reason, e.podChaos())
 		}
+	})
+
+	t.Run("game day on a Temporal Schedule", func(t *testing.T) {
+		var days []service.GameDaySummary
+		e.api.do("GET", "/v1/gamedays", nil, &days)
+		var day *service.GameDaySummary
+		for i := range days {
+			if days[i].Name == "chaos-tuesday" {
+				day = &days[i]
+			}
+		}
+		if day == nil || !day.Exists || day.Paused || len(day.NextRuns) == 0 || day.NextRuns[0].Weekday() != time.Tuesday {
+			t.Fatalf("game days %+v", days)
+		}
+		for _, op := range []struct {
+			path   string
+			paused bool
+		}{{"/v1/gamedays/chaos-tuesday/pause", true}, {"/v1/gamedays/chaos-tuesday/unpause", false}} {
+			var got service.GameDaySummary
+			if code := e.api.do("POST", op.path, map[string]string{"reason": "test"}, &got); code != http.StatusOK || got.Paused != op.paused {
+				t.Fatalf("%s: HTTP %d paused=%v", op.path, code, got.Paused)
+			}
+		}
+		var got service.GameDaySummary
+		if code := e.api.do("POST", "/v1/gamedays/chaos-tuesday/trigger", nil, &got); code != http.StatusOK {
+			t.Fatalf("trigger: HTTP %d", code)
+		}
+		deadline := time.Now().Add(20 * time.Second)
+		for len(got.Recent) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the schedule started nothing")
+			}
+			time.Sleep(200 * time.Millisecond)
+			e.api.do("GET", "/v1/gamedays", nil, &days)
+			for _, d := range days {
+				if d.Name == "chaos-tuesday" {
+					got = d
+				}
+			}
+		}
+		id := got.Recent[0].WorkflowID
+		var st workflows.GameDayState
+		deadline = time.Now().Add(90 * time.Second)
+		for st.Status != workflows.ExperimentCompleted {
+			if time.Now().After(deadline) {
+				t.Fatalf("game day %s not done: %+v", id, st)
+			}
+			time.Sleep(500 * time.Millisecond)
+			e.api.do("GET", "/v1/gamedays/runs/"+url.PathEscape(id), nil, &st)
+		}
+		// pod-kill-checkout targets namespace prod, where nothing runs: its
+		// steady state (a Deployment that does not exist) fails, so it is
+		// not run, and the score counts it as not passed.
+		verdicts := map[string]string{}
+		for _, r := range st.Results {
+			verdicts[r.Experiment] += r.Verdict + " "
+		}
+		if verdicts["kill-checkout"] != "passed passed " || verdicts["pod-kill-checkout"] != "not_run " || st.Score < 66 || st.Score > 67 {
+			t.Fatalf("results %v score %v", verdicts, st.Score)
+		}
+		resp, err := http.Get(e.api.base + "/v1/gamedays/runs/" + url.PathEscape(id) + "/report")
+		if err != nil {
+			t.Fatal(err)
+		}
+		md, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(md), "Resilience score: **67%**") || strings.Count(string(md), "## Chaos experiment: ") != 3 {
+			t.Errorf("report:\n%s", md)
+		}
+		if code := e.api.do("DELETE", "/v1/gamedays/chaos-tuesday", nil, nil); code != http.StatusOK {
+			t.Fatalf("delete: HTTP %d", code)
+		}
+		e.api.do("GET", "/v1/gamedays", nil, &days)
+		for _, d := range days {
+			if d.Name == "chaos-tuesday" && d.Exists {
+				t.Errorf("schedule still there after delete")
+			}
+		}
+		expectError(t, e.api, "POST", "/v1/gamedays/nope/trigger", nil, http.StatusNotFound, "no game day is named")
 	})
 
 	t.Run("halt 50 running experiments", func(t *testing.T) {
