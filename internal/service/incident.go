@@ -451,7 +451,14 @@ func (s *Service) ReportPagerDuty(ctx context.Context, ev map[string]any) ([]str
 	}
 	var linked []string
 	for _, o := range open {
-		if o.PagerDuty == "" || (o.PagerDuty != pdID && o.PagerDuty != key) {
+		pd := o.PagerDuty
+		if pd == "" {
+			// The listing may lag a link made a moment ago: ask.
+			if inc, err := s.GetIncident(ctx, o.ID); err == nil {
+				pd = inc.PagerDutyIncident()
+			}
+		}
+		if pd == "" || (pd != pdID && pd != key) {
 			continue
 		}
 		text := "PagerDuty " + strings.TrimPrefix(typ, "incident.")
