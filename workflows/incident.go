@@ -517,15 +517,19 @@ func (r *incident) createChannel(ctx workflow.Context) {
 		return
 	}
 	var out struct {
-		Channel string   `json:"channel"`
-		Name    string   `json:"name"`
-		Invited []string `json:"invited"`
+		Channel    string   `json:"channel"`
+		Name       string   `json:"name"`
+		Invited    []string `json:"invited"`
+		NotInvited []string `json:"notInvited"`
 	}
 	_ = decodeOutput(res.Output, &out) //workflowcheck:ignore JSON of an activity result is deterministic
 	r.inc.Slack = &IncidentSlack{Channel: out.Channel, Name: out.Name}
 	text := "created Slack channel #" + out.Name
 	if len(out.Invited) > 0 {
 		text += " and invited " + strings.Join(out.Invited, ", ")
+	}
+	if len(out.NotInvited) > 0 {
+		text += "; could not invite " + strings.Join(out.NotInvited, ", ") + " (not Slack user IDs?)"
 	}
 	r.record(TimelineEntry{At: now, Kind: TimelineSlack, By: "firebreak", Text: text, Ref: out.Channel})
 	r.sync(ctx)
