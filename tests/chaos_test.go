@@ -475,6 +475,34 @@ func TestChaosExperiments(t *testing.T) {
 		expectError(t, e.api, "POST", "/v1/gamedays/nope/trigger", nil, http.StatusNotFound, "no game day is named")
 	})
 
+	t.Run("a SEV1 incident halts chaos", func(t *testing.T) {
+		ref := e.start("fail-checkout", false)
+		e.wait(ref.ID, 30*time.Second, injected)
+		var inc map[string]any
+		if code := e.api.do("POST", "/v1/incidents", map[string]any{"title": "Checkout 5xx", "severity": "sev1", "commander": "alice"}, &inc); code != http.StatusCreated {
+			t.Fatalf("declare: HTTP %d %v", code, inc)
+		}
+		st := e.wait(ref.ID, 30*time.Second, done)
+		if st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "halted") || len(e.podChaos()) != 0 {
+			t.Fatalf("verdict %s (%s), resources %v", st.Verdict, st.Reason, e.podChaos())
+		}
+		var cs workflows.ChaosState
+		e.api.do("GET", "/v1/chaos", nil, &cs)
+		if !cs.Halted || !strings.Contains(cs.Reason, fmt.Sprint(inc["id"])) {
+			t.Fatalf("chaos state %+v after incident %v", cs, inc["id"])
+		}
+		// The incident is open: experiments whose preconditions ask for no
+		// open incident are not run, even after chaos resumes.
+		e.api.do("POST", "/v1/chaos/resume", nil, &cs)
+		st = e.wait(e.start("kill-checkout", false).ID, 30*time.Second, done)
+		if st.Verdict != workflows.VerdictNotRun || !strings.Contains(st.Reason, "context.openIncidents=1") {
+			t.Fatalf("with an open incident: %s (%s)", st.Verdict, st.Reason)
+		}
+		if code := e.api.do("POST", "/v1/incidents/"+url.PathEscape(fmt.Sprint(inc["id"]))+"/resolve", map[string]string{"summary": "test over"}, nil); code != http.StatusOK {
+			t.Fatalf("resolve: HTTP %d", code)
+		}
+	})
+
 	t.Run("halt 50 running experiments", func(t *testing.T) {
 		const n = 50
 		ids := make([]string, n)
