@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -373,6 +374,32 @@ func TestIncidentEndToEnd(t *testing.T) {
 		}
 	})
 
+	t.Run("declare through the API", func(t *testing.T) {
+		start := time.Now()
+		var inc workflows.Incident
+		if code := a.do("POST", "/v1/incidents", map[string]any{"title": "Login errors", "severity": "sev4", "commander": "U0EVE", "services": []string{"login"},
+			"links": []map[string]any{{"kind": "dashboard", "url": "https://grafana.example/d/login"}}}, &inc); code != http.StatusCreated {
+			t.Fatalf("declare: HTTP %d", code)
+		}
+		answered := time.Since(start)
+		if inc.Status != workflows.IncidentInvestigating || inc.Severity != "sev4" || !strings.HasPrefix(inc.ID, "INC-") {
+			t.Errorf("declared %+v", inc)
+		}
+		fake.WaitFor(10*time.Second, "the login channel", func() bool {
+			for _, c := range fake.Channels() {
+				if strings.HasSuffix(c.Name, "-login-errors") && len(c.Pins) == 1 {
+					return true
+				}
+			}
+			return false
+		})
+		t.Logf("POST /v1/incidents answered in %s; channel created and summary pinned %s after the request", answered, time.Since(start))
+		var done workflows.Incident
+		if code := a.do("POST", incidentURL(inc.ID)+"/resolve", map[string]any{}, &done); code != 200 || done.Timeline[len(done.Timeline)-1].By != "api" {
+			t.Fatalf("resolve: HTTP %d %+v", code, done.Timeline)
+		}
+	})
+
 	t.Run("continue as new", func(t *testing.T) {
 		// A long incident (here: one run per three events) keeps its whole
 		// timeline, its memo and its commands across runs.
@@ -431,14 +458,15 @@ func TestIncidentEndToEnd(t *testing.T) {
 		}
 		fake.WaitFor(10*time.Second, "the declaration's outcome", func() bool { return len(fake.Responses("declare")) > 0 })
 		text := fake.Responses("declare")[0].Text()
-		sid := fmt.Sprintf("INC-%d-0002", time.Now().UTC().Year())
-		if !strings.Contains(text, "declared *"+sid+"* (SEV3)") {
+		m := regexp.MustCompile(`declared \*(INC-\d{4}-(\d{4}))\* \(SEV3\)`).FindStringSubmatch(text)
+		if m == nil {
 			t.Fatalf("declare outcome %q", text)
 		}
+		sid := m[1]
 		var sch slackfake.Channel
 		fake.WaitFor(10*time.Second, "the second channel", func() bool {
 			for _, c := range fake.Channels() {
-				if strings.HasPrefix(c.Name, "inc-0002-search-slow") && len(c.Pins) == 1 {
+				if c.Name == "inc-"+m[2]+"-search-slow" && len(c.Pins) == 1 {
 					sch = c
 					return true
 				}
