@@ -182,8 +182,13 @@ func TestIncidentEndToEnd(t *testing.T) {
 		return hasEntry(i, workflows.TimelineApproval, "confirm: waiting for approval")
 	})
 	if inc.Severity != workflows.SeverityMajor || inc.Commander != "alice" || len(inc.Runs) != 1 || inc.Runs[0] != runID ||
-		len(inc.Alerts) != 1 || !inc.StartedAt.Equal(alertStart) || !hasEntry(inc, workflows.TimelineChaos, "chaos") {
+		len(inc.Alerts) != 1 || !inc.StartedAt.Equal(alertStart) || !hasEntry(inc, workflows.TimelineChaos, "chaos halted: "+id+" sev2 declared") || !inc.ChaosHalted {
 		t.Errorf("incident after declaration: %+v", inc)
+	}
+	// The SEV2 halted chaos through the chaos workflow itself.
+	var chaos workflows.ChaosState
+	if code := a.do("GET", "/v1/chaos", nil, &chaos); code != 200 || !chaos.Halted || chaos.Reason != id+" sev2 declared" || chaos.By != "run "+runID {
+		t.Errorf("chaos state: HTTP %d %+v", code, chaos)
 	}
 
 	// A PagerDuty incident is linked; its acknowledgement arrives by
