@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -107,6 +108,9 @@ type Options struct {
 	UIURL    string
 	// Ready, when set, is called with the API's address once it serves.
 	Ready func(apiAddr string)
+	// DataDir, when set, is where local state lives; postmortems go to
+	// <DataDir>/postmortems unless incidents.postmortemDir says otherwise.
+	DataDir string
 }
 
 // NewWorker creates a worker with every workflow and action registered;
@@ -257,7 +261,13 @@ func Run(ctx context.Context, o Options) error {
 	}
 	var w worker.Worker
 	if o.Role != RoleAPI {
-		w = NewWorker(o.Client, o.Config, o.Logger, o.UIURL)
+		cfg := o.Config
+		if cfg.Incidents.PostmortemDir == "" && o.DataDir != "" {
+			c := *cfg
+			c.Incidents.PostmortemDir = filepath.Join(o.DataDir, "postmortems")
+			cfg = &c
+		}
+		w = NewWorker(o.Client, cfg, o.Logger, o.UIURL)
 		if err := w.Start(); err != nil {
 			return fmt.Errorf("starting worker: %w", err)
 		}
