@@ -126,7 +126,7 @@ test: test-deps lint unit fuzz-brief
 ## bench: performance figures against the bare engine, measured in one run
 ## (prints a table, writes bench/results.json); not part of `make test`
 BENCH_RUNS ?= 3
-bench: build
+bench: build kube-bins
 	$(GO) run ./tests/bench -runs $(BENCH_RUNS) -firebreak $(BIN) -out bench/results.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/guard ./runbooks
 

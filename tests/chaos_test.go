@@ -463,6 +463,15 @@ func TestChaosExperiments(t *testing.T) {
 		if !strings.Contains(string(md), "Resilience score: **67%**") || strings.Count(string(md), "## Chaos experiment: ") != 3 {
 			t.Errorf("report:\n%s", md)
 		}
+		var posted bool
+		for _, m := range e.slack.Messages() {
+			if m.Channel == "C0CHAOS" && strings.Contains(m.Text, "Game day *chaos-tuesday*: resilience score *67%*") {
+				posted = true
+			}
+		}
+		if !posted {
+			t.Errorf("game day report not posted to Slack")
+		}
 		if code := e.api.do("DELETE", "/v1/gamedays/chaos-tuesday", nil, nil); code != http.StatusOK {
 			t.Fatalf("delete: HTTP %d", code)
 		}

@@ -2,11 +2,14 @@ package workflows
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/names"
 )
@@ -147,5 +150,29 @@ func GameDayWorkflow(ctx workflow.Context, in GameDayInput) (*GameDayState, erro
 	st.Score = ResilienceScore(st.Results)
 	now := workflow.Now(ctx)
 	st.Status, st.EndedAt = ExperimentCompleted, &now
+	if ch := in.Escalation.SlackChannel; ch != "" {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+			StartToCloseTimeout: time.Minute,
+			RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, MaximumAttempts: 5},
+		})
+		// A report that cannot be posted does not change the game day.
+		_ = workflow.ExecuteActivity(actx, actions.SlackPost, actions.Request{RunID: st.ID, Runbook: st.GameDay, Step: "report",
+			With: map[string]any{"channel": ch, "text": GameDaySummary(st)}}).Get(ctx, nil)
+	}
 	return st, nil
+}
+
+// GameDaySummary is a short text report of a finished game day.
+func GameDaySummary(st *GameDayState) string {
+	out := ":game_die: Game day *" + st.GameDay + "*: resilience score *" + strconv.Itoa(int(st.Score+0.5)) + "%*"
+	if st.Stopped != "" {
+		out += " (" + st.Stopped + ")"
+	}
+	for _, r := range st.Results {
+		out += "\n• " + r.Experiment + ": " + r.Verdict
+		if r.Reason != "" {
+			out += " — " + r.Reason
+		}
+	}
+	return out
 }

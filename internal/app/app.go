@@ -13,9 +13,12 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/go-logr/logr"
 	slackgo "github.com/slack-go/slack"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
@@ -135,9 +138,14 @@ func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger, uiURL s
 // resources through the configured cluster, and the context read from
 // Temporal itself.
 func RegisterChaos(w worker.Registry, c client.Client, cfg *config.Config) {
+	// controller-runtime's client logs through a global logger and
+	// complains, with a stack trace, when none is set.
+	ctrlLogOnce.Do(func() { ctrllog.SetLogger(logr.Discard()) })
 	chaosmesh.New(kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig}).Register(w)
 	(&experiment.Activities{Client: c}).Register(w)
 }
+
+var ctrlLogOnce sync.Once
 
 // ChaosEscalation turns the configuration into where stuck chaos goes.
 func ChaosEscalation(cfg *config.Config) workflows.Escalation {

@@ -123,11 +123,15 @@ type bench struct {
 	seq     int
 }
 
+// withChaos turns on the chaos halt measurement.
+var withChaos bool
+
 func main() {
 	out := flag.String("out", "bench/results.json", "where to write the results")
 	runs := flag.Int("runs", 3, "repetitions of each measurement (the median is reported)")
 	quick := flag.Bool("quick", false, "smaller loads, for a smoke test")
 	devBin := flag.String("firebreak", "bin/firebreak", "binary whose `dev` start-up and idle RSS are measured (empty: skip)")
+	flag.BoolVar(&withChaos, "chaos", true, "measure the chaos halt on a real kube-apiserver (needs make kube-bins)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the throughput phase")
 	flag.Parse()
 	profilePath = *cpuProfile
@@ -184,7 +188,9 @@ func run(out string, runs int, quick bool, devBin string) error {
 	if err := fw.Start(); err != nil {
 		return err
 	}
-	defer fw.Stop()
+	var stopOnce sync.Once
+	stopFW := func() { stopOnce.Do(fw.Stop) }
+	defer stopFW()
 	cat, err := runbooks.Builtin()
 	if err != nil {
 		return err
@@ -229,6 +235,12 @@ func run(out string, runs int, quick bool, devBin string) error {
 	}
 	if devBin != "" {
 		if err := b.dev(devBin); err != nil {
+			return err
+		}
+	}
+	if withChaos {
+		// Last: it replaces the worker with one that knows the cluster.
+		if err := b.chaosHalt(cfg, stopFW); err != nil {
 			return err
 		}
 	}
