@@ -129,7 +129,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			defer c.Close()
 			err = app.Run(ctx, app.Options{
 				Role: app.RoleAll, Client: c, Namespace: eng.Namespace(), Catalog: cat, Experiments: exps, Config: cfg,
-				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(),
+				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(), DataDir: dataDir,
 				Ready: func(addr string) {
 					logger.Info("firebreak dev is ready",
 						"api", "http://"+addr, "temporal", eng.FrontendAddress(), "ui", eng.UIAddress(),

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -102,6 +103,10 @@ func StartFirebreak(t testing.TB, e *engine.Engine, o Options) *Firebreak {
 	t.Helper()
 	if o.Config == nil {
 		o.Config = &config.Config{}
+	}
+	if o.Config.Incidents.PostmortemDir == "" {
+		// Postmortems of a test's incidents stay in the test's own dir.
+		o.Config.Incidents.PostmortemDir = filepath.Join(t.TempDir(), "postmortems")
 	}
 	if o.Catalog == nil {
 		cat, err := runbooks.Builtin()
