@@ -107,7 +107,7 @@ unit:
 
 ## fuzz: every fuzz target for FUZZTIME each (`make test` runs their seed
 ## corpora as tests, plus the runbook parser briefly)
-FUZZ_TARGETS := FuzzParse:./runbooks FuzzMessage:./internal/ingress/alertmanager \
+FUZZ_TARGETS := FuzzParse:./runbooks FuzzParse:./experiments FuzzMessage:./internal/ingress/alertmanager \
 	FuzzDecode:./internal/ingress/pagerduty FuzzTokenize:./internal/ingress/slack
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
@@ -117,6 +117,7 @@ fuzz:
 
 fuzz-brief:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./runbooks
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime 10s ./experiments
 
 fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
