@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -548,6 +551,49 @@ func TestChaosExperiments(t *testing.T) {
 		}
 		ref := e.start("kill-checkout", true)
 		e.wait(ref.ID, 30*time.Second, done)
+	})
+
+	t.Run("cli", func(t *testing.T) {
+		bin := firebreakBinary(t)
+		cli := func(want int, args ...string) string {
+			t.Helper()
+			cmd := exec.Command(bin, append([]string{"--server", e.api.base}, args...)...)
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if code != want {
+				t.Fatalf("firebreak %v: exit %d, want %d\n%s", args, code, want, out)
+			}
+			return string(out)
+		}
+		if out := cli(0, "chaos", "list"); !strings.Contains(out, "kill-checkout") || !strings.Contains(out, "PodChaos") {
+			t.Errorf("chaos list:\n%s", out)
+		}
+		if out := cli(0, "chaos", "run", "kill-checkout", "--dry-run", "--wait"); !strings.Contains(out, "PASSED: dry run") || !strings.Contains(out, "inject") {
+			t.Errorf("chaos run --wait:\n%s", out)
+		}
+		if out := cli(0, "chaos", "halt", "--reason", "cli test"); !strings.Contains(out, "chaos: HALTED by") || !strings.Contains(out, "cli test") {
+			t.Errorf("chaos halt:\n%s", out)
+		}
+		if out := cli(1, "chaos", "run", "kill-checkout"); !strings.Contains(out, "chaos is halted") || !strings.Contains(out, "HTTP 409") {
+			t.Errorf("run while halted:\n%s", out)
+		}
+		if out := cli(0, "chaos", "resume"); !strings.Contains(out, "chaos: allowed") {
+			t.Errorf("chaos resume:\n%s", out)
+		}
+		if out := cli(0, "gameday", "list"); !strings.Contains(out, "weekly-resilience") || !strings.Contains(out, "paused") {
+			t.Errorf("gameday list:\n%s", out)
+		}
+		dir := t.TempDir()
+		bad := filepath.Join(dir, "bad.yaml")
+		_ = os.WriteFile(bad, []byte(strings.Replace(strings.SplitN(chaosExperiments, "---", 2)[0], "pod-kill", "pod-kil", 1)), 0o600)
+		if out := cli(1, "validate", bad); !strings.Contains(out, "bad.yaml:8:34: ") || !strings.Contains(out, `spec.fault.spec.action must be one of pod-kill, pod-failure, container-kill, not "pod-kil"`) {
+			t.Errorf("validate:\n%s", out)
+		}
 	})
 
 	t.Run("bad requests", func(t *testing.T) {
