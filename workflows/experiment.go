@@ -66,7 +66,10 @@ func ExperimentWorkflow(ctx workflow.Context, in ExperimentInput) (*ExperimentSt
 			sel := workflow.NewSelector(gctx)
 			sel.AddReceive(haltCh, func(c workflow.ReceiveChannel, _ bool) {
 				c.Receive(gctx, &h)
-				r.halt("halted", h)
+				// A dry run injects nothing, so a halt has nothing to stop.
+				if !in.DryRun {
+					r.halt("halted", h)
+				}
 			})
 			sel.AddReceive(abortCh, func(c workflow.ReceiveChannel, _ bool) {
 				c.Receive(gctx, &h)

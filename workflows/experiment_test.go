@@ -294,6 +294,18 @@ func TestExperimentRecordsProbesAndResource(t *testing.T) {
 	}
 }
 
+func TestDryRunIgnoresHalt(t *testing.T) {
+	f := newFakeChaos()
+	env := newChaosEnv(t, f)
+	env.RegisterDelayedCallback(func() {
+		env.SignalWorkflow(names.ChaosHaltSignal, workflows.ChaosHalt{Reason: "SEV1"})
+	}, 0)
+	st := runExperiment(t, env, workflows.ExperimentInput{Experiment: experiment(t, testExperiment), DryRun: true})
+	if st.Verdict != workflows.VerdictPassed || len(f.objs) != 0 {
+		t.Fatalf("verdict %s (%s), objects %v", st.Verdict, st.Reason, f.objs)
+	}
+}
+
 func TestExperimentHaltedBeforeInjection(t *testing.T) {
 	f := newFakeChaos()
 	env := newChaosEnv(t, f)
