@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"io"
 	"fmt"
 	"log/slog"
 	"net"
@@ -300,7 +301,8 @@ func (b *bench) notify(status string, targets ...string) (alertmanager.Response,
 	defer resp.Body.Close()
 	var r alertmanager.Response
 	if resp.StatusCode != 200 {
-		return r, fmt.Errorf("webhook answered %d", resp.StatusCode)
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
+		return r, fmt.Errorf("webhook answered %d: %s", resp.StatusCode, msg)
 	}
 	return r, json.NewDecoder(resp.Body).Decode(&r)
 }
