@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
@@ -123,26 +121,7 @@ func (c *Catalog) LoadFile(shown string, data []byte) error {
 
 // LoadFS loads every *.yaml and *.yml file under dir in fsys.
 func (c *Catalog) LoadFS(fsys fs.FS, dir, shown string) error {
-	var errs source.Errors
-	err := fs.WalkDir(fsys, dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !isYAML(path) {
-			return nil
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		name := filepath.Join(shown, strings.TrimPrefix(strings.TrimPrefix(path, dir), "/"))
-		errs.Append(name, c.LoadFile(name, data))
-		return nil
-	})
-	if err != nil {
-		errs.Append(shown, err)
-	}
-	return errs.Err()
+	return source.WalkYAML(fsys, dir, shown, c.LoadFile)
 }
 
 // LoadPath loads an experiment file, or every such file under a directory.
@@ -159,9 +138,4 @@ func (c *Catalog) LoadPath(path string) error {
 		return err
 	}
 	return c.LoadFile(path, data)
-}
-
-func isYAML(path string) bool {
-	ext := strings.ToLower(filepath.Ext(path))
-	return ext == ".yaml" || ext == ".yml"
 }

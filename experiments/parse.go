@@ -5,8 +5,6 @@ import (
 	"errors"
 	"io"
 	"regexp"
-	"strconv"
-	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -14,9 +12,8 @@ import (
 )
 
 var (
-	identRe    = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	nameRe     = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,45}[a-z0-9])?$`)
-	yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	nameRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,45}[a-z0-9])?$`)
 )
 
 // File is what one YAML file holds.
@@ -62,7 +59,7 @@ func Parse(file string, data []byte) (*File, error) {
 			break
 		}
 		if err != nil {
-			errs = append(errs, yamlError(file, err))
+			errs = append(errs, source.YAMLError(file, err))
 			return nil, errs.Err()
 		}
 		if len(doc.Content) == 0 {
@@ -109,13 +106,4 @@ func kindOf(n *yaml.Node) string {
 		}
 	}
 	return ""
-}
-
-func yamlError(file string, err error) *source.Error {
-	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &source.Error{File: file, Pos: source.Pos{Line: line, Col: 1}, Msg: m[2]}
-	}
-	return &source.Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }

@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path/filepath"
 	"sort"
-	"strings"
 
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
@@ -62,28 +60,13 @@ func (c *Catalog) add(plans []*Plan, errs *source.Errors) {
 // LoadFS loads every *.yaml and *.yml file under dir in fsys; shown is the
 // path printed in errors for dir.
 func (c *Catalog) LoadFS(fsys fs.FS, dir, shown string) error {
-	var errs source.Errors
-	err := fs.WalkDir(fsys, dir, func(path string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		if d.IsDir() || !isYAML(path) {
-			return nil
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		name := filepath.Join(shown, strings.TrimPrefix(strings.TrimPrefix(path, dir), "/"))
-		plans, lerr := Load(name, data)
-		errs.Append(name, lerr)
+	return source.WalkYAML(fsys, dir, shown, func(name string, data []byte) error {
+		var errs source.Errors
+		plans, err := Load(name, data)
+		errs.Append(name, err)
 		c.add(plans, &errs)
-		return nil
+		return errs.Err()
 	})
-	if err != nil {
-		errs.Append(shown, err)
-	}
-	return errs.Err()
 }
 
 // LoadPath loads a runbook file, or every runbook file under a directory.
@@ -104,9 +87,4 @@ func (c *Catalog) LoadPath(path string) error {
 	errs.Append(path, lerr)
 	c.add(plans, &errs)
 	return errs.Err()
-}
-
-func isYAML(path string) bool {
-	ext := strings.ToLower(filepath.Ext(path))
-	return ext == ".yaml" || ext == ".yml"
 }

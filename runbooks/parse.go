@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"regexp"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -22,8 +21,6 @@ var (
 	// nameRe is what a runbook name may look like (it becomes part of
 	// workflow IDs and URLs).
 	nameRe = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`)
-	// yamlLineRe finds the line number in yaml.v3's syntax errors.
-	yamlLineRe = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 )
 
 // Parse reads every runbook document in data. Problems are returned as
@@ -39,7 +36,7 @@ func Parse(file string, data []byte) ([]*Runbook, error) {
 			break
 		}
 		if err != nil {
-			errs = append(errs, yamlError(file, err))
+			errs = append(errs, source.YAMLError(file, err))
 			return nil, errs.Err()
 		}
 		if len(doc.Content) == 0 {
@@ -60,15 +57,6 @@ func Parse(file string, data []byte) ([]*Runbook, error) {
 		errs.Add(file, source.Pos{Line: 1, Col: 1}, "no runbook in file")
 	}
 	return out, errs.Err()
-}
-
-func yamlError(file string, err error) *source.Error {
-	msg := err.Error()
-	if m := yamlLineRe.FindStringSubmatch(msg); m != nil {
-		line, _ := strconv.Atoi(m[1])
-		return &source.Error{File: file, Pos: source.Pos{Line: line, Col: 1}, Msg: m[2]}
-	}
-	return &source.Error{File: file, Msg: strings.TrimPrefix(msg, "yaml: ")}
 }
 
 // check validates the structure of a decoded runbook: everything that needs

@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -86,8 +85,7 @@ func yamlFiles(path string) ([]string, error) {
 		if err != nil {
 			return err
 		}
-		ext := strings.ToLower(filepath.Ext(p))
-		if !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
+		if !d.IsDir() && source.IsYAML(p) {
 			out = append(out, p)
 		}
 		return nil
