@@ -55,9 +55,18 @@ type Spec struct {
 	// rollback; past it the run escalates and needs attention.
 	RecoveryTimeout source.Duration `yaml:"recoveryTimeout" json:"recoveryTimeout,omitempty"`
 	// Weight counts this experiment in a game day's resilience score.
-	Weight int              `yaml:"weight" json:"weight,omitempty"`
-	Notify *Notify          `yaml:"notify" json:"notify,omitempty"`
+	Weight int     `yaml:"weight" json:"weight,omitempty"`
+	Notify *Notify `yaml:"notify" json:"notify,omitempty"`
+	// Access lists who may run the experiment for real when the API knows
+	// its callers (principals); dry runs are open to everyone.
+	Access *Access          `yaml:"access" json:"access,omitempty"`
 	Pos    source.Positions `yaml:"-" json:"-"`
+}
+
+// Access lists principals: user names or IDs and @groups.
+type Access struct {
+	Run []string         `yaml:"run" json:"run,omitempty"`
+	Pos source.Positions `yaml:"-" json:"-"`
 }
 
 // Target selects the pods a fault may touch.

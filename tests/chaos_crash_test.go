@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"os"
@@ -10,7 +11,11 @@ import (
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -91,7 +96,26 @@ func TestChaosWorkerKilledDuringObservation(t *testing.T) {
 	eng := testenv.Engine(t, t.TempDir())
 	fb := testenv.StartFirebreak(t, eng, testenv.Options{Role: "api", Experiments: cat})
 	e.api = &api{t: t, base: fb.URL}
+	// An orphan: a Firebreak resource whose run this Temporal has never
+	// heard of. The worker's start-up sweep removes it.
+	orphan := &unstructured.Unstructured{Object: map[string]any{
+		"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "PodChaos",
+		"metadata": map[string]any{"name": "fb-orphan", "namespace": "shop",
+			"labels":      map[string]any{names.LabelManagedBy: names.LabelManagedByValue},
+			"annotations": map[string]any{names.AnnotationRunID: "experiment:gone:xyz"}},
+		"spec": map[string]any{"action": "pod-failure", "mode": "one", "selector": map[string]any{"namespaces": []any{"shop"}}},
+	}}
+	if _, err := e.dyn.Resource(podChaosGVR).Namespace("shop").Create(context.Background(), orphan, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	worker := serve(t, bin, eng.FrontendAddress(), "worker", "--experiments", expPath, "--config", cfgPath)
+	deadline := time.Now().Add(30 * time.Second)
+	for len(e.podChaos()) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the orphan survived the worker's start: %v", e.podChaos())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 
 	ref := e.start("crash-checkout", false)
 	e.wait(ref.ID, 60*time.Second, injected)

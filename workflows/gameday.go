@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"hash/fnv"
 	"strconv"
 	"time"
 
@@ -127,7 +128,7 @@ func GameDayWorkflow(ctx workflow.Context, in GameDayInput) (*GameDayState, erro
 				st.Results = append(st.Results, GameDayResult{Experiment: name, Verdict: VerdictNotRun, Reason: "not in the catalog", Weight: weight(name)})
 				continue
 			}
-			id := names.ExperimentWorkflowID(name, fmt.Sprintf("%s-%d-%d", RunLabel(st.ID), gi, n)) //workflowcheck:ignore the suffix is given, so no random one is drawn
+			id := names.ExperimentWorkflowID(name, fmt.Sprintf("%s-%d-%d", runHash(st.ID), gi, n)) //workflowcheck:ignore the suffix is given, so no random one is drawn
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID: id, TaskQueue: names.TaskQueue,
 				// Cancelling the game day cancels its experiments, which
@@ -160,6 +161,14 @@ func GameDayWorkflow(ctx workflow.Context, in GameDayInput) (*GameDayState, erro
 			With: map[string]any{"channel": ch, "text": GameDaySummary(st)}}).Get(ctx, nil)
 	}
 	return st, nil
+}
+
+// runHash is a short stable name for a game day run, whose ID (a
+// schedule's, with a timestamp) does not fit in a label.
+func runHash(id string) string {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(id))
+	return strconv.FormatUint(uint64(h.Sum32()), 36)
 }
 
 // GameDaySummary is a short text report of a finished game day.

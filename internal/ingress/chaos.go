@@ -46,7 +46,7 @@ func (a *API) startExperiment(_ http.ResponseWriter, r *http.Request) (int, any,
 		return 0, nil, err
 	}
 	if p := PrincipalOf(r); p != nil {
-		req.RequestedBy = p.ID
+		req.RequestedBy, req.Principal = p.ID, p
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()

@@ -24,6 +24,8 @@ type ExperimentRequest struct {
 	DryRun     bool   `json:"dryRun"`
 	// RequestedBy is filled from the caller's identity when known.
 	RequestedBy string `json:"requestedBy,omitempty"`
+	// Principal is the caller when the API knows it (nil: the operator).
+	Principal *Principal `json:"-"`
 }
 
 // ExperimentRef answers a started experiment run.
@@ -57,6 +59,9 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 	if plan == nil {
 		return nil, errorf(NotFound, "experiment", "no experiment is named %q (GET /v1/experiments lists them)", req.Experiment)
 	}
+	if err := mayInject(plan, req.Principal, req.DryRun); err != nil {
+		return nil, err
+	}
 	if !req.DryRun {
 		st, err := s.ChaosState(ctx)
 		if err != nil {
@@ -77,6 +82,25 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 		return nil, s.temporalError(err)
 	}
 	return &ExperimentRef{ID: id, Status: workflows.ExperimentRunning, URL: s.runURL(id, run.GetRunID())}, nil
+}
+
+// mayInject applies spec.access.run to a real experiment run by a known
+// caller. Halting and aborting stay open to everyone.
+func mayInject(plan *experiments.Plan, p *Principal, dryRun bool) error {
+	if p == nil || dryRun {
+		return nil
+	}
+	var allowed []string
+	if a := plan.Experiment.Spec.Access; a != nil {
+		allowed = a.Run
+	}
+	if len(allowed) == 0 {
+		return errorf(Forbidden, "experiment", "experiment %s lists nobody in spec.access.run, so only dry runs are allowed", plan.Name())
+	}
+	if !workflows.Listed(allowed, p.ID, p.Groups) {
+		return errorf(Forbidden, "experiment", "%s may not inject %s (spec.access.run: %s); a dry run is allowed", p.displayName(), plan.Name(), strings.Join(allowed, ", "))
+	}
+	return nil
 }
 
 func haltText(st *workflows.ChaosState) string {

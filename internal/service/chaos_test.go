@@ -1,0 +1,56 @@
+package service
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/firebreak-ops/firebreak/experiments"
+)
+
+func TestMayInject(t *testing.T) {
+	plan := func(access ...string) *experiments.Plan {
+		src := `apiVersion: firebreak/v1
+kind: Experiment
+metadata: {name: kill}
+spec:
+  target: {namespaces: [prod], selector: {app: api}}
+  blastRadius: {namespaces: [prod]}
+  fault: {kind: PodChaos, spec: {action: pod-kill}}
+  duration: 1m
+`
+		if len(access) > 0 {
+			src += "  access: {run: [" + strings.Join(access, ", ") + "]}\n"
+		}
+		plans, _, err := experiments.Load("x.yaml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return plans[0]
+	}
+	alice := &Principal{ID: "alice", Groups: []string{"sre"}}
+	bob := &Principal{ID: "bob"}
+	for _, tc := range []struct {
+		name string
+		plan *experiments.Plan
+		p    *Principal
+		dry  bool
+		want string
+	}{
+		{"operator token", plan(), nil, false, ""},
+		{"dry run by anyone", plan(), bob, true, ""},
+		{"nobody listed", plan(), alice, false, "lists nobody in spec.access.run"},
+		{"listed by name", plan("alice"), alice, false, ""},
+		{"listed by group", plan("'@sre'"), alice, false, ""},
+		{"not listed", plan("'@sre'"), bob, false, "bob may not inject kill (spec.access.run: @sre); a dry run is allowed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := mayInject(tc.plan, tc.p, tc.dry)
+			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+			if tc.want != "" && err.(*Error).Kind != Forbidden {
+				t.Errorf("kind %v, want Forbidden", err.(*Error).Kind)
+			}
+		})
+	}
+}
