@@ -133,7 +133,7 @@ func newDevCmd(g *globals) *cobra.Command {
 				Ready: func(addr string) {
 					logger.Info("firebreak dev is ready",
 						"api", "http://"+addr, "temporal", eng.FrontendAddress(), "ui", eng.UIAddress(),
-						"dataDir", dataDir, "runbooks", cat.Len(), "startup", time.Since(began).Round(time.Millisecond).String())
+						"dataDir", dataDir, "runbooks", cat.Len(), "experiments", exps.Len(), "startup", time.Since(began).Round(time.Millisecond).String())
 				},
 			})
 			logger.Info("shutting down")
