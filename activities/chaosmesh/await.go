@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 )
 
 // DefaultPoll is how often Await reads the resource when the request does
@@ -43,7 +44,7 @@ func (a *Activities) Await(ctx context.Context, req actions.ChaosAwaitRequest) (
 		switch {
 		case err == nil:
 			last, seen, lastErr = st, true, nil
-			heartbeat(ctx, st)
+			kubernetes.Heartbeat(ctx, st)
 			if done(st) {
 				return actions.ChaosAwaitResult{Reached: true, State: st}, nil
 			}
@@ -54,7 +55,7 @@ func (a *Activities) Await(ctx context.Context, req actions.ChaosAwaitRequest) (
 			return actions.ChaosAwaitResult{}, err
 		default:
 			lastErr = err
-			heartbeat(ctx)
+			kubernetes.Heartbeat(ctx)
 		}
 		wait := time.Until(deadline)
 		if wait <= 0 {

@@ -6,19 +6,14 @@
 package chaosmesh
 
 import (
-	"context"
-	"errors"
-	"net/http"
+	"fmt"
 	"sync"
 	"time"
 
 	"github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
-	"go.temporal.io/sdk/activity"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
@@ -106,21 +101,8 @@ func (a *Activities) clientFor() (client.Client, error) {
 // loadKubeconfig reads the current context of a kubeconfig: path, else
 // $KUBECONFIG, ~/.kube/config or the in-cluster service account.
 func loadKubeconfig(path string) (*rest.Config, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if path != "" {
-		rules.ExplicitPath = path
-	}
-	rc, err := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{}).ClientConfig()
-	switch {
-	case err == nil:
-		return rc, nil
-	case clientcmd.IsEmptyConfig(err):
-		return nil, actions.Permanentf("chaos: no Kubernetes configuration: set KUBECONFIG, create ~/.kube/config, or run in a cluster")
-	case path != "":
-		return nil, actions.Permanentf("chaos: kubeconfig %s: %v", path, err)
-	default:
-		return nil, actions.Permanentf("chaos: kubeconfig: %v", err)
-	}
+	rc, _, err := kubernetes.RESTConfig(path, "")
+	return rc, err
 }
 
 // notInstalled reports whether err says the cluster does not serve the
@@ -130,42 +112,11 @@ func notInstalled(err error) bool {
 }
 
 // classify names the object in an API error and says whether retrying can
-// help: a missing CRD, invalid or forbidden requests and other 4xx answers
-// are permanent (but conflicts, timeouts and throttling); connection
-// errors and 5xx are retried.
+// help, as the Kubernetes actions do; a kind the cluster does not serve
+// means Chaos Mesh is not installed, which retrying cannot fix.
 func classify(err error, what string) error {
-	if err == nil || actions.IsPermanent(err) {
-		return err
+	if err != nil && !actions.IsPermanent(err) && notInstalled(err) {
+		return actions.Permanent(fmt.Errorf("%s: Chaos Mesh is not installed in the cluster (%w)", what, err))
 	}
-	wrapped := &named{what + ": " + err.Error(), err}
-	switch {
-	case notInstalled(err):
-		return actions.Permanent(&named{what + ": Chaos Mesh is not installed in the cluster (" + err.Error() + ")", err})
-	case apierrors.IsConflict(err), apierrors.IsTooManyRequests(err), apierrors.IsServerTimeout(err), apierrors.IsTimeout(err):
-		return wrapped
-	}
-	var st apierrors.APIStatus
-	if errors.As(err, &st) {
-		if code := st.Status().Code; code >= 400 && code < 500 && code != http.StatusRequestTimeout {
-			return actions.Permanent(wrapped)
-		}
-	}
-	return wrapped
-}
-
-// named is an error whose text names the object it is about.
-type named struct {
-	msg string
-	err error
-}
-
-func (n *named) Error() string { return n.msg }
-func (n *named) Unwrap() error { return n.err }
-
-// heartbeat records progress when running as an activity (and does
-// nothing when a method is called directly, as in tests).
-func heartbeat(ctx context.Context, details ...any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, details...)
-	}
+	return kubernetes.Classify(err, what)
 }

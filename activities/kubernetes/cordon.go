@@ -40,7 +40,7 @@ func (a *Activities) setUnschedulable(ctx context.Context, req actions.Request, 
 	nodes := c.typed.CoreV1().Nodes()
 	n, err := nodes.Get(ctx, in.Node, metav1.GetOptions{})
 	if err != nil {
-		return nil, classify(err, what)
+		return nil, Classify(err, what)
 	}
 	out := map[string]any{
 		"node": in.Node, "unschedulable": unschedulable, "changed": n.Spec.Unschedulable != unschedulable, "dryRun": req.DryRun,
@@ -54,7 +54,7 @@ func (a *Activities) setUnschedulable(ctx context.Context, req actions.Request, 
 	}
 	if _, err := nodes.Patch(ctx, in.Node, types.StrategicMergePatchType, []byte(patch),
 		metav1.PatchOptions{DryRun: dryRun(req), FieldManager: fieldManager}); err != nil {
-		return nil, classify(err, what)
+		return nil, Classify(err, what)
 	}
 	return out, nil
 }

@@ -87,13 +87,13 @@ func (a *Activities) DeletePod(ctx context.Context, req actions.Request) (any, e
 		if in.Name != "" {
 			p, err := pods.Get(ctx, in.Name, metav1.GetOptions{})
 			if err != nil {
-				return nil, classify(err, "pod "+ns+"/"+in.Name)
+				return nil, Classify(err, "pod "+ns+"/"+in.Name)
 			}
 			chosen = []podRef{{p.Name, p.UID}}
 		} else {
 			list, err := pods.List(ctx, metav1.ListOptions{LabelSelector: sel.String()})
 			if err != nil {
-				return nil, classify(err, "pods "+sel.String()+" in "+ns)
+				return nil, Classify(err, "pods "+sel.String()+" in "+ns)
 			}
 			terminating := 0
 			chosen = []podRef{}
@@ -113,7 +113,7 @@ func (a *Activities) DeletePod(ctx context.Context, req actions.Request) (any, e
 			}
 		}
 		if !req.DryRun {
-			heartbeat(ctx, chosen)
+			Heartbeat(ctx, chosen)
 		}
 	}
 
@@ -130,7 +130,7 @@ func (a *Activities) DeletePod(ctx context.Context, req actions.Request) (any, e
 			// Deleted by an earlier attempt, or replaced by a new pod.
 			gone = append(gone, p.Name)
 		default:
-			return nil, classify(err, "pod "+ns+"/"+p.Name)
+			return nil, Classify(err, "pod "+ns+"/"+p.Name)
 		}
 	}
 	out["deleted"] = deleted

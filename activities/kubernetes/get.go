@@ -31,7 +31,7 @@ func (a *Activities) Get(ctx context.Context, req actions.Request) (any, error) 
 	}
 	u, err := r.client.Get(ctx, r.name, metav1.GetOptions{})
 	if err != nil {
-		return nil, classify(err, r.what())
+		return nil, Classify(err, r.what())
 	}
 	return plain(u), nil
 }

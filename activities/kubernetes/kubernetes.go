@@ -21,6 +21,7 @@ import (
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"k8s.io/client-go/tools/clientcmd"
 
@@ -86,28 +87,9 @@ func (a *Activities) clientsFor(kubeContext string) (*clients, error) {
 	if c, ok := a.clients[kubeContext]; ok {
 		return c, nil
 	}
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if a.cfg.Kubeconfig != "" {
-		rules.ExplicitPath = a.cfg.Kubeconfig
-	}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
-	rc, err := cc.ClientConfig()
+	rc, ns, err := RESTConfig(a.cfg.Kubeconfig, kubeContext)
 	if err != nil {
-		where := "kubeconfig"
-		if a.cfg.Kubeconfig != "" {
-			where = "kubeconfig " + a.cfg.Kubeconfig
-		}
-		if clientcmd.IsEmptyConfig(err) {
-			return nil, actions.Permanentf("kubernetes: no configuration: set KUBECONFIG, create ~/.kube/config, or run in a cluster")
-		}
-		if kubeContext != "" {
-			return nil, actions.Permanentf("kubernetes: %s, context %q: %v", where, kubeContext, err)
-		}
-		return nil, actions.Permanentf("kubernetes: %s: %v", where, err)
-	}
-	ns, _, err := cc.Namespace()
-	if err != nil || ns == "" {
-		ns = "default"
+		return nil, err
 	}
 	rc.UserAgent = "firebreak"
 	if rc.QPS == 0 {
@@ -140,6 +122,37 @@ func (a *Activities) clientsFor(kubeContext string) (*clients, error) {
 	return c, nil
 }
 
+// RESTConfig loads one context of a kubeconfig (the current one when
+// kubeContext is empty) from path, else $KUBECONFIG, ~/.kube/config or the
+// in-cluster service account, with the context's namespace (default
+// "default"). Its errors are permanent: retrying cannot fix a kubeconfig.
+func RESTConfig(path, kubeContext string) (*rest.Config, string, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: kubeContext})
+	rc, err := cc.ClientConfig()
+	if err != nil {
+		where := "kubeconfig"
+		if path != "" {
+			where = "kubeconfig " + path
+		}
+		if clientcmd.IsEmptyConfig(err) {
+			return nil, "", actions.Permanentf("kubernetes: no configuration: set KUBECONFIG, create ~/.kube/config, or run in a cluster")
+		}
+		if kubeContext != "" {
+			return nil, "", actions.Permanentf("kubernetes: %s, context %q: %v", where, kubeContext, err)
+		}
+		return nil, "", actions.Permanentf("kubernetes: %s: %v", where, err)
+	}
+	ns, _, err := cc.Namespace()
+	if err != nil || ns == "" {
+		ns = "default"
+	}
+	return rc, ns, nil
+}
+
 type resettable struct {
 	meta.RESTMapper
 	deferred *restmapper.DeferredDiscoveryRESTMapper
@@ -168,11 +181,11 @@ func dryRun(req actions.Request) []string {
 	return nil
 }
 
-// classify names the object in an API error and says whether retrying can
+// Classify names the object in an API error and says whether retrying can
 // help: not-found, invalid, forbidden and other 4xx answers are permanent
 // (but conflicts, timeouts and throttling); connection errors and 5xx are
 // retried.
-func classify(err error, what string) error {
+func Classify(err error, what string) error {
 	if err == nil {
 		return nil
 	}
@@ -205,9 +218,9 @@ type named struct {
 func (n *named) Error() string { return n.msg }
 func (n *named) Unwrap() error { return n.err }
 
-// heartbeat records activity progress when running as an activity (and
+// Heartbeat records activity progress when running as an activity (and
 // does nothing when a handler is called directly, as in tests).
-func heartbeat(ctx context.Context, details ...any) {
+func Heartbeat(ctx context.Context, details ...any) {
 	if activity.IsActivity(ctx) {
 		activity.RecordHeartbeat(ctx, details...)
 	}

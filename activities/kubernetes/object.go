@@ -74,7 +74,7 @@ func (c *clients) resolve(ref objectRef) (*resolved, error) {
 		return nil, actions.Permanentf("the cluster has no kind %q in apiVersion %q", ref.Kind, ref.APIVersion)
 	}
 	if err != nil {
-		return nil, classify(err, "discovering kind "+ref.Kind+" in "+ref.APIVersion)
+		return nil, Classify(err, "discovering kind "+ref.Kind+" in "+ref.APIVersion)
 	}
 	r := &resolved{mapping: m, name: ref.Name}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {

@@ -56,14 +56,14 @@ func (a *Activities) Patch(ctx context.Context, req actions.Request) (any, error
 	}
 	before, err := r.client.Get(ctx, r.name, metav1.GetOptions{})
 	if err != nil {
-		return nil, classify(err, r.what())
+		return nil, Classify(err, r.what())
 	}
 	after, err := r.client.Patch(ctx, r.name, pt, data, metav1.PatchOptions{DryRun: dryRun(req), FieldManager: fieldManager})
 	if err != nil {
 		if pt == types.StrategicMergePatchType && apierrors.IsUnsupportedMediaType(err) {
 			return nil, actions.Permanentf("%s: strategic merge patches only work on built-in kinds: use type merge", r.what())
 		}
-		return nil, classify(err, r.what())
+		return nil, Classify(err, r.what())
 	}
 	gvk := r.mapping.GroupVersionKind
 	out := map[string]any{

@@ -95,7 +95,7 @@ func (a *Activities) Scale(ctx context.Context, req actions.Request) (any, error
 			s, err = apps.StatefulSets(ns).GetScale(ctx, in.Name, metav1.GetOptions{})
 		}
 		if err != nil {
-			return classify(err, what)
+			return Classify(err, what)
 		}
 		out["previousReplicas"] = int64(s.Spec.Replicas)
 		out["changed"] = int64(s.Spec.Replicas) != target
@@ -109,7 +109,7 @@ func (a *Activities) Scale(ctx context.Context, req actions.Request) (any, error
 		} else {
 			_, err = apps.StatefulSets(ns).UpdateScale(ctx, in.Name, s, opts)
 		}
-		return classify(err, what)
+		return Classify(err, what)
 	})
 	if err != nil {
 		return nil, err

@@ -79,7 +79,7 @@ func (a *Activities) WaitRollout(ctx context.Context, req actions.Request) (any,
 		if err != nil {
 			return nil, err
 		}
-		heartbeat(ctx, r)
+		Heartbeat(ctx, r)
 		if r.Complete {
 			return map[string]any{
 				"kind": kind, "namespace": ns, "name": in.Name,

@@ -46,7 +46,7 @@ func (c *clients) getWorkload(ctx context.Context, kind, namespace, name string)
 		}
 	}
 	if err != nil {
-		return nil, classify(err, w.what())
+		return nil, Classify(err, w.what())
 	}
 	return w, nil
 }
@@ -69,7 +69,7 @@ func (c *clients) update(ctx context.Context, w *workload, dryRun []string) (met
 		out, err = apps.DaemonSets(w.namespace).Update(ctx, w.daemonSet, opts)
 	}
 	if err != nil {
-		return nil, classify(err, w.what())
+		return nil, Classify(err, w.what())
 	}
 	return out, nil
 }
