@@ -320,13 +320,9 @@ func newIncidentRunCmd(g *globals, by *string) *cobra.Command {
 		Short: "Start a runbook run linked to an incident: its steps, decisions and approvals go into the timeline",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p := map[string]any{}
-			for _, kv := range params {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--param %q must be name=value", kv)
-				}
-				p[k] = v
+			p, err := parseParams(params)
+			if err != nil {
+				return err
 			}
 			c := g.client()
 			var ref service.RunRef

@@ -31,23 +31,19 @@ func currentUser() string {
 func newRunCmd(g *globals) *cobra.Command {
 	var params []string
 	var dryRun, wait bool
-	var by string
+	var by, incident string
 	cmd := &cobra.Command{
 		Use:   "run RUNBOOK [--param k=v]...",
 		Short: "Start a runbook run",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p := map[string]any{}
-			for _, kv := range params {
-				k, v, ok := strings.Cut(kv, "=")
-				if !ok || k == "" {
-					return fmt.Errorf("--param %q must be name=value", kv)
-				}
-				p[k] = v
+			p, err := parseParams(params)
+			if err != nil {
+				return err
 			}
 			c := g.client()
 			var ref service.RunRef
-			req := service.StartRequest{Runbook: args[0], Params: p, DryRun: dryRun, RequestedBy: by}
+			req := service.StartRequest{Runbook: args[0], Params: p, DryRun: dryRun, RequestedBy: by, Incident: incident}
 			if err := c.do(cmd.Context(), "POST", "/v1/runs", req, &ref); err != nil {
 				return err
 			}
@@ -69,7 +65,21 @@ func newRunCmd(g *globals) *cobra.Command {
 	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "evaluate guards and record what each action would do, without doing it")
 	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run and exit non-zero unless it succeeds")
 	cmd.Flags().StringVar(&by, "by", currentUser(), "who is asking (recorded with the run)")
+	cmd.Flags().StringVar(&incident, "incident", "", "incident ID (INC-…) whose timeline the run reports into")
 	return cmd
+}
+
+// parseParams reads repeated --param name=value flags.
+func parseParams(params []string) (map[string]any, error) {
+	p := map[string]any{}
+	for _, kv := range params {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--param %q must be name=value", kv)
+		}
+		p[k] = v
+	}
+	return p, nil
 }
 
 // follow prints step changes until the run ends; a failed or cancelled run
