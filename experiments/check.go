@@ -131,11 +131,6 @@ func (e *Experiment) check() error {
 	if s.Notify != nil && s.Notify.Slack != nil && s.Notify.Slack.Channel == "" {
 		add(s.Notify.Slack.Pos.Of(""), "spec.notify.slack.channel is required")
 	}
-	if len(errs) == 0 && s.Fault.Kind != "" {
-		if _, err := e.RenderSpec(""); err != nil {
-			add(s.Fault.Pos.Of("spec"), "spec.fault.spec is not valid for Chaos Mesh: %s", cleanJSONError(err))
-		}
-	}
 	if s.Fault.Kind == "" && len(s.Fault.Spec) == 0 {
 		add(s.Pos.Of(""), "spec.fault is required")
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak-ops/firebreak/internal/ingress"
-	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -313,32 +312,15 @@ func (c *apiClient) raw(ctx context.Context, path string) ([]byte, error) {
 }
 
 func newIncidentRunCmd(g *globals, by *string) *cobra.Command {
-	var params []string
-	var dryRun, wait bool
+	var f runFlags
 	cmd := &cobra.Command{
 		Use:   "run ID RUNBOOK [--param k=v]...",
 		Short: "Start a runbook run linked to an incident: its steps, decisions and approvals go into the timeline",
 		Args:  cobra.ExactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := parseParams(params)
-			if err != nil {
-				return err
-			}
-			c := g.client()
-			var ref service.RunRef
-			req := service.StartRequest{Runbook: args[1], Params: p, DryRun: dryRun, RequestedBy: *by, Incident: args[0]}
-			if err := c.do(cmd.Context(), "POST", "/v1/runs", req, &ref); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.out, "started %s for %s\n", ref.ID, args[0])
-			if !wait {
-				return nil
-			}
-			return follow(cmd.Context(), c, ref.ID, g.out)
+			return f.start(cmd.Context(), g, args[1], *by, args[0])
 		},
 	}
-	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "runbook parameter name=value (repeatable)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "evaluate guards and record what each action would do, without doing it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run and exit non-zero unless it succeeds")
+	f.register(cmd)
 	return cmd
 }

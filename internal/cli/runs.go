@@ -28,42 +28,59 @@ func currentUser() string {
 	return "cli"
 }
 
+// runFlags are the flags of every command that starts a run.
+type runFlags struct {
+	params       []string
+	dryRun, wait bool
+}
+
+func (f *runFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringArrayVarP(&f.params, "param", "p", nil, "runbook parameter name=value (repeatable)")
+	cmd.Flags().BoolVar(&f.dryRun, "dry-run", false, "evaluate guards and record what each action would do, without doing it")
+	cmd.Flags().BoolVar(&f.wait, "wait", false, "follow the run and exit non-zero unless it succeeds")
+}
+
+// start starts a run of runbook, prints its ID and, with --wait, follows it.
+func (f *runFlags) start(ctx context.Context, g *globals, runbook, by, incident string) error {
+	p, err := parseParams(f.params)
+	if err != nil {
+		return err
+	}
+	c := g.client()
+	var ref service.RunRef
+	req := service.StartRequest{Runbook: runbook, Params: p, DryRun: f.dryRun, RequestedBy: by, Incident: incident}
+	if err := c.do(ctx, "POST", "/v1/runs", req, &ref); err != nil {
+		return err
+	}
+	mode := ""
+	if ref.DryRun {
+		mode = " (dry run)"
+	}
+	if incident != "" {
+		mode += " for " + incident
+	}
+	fmt.Fprintf(g.out, "started %s%s\n", ref.ID, mode)
+	if ref.URL != "" {
+		fmt.Fprintf(g.out, "  history: %s\n", ref.URL)
+	}
+	if !f.wait {
+		return nil
+	}
+	return follow(ctx, c, ref.ID, g.out)
+}
+
 func newRunCmd(g *globals) *cobra.Command {
-	var params []string
-	var dryRun, wait bool
+	var f runFlags
 	var by, incident string
 	cmd := &cobra.Command{
 		Use:   "run RUNBOOK [--param k=v]...",
 		Short: "Start a runbook run",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := parseParams(params)
-			if err != nil {
-				return err
-			}
-			c := g.client()
-			var ref service.RunRef
-			req := service.StartRequest{Runbook: args[0], Params: p, DryRun: dryRun, RequestedBy: by, Incident: incident}
-			if err := c.do(cmd.Context(), "POST", "/v1/runs", req, &ref); err != nil {
-				return err
-			}
-			mode := ""
-			if ref.DryRun {
-				mode = " (dry run)"
-			}
-			fmt.Fprintf(g.out, "started %s%s\n", ref.ID, mode)
-			if ref.URL != "" {
-				fmt.Fprintf(g.out, "  history: %s\n", ref.URL)
-			}
-			if !wait {
-				return nil
-			}
-			return follow(cmd.Context(), c, ref.ID, g.out)
+			return f.start(cmd.Context(), g, args[0], by, incident)
 		},
 	}
-	cmd.Flags().StringArrayVarP(&params, "param", "p", nil, "runbook parameter name=value (repeatable)")
-	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "evaluate guards and record what each action would do, without doing it")
-	cmd.Flags().BoolVar(&wait, "wait", false, "follow the run and exit non-zero unless it succeeds")
+	f.register(cmd)
 	cmd.Flags().StringVar(&by, "by", currentUser(), "who is asking (recorded with the run)")
 	cmd.Flags().StringVar(&incident, "incident", "", "incident ID (INC-…) whose timeline the run reports into")
 	return cmd

@@ -270,7 +270,9 @@ func (s *Service) ExperimentChart(ctx context.Context, id string) (string, error
 	return report.ProbeChart(st), nil
 }
 
-func (s *Service) experimentForSchedule(g *experiments.GameDay) (map[string]*experiments.Experiment, error) {
+// gameDayExperiments returns the definitions of the experiments a game
+// day names, as its schedule passes them to each run.
+func (s *Service) gameDayExperiments(g *experiments.GameDay) (map[string]*experiments.Experiment, error) {
 	out := map[string]*experiments.Experiment{}
 	for _, name := range g.Experiments() {
 		p, ok := s.Experiments.Get(name)

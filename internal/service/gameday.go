@@ -40,7 +40,7 @@ type GameDayRecentAction struct {
 
 // gameDayAction is the workflow a game day's schedule starts.
 func (s *Service) gameDayAction(g *experiments.GameDay, requestedBy string) (*client.ScheduleWorkflowAction, error) {
-	exps, err := s.experimentForSchedule(g)
+	exps, err := s.gameDayExperiments(g)
 	if err != nil {
 		return nil, err
 	}

@@ -13,6 +13,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic"
 
@@ -83,7 +84,7 @@ func (b *bench) chaosHalt(cfg *config.Config, stopWorker func()) error {
 			return 0, 0, err
 		}
 		for _, it := range list.Items {
-			conds, _, _ := unstructuredSlice(it.Object, "status", "conditions")
+			conds, _, _ := unstructured.NestedSlice(it.Object, "status", "conditions")
 			for _, c := range conds {
 				if m, ok := c.(map[string]any); ok && m["type"] == "AllInjected" && m["status"] == "True" {
 					injected++
@@ -151,19 +152,6 @@ func (b *bench) chaosHalt(cfg *config.Config, stopWorker func()) error {
 	v := median(took)
 	b.add(Figure{Name: "chaos: halt 50 running experiments → every fault removed", Value: v, Unit: "s", Target: "≤ 5 s", Met: ptr(v <= 5)})
 	return nil
-}
-
-func unstructuredSlice(obj map[string]any, path ...string) ([]any, bool, error) {
-	var cur any = obj
-	for _, p := range path {
-		m, ok := cur.(map[string]any)
-		if !ok {
-			return nil, false, nil
-		}
-		cur = m[p]
-	}
-	s, ok := cur.([]any)
-	return s, ok, nil
 }
 
 func benchDeployment(ctx context.Context, kube *testenv.KubeEnv) error {
