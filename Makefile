@@ -9,7 +9,11 @@ FUZZTIME  ?= 10s
 WORKFLOWCHECK_VERSION := v0.6.0
 WORKFLOWCHECK := $(GOBIN)/workflowcheck
 HELM_VERSION  := v4.3.1
-HELM          := $(CURDIR)/.cache/tools/bin/helm
+
+# Heavy tool builds (kube, kwok, helm) are cached by version outside the
+# clone, so a fresh clone on the same machine reuses them.
+TOOLS_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/firebreak
+HELM          := $(TOOLS_CACHE)/helm-$(HELM_VERSION)/helm
 
 # Debian packages the tests run for real.
 APT_PACKAGES := prometheus prometheus-alertmanager etcd-server
@@ -43,7 +47,7 @@ $(WORKFLOWCHECK):
 
 # helm renders deploy/helm/firebreak in tests (built once, about 3 minutes).
 $(HELM):
-	GOBIN=$(CURDIR)/.cache/tools/bin $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	GOBIN=$(@D) nice $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
 
 # >>> kube: a real Kubernetes control plane for the tests >>>
 # internal/testenv/kube.go runs etcd (Debian's etcd-server), kube-apiserver,
@@ -54,8 +58,10 @@ $(HELM):
 # forces a rebuild.
 KUBE_VERSION := $(shell awk '$$1 == "k8s.io/kubernetes" { print $$2 }' tools/kube/go.mod)
 KWOK_VERSION := v0.8.0
-KUBE_CACHE   := $(CURDIR)/.cache/kube
+KUBE_CACHE   := $(TOOLS_CACHE)/kube-$(KUBE_VERSION)
 KUBE_BIN     := $(KUBE_CACHE)/bin
+KWOK_BIN     := $(TOOLS_CACHE)/kwok-$(KWOK_VERSION)
+KWOK_STAGES  := $(KWOK_BIN)/stages
 KUBE_LDFLAGS := -s -w \
 	-X k8s.io/component-base/version.gitVersion=$(KUBE_VERSION) \
 	-X k8s.io/component-base/version.gitMajor=$(word 2,$(subst ., ,$(KUBE_VERSION:v%=x.%))) \
@@ -64,34 +70,37 @@ KUBE_LDFLAGS := -s -w \
 
 .PHONY: kube-bins kube-clean
 
-## kube-bins: kube-apiserver, kube-controller-manager, kwok and kwok's stages in .cache/kube
-kube-bins: $(KUBE_BIN)/kube-apiserver $(KUBE_BIN)/kube-controller-manager $(KUBE_BIN)/kwok $(KUBE_CACHE)/stages/.$(KWOK_VERSION)
+## kube-bins: kube-apiserver, kube-controller-manager, kwok and kwok's stages in $(TOOLS_CACHE)
+kube-bins: $(KUBE_BIN)/kube-apiserver $(KUBE_BIN)/kube-controller-manager $(KWOK_BIN)/kwok $(KWOK_STAGES)/.done
 
-# The stamp is new when the version is, so a version bump rebuilds.
-$(KUBE_CACHE)/.kubernetes-$(KUBE_VERSION):
-	@mkdir -p $(@D) && touch $@
-
-$(KUBE_BIN)/kube-apiserver $(KUBE_BIN)/kube-controller-manager: $(KUBE_CACHE)/.kubernetes-$(KUBE_VERSION)
+# The directories are named by version, so a version bump rebuilds.
+$(KUBE_BIN)/kube-apiserver $(KUBE_BIN)/kube-controller-manager:
 	@echo ">> building $(@F) $(KUBE_VERSION) (takes minutes the first time)"
 	nice $(GO) build -C tools/kube -trimpath -ldflags '$(KUBE_LDFLAGS)' -o $@ k8s.io/kubernetes/cmd/$(@F)
 
-$(KUBE_BIN)/kwok:
-	GOBIN=$(KUBE_BIN) nice $(GO) install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
+$(KWOK_BIN)/kwok:
+	GOBIN=$(KWOK_BIN) nice $(GO) install sigs.k8s.io/kwok/cmd/kwok@$(KWOK_VERSION)
 
 # kwok's own Stage YAMLs: nodes and pods become Ready at once; nodes keep
 # their lease.
-$(KUBE_CACHE)/stages/.$(KWOK_VERSION):
+$(KWOK_STAGES)/.done:
 	@set -e; dir=$$(cd / && GOFLAGS= $(GO) mod download -json sigs.k8s.io/kwok@$(KWOK_VERSION) | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
-	test -n "$$dir"; rm -rf $(KUBE_CACHE)/stages; mkdir -p $(KUBE_CACHE)/stages; \
+	test -n "$$dir"; rm -rf $(KWOK_STAGES); mkdir -p $(KWOK_STAGES); \
 	for s in node/fast node/heartbeat-with-lease pod/fast; do \
 		for f in $$dir/kustomize/stage/$$s/*.yaml; do \
-			[ "$$(basename $$f)" = kustomization.yaml ] || install -m 0644 $$f $(KUBE_CACHE)/stages/$$(echo $$s | tr / -)-$$(basename $$f); \
+			[ "$$(basename $$f)" = kustomization.yaml ] || install -m 0644 $$f $(KWOK_STAGES)/$$(echo $$s | tr / -)-$$(basename $$f); \
 		done; \
 	done; \
-	touch $@; echo ">> kwok stages in $(KUBE_CACHE)/stages"
+	touch $@; echo ">> kwok stages in $(KWOK_STAGES)"
 
 kube-clean:
-	rm -rf $(KUBE_CACHE)
+	rm -rf $(KUBE_CACHE) $(KWOK_BIN)
+
+# Tests and the bench find the cached tools through these.
+export FIREBREAK_KUBE_BIN    ?= $(KUBE_BIN)
+export FIREBREAK_KWOK_BIN    ?= $(KWOK_BIN)/kwok
+export FIREBREAK_KUBE_STAGES ?= $(KWOK_STAGES)
+export FIREBREAK_HELM_BIN    ?= $(HELM)
 # <<< kube <<<
 
 ## lint: gofmt, go vet and workflowcheck must be clean

@@ -22,14 +22,15 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 )
 
-// helmBinary is built by `make test-deps` into .cache/tools/bin.
+// helmBinary is built by `make test-deps` into its tool cache
+// ($FIREBREAK_HELM_BIN).
 func helmBinary(t *testing.T) string {
 	if p := os.Getenv("FIREBREAK_HELM_BIN"); p != "" {
 		return p
 	}
 	p, _ := filepath.Abs("../.cache/tools/bin/helm")
 	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s not found: run `make test-deps` (builds helm)", p)
+		t.Fatalf("%s not found: run the tests through `make test` (builds helm, sets FIREBREAK_HELM_BIN)", p)
 	}
 	return p
 }

@@ -103,8 +103,9 @@ func StartKube() (*KubeEnv, error) {
 	return startKube(dir, true)
 }
 
-// KubeBinDir is where the Kubernetes binaries are: $FIREBREAK_KUBE_BIN, or
-// .cache/kube/bin in the repository (filled by `make kube-bins`).
+// KubeBinDir is where the Kubernetes binaries are: $FIREBREAK_KUBE_BIN (set
+// by the Makefile to its version-named cache outside the clone), or
+// .cache/kube/bin in the repository.
 func KubeBinDir() (string, error) {
 	if d := os.Getenv("FIREBREAK_KUBE_BIN"); d != "" {
 		return d, nil
@@ -161,13 +162,16 @@ func startKube(dir string, cleanDir bool) (k *KubeEnv, err error) {
 	for _, b := range []string{"kube-apiserver", "kube-controller-manager", "kwok"} {
 		bins[b] = filepath.Join(binDir, b)
 	}
+	if p := os.Getenv("FIREBREAK_KWOK_BIN"); p != "" {
+		bins["kwok"] = p
+	}
 	stagesDir := filepath.Join(filepath.Dir(binDir), "stages")
 	if d := os.Getenv("FIREBREAK_KUBE_STAGES"); d != "" {
 		stagesDir = d
 	}
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok"} {
 		if st, err := os.Stat(bins[b]); err != nil || st.IsDir() {
-			return k, fmt.Errorf("%s not found: run `make test-deps` (builds kube-apiserver, kube-controller-manager and kwok into .cache/kube/bin, installs Debian's etcd-server)", bins[b])
+			return k, fmt.Errorf("%s not found: run the tests through `make test` (it builds kube-apiserver, kube-controller-manager and kwok into its tool cache, installs Debian's etcd-server, and points FIREBREAK_KUBE_BIN at them)", bins[b])
 		}
 	}
 	stages, _ := filepath.Glob(filepath.Join(stagesDir, "*.yaml"))
