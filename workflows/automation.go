@@ -173,7 +173,9 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 		if !finished.ReceiveAsync(&f) {
 			break
 		}
-		recordFinished(st, set, f, workflow.Now(ctx).UTC())
+		// The failure that opens the circuit may be one of these: it pages
+		// like any other.
+		page = recordFinished(st, set, f, workflow.Now(ctx).UTC()) || page
 	}
 	for {
 		var batch []Suppression
@@ -182,6 +184,9 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 		}
 		st.Suppressed = append(st.Suppressed, batch...)
 		st.SuppressedTotal += int64(len(batch))
+	}
+	if page {
+		pageCircuit(ctx, set, st)
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err

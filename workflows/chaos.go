@@ -28,18 +28,9 @@ func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
 	for _, id := range st.Running {
 		running[id] = true
 	}
-	list := func() []string {
-		out := make([]string, 0, len(running))
-		//workflowcheck:ignore sorted below
-		for id := range running {
-			out = append(out, id)
-		}
-		sort.Strings(out)
-		return out
-	}
+	list := func() []string { return runningList(running) }
 	if err := workflow.SetQueryHandler(ctx, names.ChaosQuery, func() (*ChaosState, error) {
-		st.Running = list()
-		return st, nil
+		return chaosView(st, running), nil
 	}); err != nil {
 		return nil, err
 	}
@@ -93,4 +84,23 @@ func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
 			return nil, workflow.NewContinueAsNewError(ctx, ChaosWorkflow, ChaosInput{State: st})
 		}
 	}
+}
+
+// runningList is the set of running experiments, sorted.
+func runningList(running map[string]bool) []string {
+	out := make([]string, 0, len(running))
+	//workflowcheck:ignore sorted below
+	for id := range running {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// chaosView is what the chaos query answers: a copy of the state with the
+// running experiments filled in. Query handlers never change state.
+func chaosView(st *ChaosState, running map[string]bool) *ChaosState {
+	v := *st
+	v.Running = runningList(running)
+	return &v
 }

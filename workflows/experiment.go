@@ -370,6 +370,13 @@ func (r *experimentRun) escalate(obj actions.ChaosObject) {
 }
 
 func (r *experimentRun) channel() string {
+	if r.plan == nil {
+		// Not compiled: only the input's experiment is known.
+		if n := r.in.Experiment.Spec.Notify; n != nil && n.Slack != nil && n.Slack.Channel != "" {
+			return n.Slack.Channel
+		}
+		return r.in.Escalation.SlackChannel
+	}
 	if n := r.plan.Experiment.Spec.Notify; n != nil && n.Slack != nil && n.Slack.Channel != "" {
 		return n.Slack.Channel
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/source"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -324,4 +325,18 @@ func workflowOptsNamed(name string) workflow.RegisterOptions {
 
 func startOpts(id string) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{ID: id}
+}
+
+// TestExperimentThatDoesNotCompileEndsNotRun: an experiment whose
+// expressions no longer compile (changed by hand, or written by an older
+// version) ends not_run with the reason; it must not panic.
+func TestExperimentThatDoesNotCompileEndsNotRun(t *testing.T) {
+	f := newFakeChaos()
+	env := newChaosEnv(t, f)
+	e := experiment(t, testExperiment)
+	e.Spec.SteadyState = source.Expr{Text: "probes.nope >"}
+	st := runExperiment(t, env, workflows.ExperimentInput{Experiment: e})
+	if st.Verdict != workflows.VerdictNotRun || !strings.Contains(st.Reason, "does not compile") || len(f.created) != 0 {
+		t.Fatalf("verdict %s (%s), created %d", st.Verdict, st.Reason, len(f.created))
+	}
 }

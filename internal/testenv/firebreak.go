@@ -52,6 +52,10 @@ func EngineOn(t testing.TB, dataDir string, port int) *engine.Engine {
 		t.Fatalf("starting embedded Temporal: %v", err)
 	}
 	t.Cleanup(func() { _ = e.Stop() })
+	if dir := os.Getenv(CaptureEnv); dir != "" {
+		// Cleanups run last-in first-out: this one before the stop.
+		t.Cleanup(func() { captureHistories(t, e, dir) })
+	}
 	return e
 }
 
