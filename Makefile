@@ -21,7 +21,7 @@ APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/et
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build run test test-deps lint unit fuzz fuzz-brief fuzz-long bench clean
+.PHONY: all build run test test-deps lint unit fuzz fuzz-brief fuzz-long bench histories clean
 
 all: build
 
@@ -132,6 +132,12 @@ fuzz-long:
 	$(MAKE) fuzz FUZZTIME=5m
 
 test: test-deps lint unit fuzz-brief
+
+## histories: run the end-to-end tests, writing every workflow history they
+## produce to .cache/histories/<test>/ (see "Changing a workflow" in the README)
+histories: test-deps
+	rm -rf .cache/histories
+	FIREBREAK_CAPTURE_HISTORIES=$(CURDIR)/.cache/histories $(GO) test -count=1 -timeout 30m ./tests/
 
 ## bench: performance figures against the bare engine, measured in one run
 ## (prints a table, writes bench/results.json); not part of `make test`
