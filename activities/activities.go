@@ -1,20 +1,27 @@
 // Package activities registers every action with a Temporal worker. Each
 // integration lives in its own subpackage with an activity struct holding
-// its clients; this package only wires them up by action name.
+// its clients, and binds its handlers to the names the actions table
+// declares; this package gathers the bindings and registers them, refusing
+// a name the table does not declare.
 package activities
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/builtin"
+	"github.com/firebreak-ops/firebreak/activities/chaosmesh"
+	"github.com/firebreak-ops/firebreak/activities/experiment"
 	"github.com/firebreak-ops/firebreak/activities/incident"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
@@ -24,7 +31,7 @@ import (
 )
 
 // Handler performs one action.
-type Handler func(ctx context.Context, req actions.Request) (any, error)
+type Handler = actions.Handler
 
 // Deps are the clients and settings actions need.
 type Deps struct {
@@ -32,15 +39,21 @@ type Deps struct {
 	HTTPClient    *http.Client
 	PrometheusURL string
 	PagerDuty     pagerduty.Config
-	Kubernetes    kubernetes.Config
-	Slack         slack.Config
+	// Kubernetes is the kubeconfig of the Kubernetes actions and of the
+	// Chaos Mesh activities.
+	Kubernetes kubernetes.Config
+	Slack      slack.Config
 	// Incidents declares incidents for incident.declare; Report says
 	// where postmortems go.
 	Incidents incident.Declarer
 	Report    report.Config
+	// Temporal is the client experiment.context counts open incidents
+	// with.
+	Temporal client.Client
 }
 
-// Handlers returns every action's handler by name.
+// Handlers returns the handler of every action that takes a with: map, by
+// name.
 func Handlers(d Deps) map[string]Handler {
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)
@@ -48,45 +61,57 @@ func Handlers(d Deps) map[string]Handler {
 	if d.HTTPClient == nil {
 		d.HTTPClient = &http.Client{}
 	}
-	b := &builtin.Activities{Logger: d.Logger}
-	p := &probe.Activities{HTTP: d.HTTPClient, PrometheusURL: d.PrometheusURL}
-	out := map[string]Handler{
-		actions.Log:             b.Log,
-		actions.HTTPRequest:     p.HTTPRequest,
-		actions.PrometheusQuery: p.PrometheusQuery,
-	}
 	if d.PagerDuty.HTTP == nil {
 		d.PagerDuty.HTTP = d.HTTPClient
-	}
-	for name, h := range pagerduty.New(d.PagerDuty).Handlers() {
-		out[name] = h
-	}
-	for name, h := range kubernetes.New(d.Kubernetes).Handlers() {
-		out[name] = h
 	}
 	if d.Slack.HTTP == nil {
 		d.Slack.HTTP = d.HTTPClient
 	}
-	sl := slack.New(d.Slack)
-	for name, h := range sl.Handlers() {
-		out[name] = h
-	}
-	for name, h := range sl.IncidentHandlers() {
-		out[name] = h
-	}
-	for name, h := range report.New(d.Report).Handlers() {
-		out[name] = h
-	}
-	for name, h := range (&incident.Activities{Declarer: d.Incidents}).Handlers() {
-		out[name] = h
+	out := map[string]Handler{}
+	for _, bound := range []map[string]Handler{
+		(&builtin.Activities{Logger: d.Logger}).Handlers(),
+		(&probe.Activities{HTTP: d.HTTPClient, PrometheusURL: d.PrometheusURL}).Handlers(),
+		pagerduty.New(d.PagerDuty).Handlers(),
+		kubernetes.New(d.Kubernetes).Handlers(),
+		slack.New(d.Slack).Handlers(),
+		report.New(d.Report).Handlers(),
+		(&incident.Activities{Declarer: d.Incidents}).Handlers(),
+	} {
+		maps.Copy(out, bound)
 	}
 	return out
 }
 
-// Register registers every handler under its action name.
+// Typed returns the activities experiment workflows call with typed
+// requests, by name: the Chaos Mesh resources and the experiment context.
+// Nothing is contacted until one runs.
+func Typed(d Deps) map[string]any {
+	out := chaosmesh.New(d.Kubernetes).Typed()
+	maps.Copy(out, (&experiment.Activities{Client: d.Temporal}).Typed())
+	return out
+}
+
+// Register registers every handler under its action name. A name the
+// actions table does not declare is a programming error and panics.
 func Register(r worker.ActivityRegistry, handlers map[string]Handler) {
 	for name, h := range handlers {
+		mustDeclare(name)
 		r.RegisterActivityWithOptions(Wrap(h), activity.RegisterOptions{Name: name})
+	}
+}
+
+// RegisterTyped registers every typed activity under its action name,
+// panicking like Register on an undeclared one.
+func RegisterTyped(r worker.ActivityRegistry, typed map[string]any) {
+	for name, f := range typed {
+		mustDeclare(name)
+		r.RegisterActivityWithOptions(f, activity.RegisterOptions{Name: name})
+	}
+}
+
+func mustDeclare(name string) {
+	if !actions.Declared(name) {
+		panic(fmt.Sprintf("activities: %q has a handler but no spec in activities/actions", name))
 	}
 }
 

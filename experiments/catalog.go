@@ -2,10 +2,7 @@ package experiments
 
 import (
 	"embed"
-	"fmt"
 	"io/fs"
-	"os"
-	"sort"
 
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
@@ -15,13 +12,13 @@ var builtin embed.FS
 
 // Catalog is a set of compiled experiments and game days by name.
 type Catalog struct {
-	plans    map[string]*Plan
-	gameDays map[string]*GameDay
+	plans    *source.Named[*Plan]
+	gameDays *source.Named[*GameDay]
 }
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{plans: map[string]*Plan{}, gameDays: map[string]*GameDay{}}
+	return &Catalog{plans: source.NewNamed[*Plan]("experiment"), gameDays: source.NewNamed[*GameDay]("game day")}
 }
 
 // Builtin loads the experiments shipped inside the binary.
@@ -34,39 +31,19 @@ func Builtin() (*Catalog, error) {
 }
 
 // Get returns the experiment with the given name.
-func (c *Catalog) Get(name string) (*Plan, bool) {
-	p, ok := c.plans[name]
-	return p, ok
-}
+func (c *Catalog) Get(name string) (*Plan, bool) { return c.plans.Get(name) }
 
 // GameDay returns the game day with the given name.
-func (c *Catalog) GameDay(name string) (*GameDay, bool) {
-	g, ok := c.gameDays[name]
-	return g, ok
-}
+func (c *Catalog) GameDay(name string) (*GameDay, bool) { return c.gameDays.Get(name) }
 
 // List returns every experiment, sorted by name.
-func (c *Catalog) List() []*Plan {
-	out := make([]*Plan, 0, len(c.plans))
-	for _, p := range c.plans {
-		out = append(out, p)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
-	return out
-}
+func (c *Catalog) List() []*Plan { return c.plans.List() }
 
 // GameDays returns every game day, sorted by name.
-func (c *Catalog) GameDays() []*GameDay {
-	out := make([]*GameDay, 0, len(c.gameDays))
-	for _, g := range c.gameDays {
-		out = append(out, g)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
-	return out
-}
+func (c *Catalog) GameDays() []*GameDay { return c.gameDays.List() }
 
 // Len returns how many experiments the catalog holds.
-func (c *Catalog) Len() int { return len(c.plans) }
+func (c *Catalog) Len() int { return c.plans.Len() }
 
 // Check verifies that every game day names experiments the catalog has.
 // Call it after every file is loaded.
@@ -77,36 +54,12 @@ func (c *Catalog) Check() error { return c.CheckWith(nil) }
 func (c *Catalog) CheckWith(other *Catalog) error {
 	var errs source.Errors
 	has := func(n string) bool {
-		if _, ok := c.plans[n]; ok {
-			return true
-		}
-		if other != nil {
-			_, ok := other.plans[n]
-			return ok
-		}
-		return false
+		return c.plans.Has(n) || (other != nil && other.plans.Has(n))
 	}
 	for _, g := range c.GameDays() {
-		errs.Append(g.File, g.checkRefs(has))
+		errs.Append(g.File, g.CheckRefs(has))
 	}
 	return errs.Err()
-}
-
-func (c *Catalog) add(plans []*Plan, days []*GameDay, errs *source.Errors) {
-	for _, p := range plans {
-		if old, dup := c.plans[p.Name()]; dup {
-			errs.Add(p.Experiment.File, p.Experiment.Metadata.Pos.Of("name"), "experiment %q is already defined in %s", p.Name(), old.Experiment.File)
-			continue
-		}
-		c.plans[p.Name()] = p
-	}
-	for _, g := range days {
-		if old, dup := c.gameDays[g.Name()]; dup {
-			errs.Add(g.File, g.Metadata.Pos.Of("name"), "game day %q is already defined in %s", g.Name(), old.File)
-			continue
-		}
-		c.gameDays[g.Name()] = g
-	}
 }
 
 // LoadFile loads one file's experiments and game days; shown is the path
@@ -115,7 +68,12 @@ func (c *Catalog) LoadFile(shown string, data []byte) error {
 	var errs source.Errors
 	plans, days, err := Load(shown, data)
 	errs.Append(shown, err)
-	c.add(plans, days, &errs)
+	for _, p := range plans {
+		c.plans.Add(p.Name(), p.Experiment.File, p.Experiment.Metadata.Pos.Of("name"), p, &errs)
+	}
+	for _, g := range days {
+		c.gameDays.Add(g.Name(), g.File, g.Metadata.Pos.Of("name"), g, &errs)
+	}
 	return errs.Err()
 }
 
@@ -125,17 +83,4 @@ func (c *Catalog) LoadFS(fsys fs.FS, dir, shown string) error {
 }
 
 // LoadPath loads an experiment file, or every such file under a directory.
-func (c *Catalog) LoadPath(path string) error {
-	st, err := os.Stat(path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	if st.IsDir() {
-		return c.LoadFS(os.DirFS(path), ".", path)
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	return c.LoadFile(path, data)
-}
+func (c *Catalog) LoadPath(path string) error { return source.LoadPath(path, c.LoadFile) }

@@ -1,6 +1,10 @@
 package experiments
 
-import "testing"
+import (
+	"sort"
+	"strings"
+	"testing"
+)
 
 func TestBuiltin(t *testing.T) {
 	c, err := Builtin()
@@ -12,4 +16,29 @@ func TestBuiltin(t *testing.T) {
 	}
 	p, _ := c.Get("pod-kill-checkout")
 	t.Logf("%s", p.Spec)
+}
+
+// TestFaultKinds checks that every kind the format accepts has its Chaos
+// Mesh type here, and no other.
+func TestFaultKinds(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		got  []string
+	}{
+		{"plan.FaultKinds", FaultKinds()},
+		{"faultSpecs", sortedKeys(faultSpecs)},
+	} {
+		if strings.Join(tc.got, ",") != "HTTPChaos,IOChaos,NetworkChaos,PodChaos,StressChaos" {
+			t.Errorf("%s = %v", tc.name, tc.got)
+		}
+	}
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }

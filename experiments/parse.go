@@ -1,94 +1,75 @@
 package experiments
 
 import (
-	"bytes"
-	"errors"
-	"io"
-	"regexp"
-
 	"gopkg.in/yaml.v3"
 
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/source"
-)
-
-var (
-	identRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	nameRe  = regexp.MustCompile(`^[a-z0-9]([a-z0-9-]{0,45}[a-z0-9])?$`)
 )
 
 // File is what one YAML file holds.
 type File struct {
 	Experiments []*Experiment
 	GameDays    []*GameDay
+	// invalid marks experiments that decoded but failed their checks:
+	// they are compiled, so one validate reports their CEL errors too,
+	// but never catalogued.
+	invalid map[*Experiment]bool
 }
 
 // KindOf returns the kind: of every document in data, in order, without
 // decoding them, so callers can route a file to the right format.
 func KindOf(data []byte) []string {
 	var out []string
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		if err := dec.Decode(&doc); err != nil {
-			return out
+	_ = source.Documents("", data, func(doc *yaml.Node) {
+		if doc.Content[0].Kind == yaml.MappingNode {
+			out = append(out, source.KindOf(doc))
 		}
-		if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-			continue
-		}
-		m := doc.Content[0]
-		kind := ""
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if m.Content[i].Value == "kind" {
-				kind = m.Content[i+1].Value
-			}
-		}
-		out = append(out, kind)
-	}
+	})
+	return out
 }
 
-// Parse reads every experiment and game day in data. Problems are
-// source.Errors naming file, line and column.
+// Parse reads every experiment and game day in data, checks each fault's
+// spec against its Chaos Mesh type and renders the spec to create. Problems
+// are source.Errors naming file, line and column.
 func Parse(file string, data []byte) (*File, error) {
 	var errs source.Errors
-	out := &File{}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			errs = append(errs, source.YAMLError(file, err))
-			return nil, errs.Err()
-		}
-		if len(doc.Content) == 0 {
-			continue
-		}
-		switch kindOf(doc.Content[0]) {
+	out := &File{invalid: map[*Experiment]bool{}}
+	err := source.Documents(file, data, func(doc *yaml.Node) {
+		switch source.KindOf(doc) {
 		case KindGameDay:
 			g := &GameDay{File: file}
-			if err := source.Decode(file, &doc, g); err != nil {
+			if err := source.Decode(file, doc, g); err != nil {
 				errs.Append(file, err)
-				continue
+				return
 			}
-			if err := g.check(); err != nil {
+			if err := g.Check(); err != nil {
 				errs.Append(file, err)
-				continue
+				return
 			}
 			out.GameDays = append(out.GameDays, g)
 		default:
 			e := &Experiment{File: file}
-			if err := source.Decode(file, &doc, e); err != nil {
-				errs.Append(file, err)
-				continue
+			derr := source.Decode(file, doc, e)
+			ferr := checkFault(file, &e.Spec.Fault)
+			if derr != nil || ferr != nil {
+				errs.Append(file, derr)
+				errs.Append(file, ferr)
+				return
 			}
-			if err := e.check(); err != nil {
+			if err := e.Check(); err != nil {
 				errs.Append(file, err)
-				e.invalid = true
+				out.invalid[e] = true
+			} else if err := render(e); err != nil {
+				errs.Append(file, err)
+				out.invalid[e] = true
 			}
 			out.Experiments = append(out.Experiments, e)
 		}
+	})
+	if err != nil {
+		errs.Append(file, err)
+		return nil, errs.Err()
 	}
 	if len(out.Experiments) == 0 && len(out.GameDays) == 0 && len(errs) == 0 {
 		errs.Add(file, source.Pos{Line: 1, Col: 1}, "no experiment or game day in file")
@@ -96,14 +77,25 @@ func Parse(file string, data []byte) (*File, error) {
 	return out, errs.Err()
 }
 
-func kindOf(n *yaml.Node) string {
-	if n.Kind != yaml.MappingNode {
-		return ""
+// Load parses and compiles every experiment and game day in a file.
+func Load(file string, data []byte) ([]*Plan, []*GameDay, error) {
+	f, err := Parse(file, data)
+	var errs source.Errors
+	errs.Append(file, err)
+	if f == nil {
+		return nil, nil, errs.Err()
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == "kind" {
-			return n.Content[i+1].Value
+	var plans []*Plan
+	for _, e := range f.Experiments {
+		p, err := plan.Compile(e)
+		if err != nil {
+			errs.Append(file, err)
+			continue
+		}
+		if !f.invalid[e] {
+			plans = append(plans, p)
+			plan.Remember(e, p)
 		}
 	}
-	return ""
+	return plans, f.GameDays, errs.Err()
 }

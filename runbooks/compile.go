@@ -1,8 +1,6 @@
 package runbooks
 
 import (
-	"crypto/sha256"
-	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
@@ -380,18 +378,18 @@ func compileExpr(file string, env *guard.Env, e source.Expr, want *cel.Type, wha
 	return prg
 }
 
-var planCache sync.Map // runbook hash → *Plan
+var planCache source.Cache[*Plan]
 
 // CompileCached compiles a runbook once per process: workflows call it on
 // every replay with the definition from their input, and get the same plan
 // back without compiling CEL again.
 func CompileCached(r *Runbook) (*Plan, error) {
-	key, err := cacheKey(r)
+	key, err := planCache.Key(r)
 	if err != nil {
 		return nil, err
 	}
-	if p, ok := planCache.Load(key); ok {
-		return p.(*Plan), nil
+	if p, ok := planCache.Get(key); ok {
+		return p, nil
 	}
 	// The definition came through JSON: re-check it like a file, which also
 	// fills the defaults the workflow relies on.
@@ -402,17 +400,8 @@ func CompileCached(r *Runbook) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	planCache.Store(key, p)
+	planCache.Put(key, p)
 	return p, nil
-}
-
-func cacheKey(r *Runbook) (string, error) {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(b)
-	return string(sum[:]), nil
 }
 
 // Load parses and compiles every runbook in a file.
@@ -432,9 +421,7 @@ func Load(file string, data []byte) ([]*Plan, error) {
 		if !rb.invalid {
 			plans = append(plans, p)
 			// Workers of this process find the plan without compiling.
-			if key, err := cacheKey(rb); err == nil {
-				planCache.Store(key, p)
-			}
+			planCache.Remember(rb, p)
 		}
 	}
 	return plans, errs.Err()

@@ -1,10 +1,7 @@
 package runbooks
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 
@@ -28,30 +25,21 @@ var (
 func Parse(file string, data []byte) ([]*Runbook, error) {
 	var errs source.Errors
 	var out []*Runbook
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			errs = append(errs, source.YAMLError(file, err))
-			return nil, errs.Err()
-		}
-		if len(doc.Content) == 0 {
-			continue
-		}
+	err := source.Documents(file, data, func(doc *yaml.Node) {
 		rb := &Runbook{File: file}
-		if err := source.Decode(file, &doc, rb); err != nil {
+		if err := source.Decode(file, doc, rb); err != nil {
 			errs.Append(file, err)
-			continue
+			return
 		}
 		if err := rb.check(); err != nil {
 			errs.Append(file, err)
 			rb.invalid = true
 		}
 		out = append(out, rb)
+	})
+	if err != nil {
+		errs.Append(file, err)
+		return nil, errs.Err()
 	}
 	if len(out) == 0 && len(errs) == 0 {
 		errs.Add(file, source.Pos{Line: 1, Col: 1}, "no runbook in file")

@@ -14,7 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	"github.com/firebreak-ops/firebreak/experiments"
+	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/guard"
 	"github.com/firebreak-ops/firebreak/internal/names"
 )

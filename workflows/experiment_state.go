@@ -4,7 +4,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	"github.com/firebreak-ops/firebreak/experiments"
+	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
 )
 
 // Experiment statuses and verdicts.

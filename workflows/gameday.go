@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	"github.com/firebreak-ops/firebreak/experiments"
+	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/names"
 )
 
@@ -128,7 +128,7 @@ func GameDayWorkflow(ctx workflow.Context, in GameDayInput) (*GameDayState, erro
 				st.Results = append(st.Results, GameDayResult{Experiment: name, Verdict: VerdictNotRun, Reason: "not in the catalog", Weight: weight(name)})
 				continue
 			}
-			id := names.ExperimentWorkflowID(name, fmt.Sprintf("%s-%d-%d", runHash(st.ID), gi, n)) //workflowcheck:ignore the suffix is given, so no random one is drawn
+			id := names.ExperimentRunID(name, fmt.Sprintf("%s-%d-%d", runHash(st.ID), gi, n))
 			cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
 				WorkflowID: id, TaskQueue: names.TaskQueue,
 				// Cancelling the game day cancels its experiments, which

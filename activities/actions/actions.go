@@ -1,11 +1,15 @@
-// Package actions names every action a runbook may call and defines the
-// small input and output shapes shared by the workflows that call actions
-// and the activities that perform them. It has no clients and no I/O, so the
-// runbook format and the workflows can import it.
+// Package actions declares every action and activity Firebreak's workers
+// perform: one table of specs (name, with: fields, dry-run behaviour), one
+// file per integration, which the runbook type-checker reads and against
+// which the worker registers each integration's handlers. It also defines
+// the small input and output shapes shared by the workflows that call
+// actions and the activities that perform them. It has no clients and no
+// I/O, so the runbook format and the workflows can import it.
 package actions
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,7 +47,8 @@ type Field struct {
 	Description string
 }
 
-// Spec describes an action for validation and documentation.
+// Spec declares an action: its name, the with: fields the type-checker
+// accepts and whether it knows how to dry-run.
 type Spec struct {
 	Name        string
 	Description string
@@ -54,32 +59,69 @@ type Spec struct {
 	// example Kubernetes server-side dry run); other actions are only
 	// described, not called, in a dry run.
 	DryRun bool
+	// Internal activities are called only by Firebreak's own workflows,
+	// with a typed request rather than a with: map; runbooks cannot name
+	// them, so Lookup and Names leave them out.
+	Internal bool
 }
 
-var specs = map[string]Spec{}
+// Handler performs one action from its with: map; integrations bind one to
+// each spec they implement.
+type Handler func(ctx context.Context, req Request) (any, error)
 
-// Register adds an action spec; integrations call it from init.
-func Register(s Spec) {
-	if _, dup := specs[s.Name]; dup {
-		panic("actions: duplicate action " + s.Name)
+// table holds every declared spec by name: each file of this package
+// declares one integration's specs.
+var table = index(builtinActions, kubernetesActions, pagerDutyActions, slackActions, incidentActions, chaosActivities)
+
+func index(groups ...[]Spec) map[string]Spec {
+	out := map[string]Spec{}
+	for _, g := range groups {
+		for _, s := range g {
+			if _, dup := out[s.Name]; dup {
+				panic("actions: duplicate action " + s.Name)
+			}
+			out[s.Name] = s
+		}
 	}
-	specs[s.Name] = s
+	return out
 }
 
-// Lookup returns the spec of a named action.
+// Lookup returns the spec of an action a runbook may call.
 func Lookup(name string) (Spec, bool) {
-	s, ok := specs[name]
+	s, ok := table[name]
+	if s.Internal {
+		return Spec{}, false
+	}
 	return s, ok
 }
 
-// Names lists every known action, sorted.
+// Names lists every action a runbook may call, sorted.
 func Names() []string {
-	out := make([]string, 0, len(specs))
-	for n := range specs {
-		out = append(out, n)
+	out := make([]string, 0, len(table))
+	for n, s := range table {
+		if !s.Internal {
+			out = append(out, n)
+		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// All returns every declared spec, internal activities included, sorted
+// by name: the list the worker must register a handler for.
+func All() []Spec {
+	out := make([]Spec, 0, len(table))
+	for _, s := range table {
+		out = append(out, s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Declared reports whether name is a declared action or activity.
+func Declared(name string) bool {
+	_, ok := table[name]
+	return ok
 }
 
 // FieldNames lists a spec's fields, sorted.
@@ -126,8 +168,9 @@ func Decode(with map[string]any, v any) error {
 	return nil
 }
 
-func init() {
-	Register(Spec{
+// builtinActions need no outside system.
+var builtinActions = []Spec{
+	{
 		Name:        Log,
 		Description: "Write a message to the run record and the worker log.",
 		Fields: map[string]Field{
@@ -135,8 +178,8 @@ func init() {
 			"level":   {Kind: KindString, Description: "info (default), warn or error"},
 		},
 		DryRun: true,
-	})
-	Register(Spec{
+	},
+	{
 		Name:        HTTPRequest,
 		Description: "Send an HTTP request and check its status.",
 		Fields: map[string]Field{
@@ -148,8 +191,8 @@ func init() {
 			"timeout":        {Kind: KindDuration, Description: "per-request timeout (default 10s)"},
 		},
 		Mutating: true,
-	})
-	Register(Spec{
+	},
+	{
 		Name:        PrometheusQuery,
 		Description: "Run an instant PromQL query against the configured Prometheus.",
 		Fields: map[string]Field{
@@ -157,7 +200,7 @@ func init() {
 			"time":  {Kind: KindString, Description: "evaluation time, RFC 3339 (default: now)"},
 		},
 		DryRun: true,
-	})
+	},
 }
 
 // permanent marks an error that retrying cannot fix (bad input, a 4xx).

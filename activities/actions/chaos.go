@@ -98,3 +98,36 @@ const ExperimentContext = "experiment.context"
 type ExperimentContextResult struct {
 	OpenIncidents int `json:"openIncidents"`
 }
+
+// chaosActivities are what experiment workflows call, with the typed
+// requests above.
+var chaosActivities = []Spec{
+	{
+		Name:        ChaosCreate,
+		Description: "Create a Chaos Mesh resource (ChaosCreateRequest); a dry run asks the API server to validate it without persisting.",
+		Mutating:    true,
+		DryRun:      true,
+		Internal:    true,
+	},
+	{
+		Name:        ChaosStatus,
+		Description: "Read a Chaos Mesh resource's injection state (ChaosObject).",
+		Internal:    true,
+	},
+	{
+		Name:        ChaosDelete,
+		Description: "Delete a Chaos Mesh resource, rolling its fault back (ChaosObject).",
+		Mutating:    true,
+		Internal:    true,
+	},
+	{
+		Name:        ChaosAwait,
+		Description: "Wait until a Chaos Mesh resource is injected, recovered or gone (ChaosAwaitRequest).",
+		Internal:    true,
+	},
+	{
+		Name:        ExperimentContext,
+		Description: "Count open incidents for an experiment's preconditions.",
+		Internal:    true,
+	},
+}

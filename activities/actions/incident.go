@@ -14,8 +14,10 @@ const (
 	ReportPostmortem = "report.postmortem"
 )
 
-func init() {
-	Register(Spec{
+// incidentActions declare incidents and keep their channel, summary and
+// postmortem.
+var incidentActions = []Spec{
+	{
 		Name:        IncidentDeclare,
 		Description: "Declare an incident; the run is linked to it and reports its steps into the incident's timeline.",
 		Fields: map[string]Field{
@@ -28,8 +30,8 @@ func init() {
 			"page":       {Kind: KindBool, Description: "also trigger a PagerDuty incident"},
 		},
 		Mutating: true,
-	})
-	Register(Spec{
+	},
+	{
 		Name:        SlackIncidentChannel,
 		Description: "Create an incident's Slack channel (or find it if it exists) and invite people.",
 		Fields: map[string]Field{
@@ -38,8 +40,8 @@ func init() {
 			"topic": {Kind: KindString, Description: "channel topic"},
 		},
 		Mutating: true,
-	})
-	Register(Spec{
+	},
+	{
 		Name:        SlackIncidentSummary,
 		Description: "Post and pin an incident's summary message, or update it when ts names it.",
 		Fields: map[string]Field{
@@ -48,13 +50,13 @@ func init() {
 			"incident": {Kind: KindAny, Required: true, Description: "the incident record"},
 		},
 		Mutating: true,
-	})
-	Register(Spec{
+	},
+	{
 		Name:        ReportPostmortem,
 		Description: "Render an incident's postmortem as Markdown and write it to the postmortem directory.",
 		Fields: map[string]Field{
 			"incident": {Kind: KindAny, Required: true, Description: "the incident record"},
 		},
 		Mutating: true,
-	})
+	},
 }

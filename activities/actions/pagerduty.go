@@ -8,13 +8,16 @@ const (
 	PagerDutyNote        = "pagerduty.note"
 )
 
-func init() {
-	routing := Field{Kind: KindString, Description: "Events API v2 integration (routing) key; default: pagerduty.routingKey from the config"}
-	Register(Spec{
+// routingField is the with: field naming an Events API v2 integration.
+var routingField = Field{Kind: KindString, Description: "Events API v2 integration (routing) key; default: pagerduty.routingKey from the config"}
+
+// pagerDutyActions page through the Events API v2 and note incidents.
+var pagerDutyActions = []Spec{
+	{
 		Name:        PagerDutyTrigger,
 		Description: "Open (or re-trigger) a PagerDuty alert through the Events API v2.",
 		Fields: map[string]Field{
-			"routingKey":    routing,
+			"routingKey":    routingField,
 			"summary":       {Kind: KindString, Required: true, Description: "one-line summary"},
 			"severity":      {Kind: KindString, Description: "critical, error (default), warning or info"},
 			"source":        {Kind: KindString, Description: "affected system (default firebreak)"},
@@ -25,19 +28,10 @@ func init() {
 			"customDetails": {Kind: KindMap},
 		},
 		Mutating: true,
-	})
-	for _, name := range []string{PagerDutyAcknowledge, PagerDutyResolve} {
-		Register(Spec{
-			Name:        name,
-			Description: "Acknowledge or resolve a PagerDuty alert by dedup key (Events API v2).",
-			Fields: map[string]Field{
-				"routingKey": routing,
-				"dedupKey":   {Kind: KindString, Required: true},
-			},
-			Mutating: true,
-		})
-	}
-	Register(Spec{
+	},
+	pagerDutyEvent(PagerDutyAcknowledge),
+	pagerDutyEvent(PagerDutyResolve),
+	{
 		Name:        PagerDutyNote,
 		Description: "Add a note to a PagerDuty incident (REST API).",
 		Fields: map[string]Field{
@@ -46,5 +40,18 @@ func init() {
 			"from":       {Kind: KindString, Description: "email of the PagerDuty user adding it; default: pagerduty.from from the config"},
 		},
 		Mutating: true,
-	})
+	},
+}
+
+// pagerDutyEvent declares acknowledge or resolve.
+func pagerDutyEvent(name string) Spec {
+	return Spec{
+		Name:        name,
+		Description: "Acknowledge or resolve a PagerDuty alert by dedup key (Events API v2).",
+		Fields: map[string]Field{
+			"routingKey": routingField,
+			"dedupKey":   {Kind: KindString, Required: true},
+		},
+		Mutating: true,
+	}
 }

@@ -8,8 +8,9 @@ const (
 	SlackPost = "slack.post"
 )
 
-func init() {
-	Register(Spec{
+// slackActions post and keep up the messages that show runs.
+var slackActions = []Spec{
+	{
 		Name:        SlackRunMessage,
 		Description: "Post (or update) the Slack message that shows a run's state, with approval buttons while a step waits.",
 		Fields: map[string]Field{
@@ -20,8 +21,8 @@ func init() {
 		},
 		Mutating: true,
 		DryRun:   true,
-	})
-	Register(Spec{
+	},
+	{
 		Name:        SlackPost,
 		Description: "Post a message to a Slack channel or thread.",
 		Fields: map[string]Field{
@@ -31,5 +32,5 @@ func init() {
 		},
 		Mutating: true,
 		DryRun:   true,
-	})
+	},
 }

@@ -19,6 +19,11 @@ type logInput struct {
 	Level   string `json:"level"`
 }
 
+// Handlers returns the handler of each built-in action.
+func (a *Activities) Handlers() map[string]actions.Handler {
+	return map[string]actions.Handler{actions.Log: a.Log}
+}
+
 // Log writes a message to the worker log; the run record keeps it as the
 // step's output.
 func (a *Activities) Log(ctx context.Context, req actions.Request) (any, error) {

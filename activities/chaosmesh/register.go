@@ -11,16 +11,25 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 )
 
-// Register registers the Chaos Mesh activities under their action names
-// (actions.ChaosCreate, ChaosStatus, ChaosDelete, ChaosAwait). Errors a
-// retry cannot fix reach the workflow as non-retryable.
+// Typed returns each Chaos Mesh activity by its action name
+// (actions.ChaosCreate, ChaosStatus, ChaosDelete, ChaosAwait), ready to
+// register. Errors a retry cannot fix reach the workflow as non-retryable.
+func (a *Activities) Typed() map[string]any {
+	return map[string]any{
+		actions.ChaosCreate: withResult(a.Create),
+		actions.ChaosStatus: withResult(a.Status),
+		actions.ChaosDelete: func(ctx context.Context, o actions.ChaosObject) error {
+			return temporalError(ctx, a.Delete(ctx, o))
+		},
+		actions.ChaosAwait: withResult(a.Await),
+	}
+}
+
+// Register registers the Chaos Mesh activities under their action names.
 func (a *Activities) Register(r worker.ActivityRegistry) {
-	r.RegisterActivityWithOptions(withResult(a.Create), activity.RegisterOptions{Name: actions.ChaosCreate})
-	r.RegisterActivityWithOptions(withResult(a.Status), activity.RegisterOptions{Name: actions.ChaosStatus})
-	r.RegisterActivityWithOptions(func(ctx context.Context, o actions.ChaosObject) error {
-		return temporalError(ctx, a.Delete(ctx, o))
-	}, activity.RegisterOptions{Name: actions.ChaosDelete})
-	r.RegisterActivityWithOptions(withResult(a.Await), activity.RegisterOptions{Name: actions.ChaosAwait})
+	for name, f := range a.Typed() {
+		r.RegisterActivityWithOptions(f, activity.RegisterOptions{Name: name})
+	}
 }
 
 // withResult converts the errors of an activity returning a result.

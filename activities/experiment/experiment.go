@@ -8,9 +8,7 @@ import (
 	"fmt"
 
 	"go.temporal.io/api/workflowservice/v1"
-	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
@@ -31,7 +29,7 @@ func (a *Activities) Context(ctx context.Context, _ struct{}) (actions.Experimen
 	return actions.ExperimentContextResult{OpenIncidents: int(resp.GetCount())}, nil
 }
 
-// Register registers the activities under their action names.
-func (a *Activities) Register(r worker.ActivityRegistry) {
-	r.RegisterActivityWithOptions(a.Context, activity.RegisterOptions{Name: actions.ExperimentContext})
+// Typed returns each activity by its action name, ready to register.
+func (a *Activities) Typed() map[string]any {
+	return map[string]any{actions.ExperimentContext: a.Context}
 }

@@ -24,8 +24,8 @@ type Activities struct {
 }
 
 // Handlers returns the handler of each incident action.
-func (a *Activities) Handlers() map[string]func(context.Context, actions.Request) (any, error) {
-	return map[string]func(context.Context, actions.Request) (any, error){
+func (a *Activities) Handlers() map[string]actions.Handler {
+	return map[string]actions.Handler{
 		actions.IncidentDeclare: a.Declare,
 	}
 }

@@ -57,8 +57,8 @@ func New(cfg Config) *Activities {
 }
 
 // Handlers returns the handler of each Kubernetes action.
-func (a *Activities) Handlers() map[string]func(context.Context, actions.Request) (any, error) {
-	return map[string]func(context.Context, actions.Request) (any, error){
+func (a *Activities) Handlers() map[string]actions.Handler {
+	return map[string]actions.Handler{
 		actions.KubernetesRolloutRestart: a.RolloutRestart,
 		actions.KubernetesScale:          a.Scale,
 		actions.KubernetesDeletePod:      a.DeletePod,

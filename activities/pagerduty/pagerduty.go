@@ -4,7 +4,6 @@
 package pagerduty
 
 import (
-	"context"
 	"errors"
 	"net/http"
 
@@ -50,8 +49,8 @@ func New(cfg Config) *Activities {
 }
 
 // Handlers returns the handler of each PagerDuty action.
-func (a *Activities) Handlers() map[string]func(context.Context, actions.Request) (any, error) {
-	return map[string]func(context.Context, actions.Request) (any, error){
+func (a *Activities) Handlers() map[string]actions.Handler {
+	return map[string]actions.Handler{
 		actions.PagerDutyTrigger:     a.Trigger,
 		actions.PagerDutyAcknowledge: a.Acknowledge,
 		actions.PagerDutyResolve:     a.Resolve,

@@ -45,8 +45,8 @@ type Activities struct {
 func New(cfg Config) *Activities { return &Activities{cfg: cfg} }
 
 // Handlers returns the handler of each report action.
-func (a *Activities) Handlers() map[string]func(context.Context, actions.Request) (any, error) {
-	return map[string]func(context.Context, actions.Request) (any, error){
+func (a *Activities) Handlers() map[string]actions.Handler {
+	return map[string]actions.Handler{
 		actions.ReportPostmortem: a.Postmortem,
 	}
 }

@@ -13,14 +13,6 @@ import (
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
-// IncidentHandlers returns the handlers of the incident channel actions.
-func (a *Activities) IncidentHandlers() map[string]func(context.Context, actions.Request) (any, error) {
-	return map[string]func(context.Context, actions.Request) (any, error){
-		actions.SlackIncidentChannel: a.IncidentChannel,
-		actions.SlackIncidentSummary: a.IncidentSummary,
-	}
-}
-
 type channelInput struct {
 	Name  string   `json:"name"`
 	Users []string `json:"users"`
@@ -119,18 +111,12 @@ func (a *Activities) IncidentSummary(ctx context.Context, req actions.Request) (
 		slackgo.MsgOptionBlocks(IncidentBlocks(&inc)...),
 		slackgo.MsgOptionDisableLinkUnfurl(),
 	)
-	if in.TS != "" {
-		channel, ts, _, err := a.client.UpdateMessageContext(ctx, in.Channel, in.TS, msg)
-		if err == nil {
-			return map[string]any{"channel": channel, "ts": ts}, nil
-		}
-		if !isSlackError(err, "message_not_found") {
-			return nil, classify("chat.update", in.Channel, err)
-		}
-	}
-	channel, ts, err := a.client.PostMessageContext(ctx, in.Channel, msg)
+	channel, ts, posted, err := a.postOrUpdate(ctx, in.Channel, in.TS, msg)
 	if err != nil {
-		return nil, classify("chat.postMessage", in.Channel, err)
+		return nil, err
+	}
+	if !posted {
+		return map[string]any{"channel": channel, "ts": ts}, nil
 	}
 	if err := a.client.AddPinContext(ctx, channel, slackgo.ItemRef{Channel: channel, Timestamp: ts}); err != nil && !isSlackError(err, "already_pinned") {
 		return nil, classify("pins.add", channel, err)

@@ -66,10 +66,12 @@ func NewClient(cfg Config) *slackgo.Client {
 }
 
 // Handlers returns the handler of each Slack action.
-func (a *Activities) Handlers() map[string]func(context.Context, actions.Request) (any, error) {
-	return map[string]func(context.Context, actions.Request) (any, error){
-		actions.SlackRunMessage: a.RunMessage,
-		actions.SlackPost:       a.Post,
+func (a *Activities) Handlers() map[string]actions.Handler {
+	return map[string]actions.Handler{
+		actions.SlackRunMessage:      a.RunMessage,
+		actions.SlackPost:            a.Post,
+		actions.SlackIncidentChannel: a.IncidentChannel,
+		actions.SlackIncidentSummary: a.IncidentSummary,
 	}
 }
 
@@ -110,21 +112,32 @@ func (a *Activities) RunMessage(ctx context.Context, req actions.Request) (any, 
 		slackgo.MsgOptionBlocks(RunBlocks(&st, uiURL)...),
 		slackgo.MsgOptionDisableLinkUnfurl(),
 	)
-	if in.TS != "" {
-		channel, ts, _, err := a.client.UpdateMessageContext(ctx, in.Channel, in.TS, msg)
+	channel, ts, _, err := a.postOrUpdate(ctx, in.Channel, in.TS, msg)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{"channel": channel, "ts": ts}, nil
+}
+
+// postOrUpdate updates the message ts names, or posts msg when ts is
+// empty or the message was deleted; posted says a new message was posted.
+// Errors are classified for the workflow.
+func (a *Activities) postOrUpdate(ctx context.Context, channel, ts string, msg slackgo.MsgOption) (string, string, bool, error) {
+	if ts != "" {
+		ch, newTS, _, err := a.client.UpdateMessageContext(ctx, channel, ts, msg)
 		if err == nil {
-			return map[string]any{"channel": channel, "ts": ts}, nil
+			return ch, newTS, false, nil
 		}
 		if !isSlackError(err, "message_not_found") {
-			return nil, classify("chat.update", in.Channel, err)
+			return "", "", false, classify("chat.update", channel, err)
 		}
 		// Someone deleted the message: post it again.
 	}
-	channel, ts, err := a.client.PostMessageContext(ctx, in.Channel, msg)
+	ch, newTS, err := a.client.PostMessageContext(ctx, channel, msg)
 	if err != nil {
-		return nil, classify("chat.postMessage", in.Channel, err)
+		return "", "", false, classify("chat.postMessage", channel, err)
 	}
-	return map[string]any{"channel": channel, "ts": ts}, nil
+	return ch, newTS, true, nil
 }
 
 type postInput struct {

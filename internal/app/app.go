@@ -27,8 +27,6 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities"
-	"github.com/firebreak-ops/firebreak/activities/chaosmesh"
-	"github.com/firebreak-ops/firebreak/activities/experiment"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 	"github.com/firebreak-ops/firebreak/activities/report"
@@ -141,8 +139,9 @@ func RegisterChaos(w worker.Registry, c client.Client, cfg *config.Config) {
 	// controller-runtime's client logs through a global logger and
 	// complains, with a stack trace, when none is set.
 	ctrlLogOnce.Do(func() { ctrllog.SetLogger(logr.Discard()) })
-	chaosmesh.New(kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig}).Register(w)
-	(&experiment.Activities{Client: c}).Register(w)
+	activities.RegisterTyped(w, activities.Typed(activities.Deps{
+		Kubernetes: kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig}, Temporal: c,
+	}))
 }
 
 var ctrlLogOnce sync.Once

@@ -49,6 +49,13 @@ func ExperimentWorkflowID(experiment, suffix string) string {
 	if suffix == "" {
 		suffix = NewSuffix()
 	}
+	return ExperimentRunID(experiment, suffix)
+}
+
+// ExperimentRunID returns the workflow ID of an experiment run with a given
+// suffix, experiment:<name>:<suffix>; it never draws a random one, so
+// workflows (a game day naming its experiments) call it.
+func ExperimentRunID(experiment, suffix string) string {
 	return experimentPrefix + experiment + ":" + suffix
 }
 

@@ -4,8 +4,9 @@
 package names
 
 import (
-	"crypto/rand"
 	"strings"
+
+	"github.com/google/uuid"
 )
 
 // TaskQueue is the task queue every Firebreak worker polls.
@@ -60,13 +61,19 @@ func RunbookOf(id string) string {
 	return name
 }
 
-// NewSuffix returns 10 random lower-case base32 characters.
+// NewSuffix returns 10 random lower-case base32 characters, for IDs the
+// API and CLI start runs under. Workflows never call it (nor the ID
+// helpers given an empty suffix): their IDs come from their input.
 func NewSuffix() string {
 	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-	b := make([]byte, 10)
-	_, _ = rand.Read(b)
-	for i := range b {
-		b[i] = alphabet[int(b[i])%len(alphabet)]
+	// A version 4 UUID's bytes 6 and 8 carry its version and variant; the
+	// other 14 are random.
+	u := uuid.New()
+	b := make([]byte, 0, 10)
+	for i, c := range u {
+		if i != 6 && i != 8 && len(b) < 10 {
+			b = append(b, alphabet[int(c)%len(alphabet)])
+		}
 	}
 	return string(b)
 }

@@ -1,4 +1,4 @@
-package experiments
+package plan
 
 import (
 	"encoding/json"
@@ -21,7 +21,6 @@ type Experiment struct {
 	Spec       Spec             `yaml:"spec" json:"spec"`
 	File       string           `yaml:"-" json:"-"`
 	Pos        source.Positions `yaml:"-" json:"-"`
-	invalid    bool
 }
 
 // Name returns metadata.name.
@@ -102,8 +101,13 @@ type BlastRadius struct {
 type Fault struct {
 	Kind string `json:"kind"`
 	// Spec is the fault's spec as JSON, exactly as written.
-	Spec json.RawMessage  `json:"spec"`
-	Pos  source.Positions `json:"-"`
+	Spec json.RawMessage `json:"spec"`
+	// Rendered is the Chaos Mesh spec to create: Spec with selector, mode,
+	// value and duration filled in, after Chaos Mesh's own defaulting and
+	// validation. The experiments package renders it when the file loads,
+	// so it travels to the workflow as plain data.
+	Rendered json.RawMessage  `json:"rendered,omitempty"`
+	Pos      source.Positions `json:"-"`
 	// specPos maps spec keys (dotted) to positions for errors.
 	specPos map[string]source.Pos
 }

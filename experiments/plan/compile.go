@@ -1,10 +1,8 @@
-package experiments
+package plan
 
 import (
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"sync"
 
 	"github.com/google/cel-go/cel"
 
@@ -37,7 +35,8 @@ const (
 // Plan is a checked, compiled experiment.
 type Plan struct {
 	Experiment *Experiment
-	// Spec is the Chaos Mesh spec to create, selector and duration filled.
+	// Spec is the Chaos Mesh spec to create, selector and duration filled:
+	// the fault's Rendered spec.
 	Spec          json.RawMessage
 	SteadyState   *guard.Program
 	AbortWhen     *guard.Program
@@ -79,8 +78,8 @@ func (e *Experiment) contextEnv() (*guard.Env, error) {
 		[]guard.Var{{Name: VarContext, Type: guard.ObjectType(contextType)}})
 }
 
-// Compile type-checks every expression of a parsed experiment and renders
-// its Chaos Mesh spec.
+// Compile type-checks every expression of a parsed experiment. The plan's
+// spec is the one rendered when the file loaded.
 func Compile(e *Experiment) (*Plan, error) {
 	var errs source.Errors
 	p := &Plan{Experiment: e}
@@ -104,10 +103,11 @@ func Compile(e *Experiment) (*Plan, error) {
 			p.Preconditions = append(p.Preconditions, prg)
 		}
 	}
-	if !e.invalid && s.Fault.Kind != "" {
-		spec, err := e.RenderSpec("")
+	p.Spec = s.Fault.Rendered
+	if len(p.Spec) == 0 && s.Fault.Kind != "" {
+		spec, err := e.filledSpec()
 		if err != nil {
-			errs.Add(e.File, s.Fault.Pos.Of("spec"), "spec.fault.spec is not valid for Chaos Mesh: %s", cleanJSONError(err))
+			errs.Add(e.File, s.Fault.Pos.Of("spec"), "spec.fault.spec: %v", err)
 		}
 		p.Spec = spec
 	}
@@ -131,56 +131,32 @@ func compileExpr(file string, env *guard.Env, x source.Expr, what string, errs *
 	return prg
 }
 
-var planCache sync.Map // experiment hash → *Plan
+var planCache source.Cache[*Plan]
 
 // CompileCached compiles an experiment once per process: the workflow
 // calls it on every replay with the definition from its input.
 func CompileCached(e *Experiment) (*Plan, error) {
-	b, err := json.Marshal(e)
+	key, err := planCache.Key(e)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(b)
-	key := string(sum[:])
-	if p, ok := planCache.Load(key); ok {
-		return p.(*Plan), nil
+	if p, ok := planCache.Get(key); ok {
+		return p, nil
 	}
-	if err := e.check(); err != nil {
+	if err := e.Check(); err != nil {
 		return nil, err
 	}
 	p, err := Compile(e)
 	if err != nil {
 		return nil, err
 	}
-	planCache.Store(key, p)
+	planCache.Put(key, p)
 	return p, nil
 }
 
-// Load parses and compiles every experiment and game day in a file.
-func Load(file string, data []byte) ([]*Plan, []*GameDay, error) {
-	f, err := Parse(file, data)
-	var errs source.Errors
-	errs.Append(file, err)
-	if f == nil {
-		return nil, nil, errs.Err()
-	}
-	var plans []*Plan
-	for _, e := range f.Experiments {
-		p, err := Compile(e)
-		if err != nil {
-			errs.Append(file, err)
-			continue
-		}
-		if !e.invalid {
-			plans = append(plans, p)
-			if b, err := json.Marshal(e); err == nil {
-				sum := sha256.Sum256(b)
-				planCache.Store(string(sum[:]), p)
-			}
-		}
-	}
-	return plans, f.GameDays, errs.Err()
-}
+// Remember caches a plan compiled from a file, so workers of this process
+// find it without compiling.
+func Remember(e *Experiment, p *Plan) { planCache.Remember(e, p) }
 
 // Summary describes an experiment for listings.
 type Summary struct {

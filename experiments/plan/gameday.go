@@ -1,4 +1,4 @@
-package experiments
+package plan
 
 import (
 	"fmt"
@@ -47,7 +47,8 @@ type Group struct {
 // DefaultCatchupWindow applies when a game day names none.
 const DefaultCatchupWindow = source.Duration(10 * time.Minute)
 
-func (g *GameDay) check() error {
+// Check validates a game day and fills its defaults.
+func (g *GameDay) Check() error {
 	var errs source.Errors
 	add := func(pos source.Pos, format string, args ...any) { errs.Add(g.File, pos, format, args...) }
 	if g.APIVersion != APIVersion {
@@ -87,8 +88,8 @@ func (g *GameDay) check() error {
 	return errs.Err()
 }
 
-// checkRefs reports experiments a game day names that the catalog lacks.
-func (g *GameDay) checkRefs(has func(string) bool) error {
+// CheckRefs reports experiments a game day names that has does not know.
+func (g *GameDay) CheckRefs(has func(string) bool) error {
 	var errs source.Errors
 	for i, gr := range g.Spec.Groups {
 		for j, name := range gr.Experiments {

@@ -1,6 +1,7 @@
-package experiments
+package plan
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"strconv"
@@ -29,9 +30,9 @@ func modeList() string {
 // cronParser reads five-field schedules and descriptors such as @daily.
 var cronParser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
 
-// check validates an experiment's structure and fills defaults: everything
-// that needs no CEL.
-func (e *Experiment) check() error {
+// Check validates an experiment's structure and fills defaults: everything
+// that needs no CEL and no Chaos Mesh.
+func (e *Experiment) Check() error {
 	var errs source.Errors
 	add := func(pos source.Pos, format string, args ...any) { errs.Add(e.File, pos, format, args...) }
 	if e.APIVersion != APIVersion {
@@ -204,25 +205,35 @@ func (e *Experiment) checkProbes(add func(source.Pos, string, ...any)) {
 	}
 }
 
-// RenderSpec returns the Chaos Mesh spec to create: the fault's spec with
-// selector, mode, value and duration filled in from the experiment, after
-// Chaos Mesh's own defaulting and validation. namespace is where the
-// resource will live (default: the first target namespace).
-func (e *Experiment) RenderSpec(namespace string) ([]byte, error) {
+// FillSpec sets the fields of a fault's spec Firebreak owns: selector,
+// mode and value from spec.target, duration from spec.duration.
+func (e *Experiment) FillSpec(m map[string]any) {
 	s := &e.Spec
-	if namespace == "" && len(s.Target.Namespaces) > 0 {
-		namespace = s.Target.Namespaces[0]
+	sel := map[string]any{"namespaces": s.Target.Namespaces}
+	if len(s.Target.Selector) > 0 {
+		sel["labelSelectors"] = s.Target.Selector
 	}
-	return strictSpec(s.Fault.Kind, s.Fault.Spec, namespace, func(m map[string]any) {
-		sel := map[string]any{"namespaces": s.Target.Namespaces}
-		if len(s.Target.Selector) > 0 {
-			sel["labelSelectors"] = s.Target.Selector
+	m["selector"] = sel
+	m["mode"] = s.Target.Mode
+	if s.Target.Value != "" {
+		m["value"] = s.Target.Value
+	}
+	m["duration"] = s.Duration.String()
+}
+
+// filledSpec is the fault's spec with FillSpec applied but without Chaos
+// Mesh's defaulting: what an experiment whose input predates Rendered
+// creates, leaving the defaults to Chaos Mesh's webhook.
+func (e *Experiment) filledSpec() (json.RawMessage, error) {
+	var m map[string]any
+	if len(e.Spec.Fault.Spec) > 0 {
+		if err := json.Unmarshal(e.Spec.Fault.Spec, &m); err != nil {
+			return nil, err
 		}
-		m["selector"] = sel
-		m["mode"] = s.Target.Mode
-		if s.Target.Value != "" {
-			m["value"] = s.Target.Value
-		}
-		m["duration"] = s.Duration.String()
-	})
+	}
+	if m == nil {
+		m = map[string]any{}
+	}
+	e.FillSpec(m)
+	return json.Marshal(m)
 }
