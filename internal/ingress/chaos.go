@@ -5,7 +5,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -37,11 +37,11 @@ func decodeOptional(r *http.Request, v any) error {
 }
 
 func (a *API) listExperiments(_ http.ResponseWriter, _ *http.Request) (int, any, error) {
-	return http.StatusOK, a.svc.ExperimentList(), nil
+	return http.StatusOK, a.chaos.ExperimentList(), nil
 }
 
 func (a *API) startExperiment(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	var req service.ExperimentRequest
+	var req chaos.ExperimentRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
@@ -50,7 +50,7 @@ func (a *API) startExperiment(_ http.ResponseWriter, r *http.Request) (int, any,
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	ref, err := a.svc.StartExperiment(ctx, req)
+	ref, err := a.chaos.StartExperiment(ctx, req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -61,7 +61,7 @@ func (a *API) startExperiment(_ http.ResponseWriter, r *http.Request) (int, any,
 func (a *API) getExperimentRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	st, err := a.svc.GetExperimentRun(ctx, r.PathValue("id"))
+	st, err := a.chaos.GetExperimentRun(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -75,14 +75,14 @@ func (a *API) experimentReport(w http.ResponseWriter, r *http.Request) (int, any
 	defer cancel()
 	id := r.PathValue("id")
 	if r.URL.Query().Get("format") == "svg" {
-		svg, err := a.svc.ExperimentChart(ctx, id)
+		svg, err := a.chaos.ExperimentChart(ctx, id)
 		if err != nil {
 			return 0, nil, err
 		}
 		writeText(w, "image/svg+xml", svg)
 		return 0, nil, nil
 	}
-	md, err := a.svc.ExperimentReport(ctx, id)
+	md, err := a.chaos.ExperimentReport(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -125,7 +125,7 @@ func (a *API) abortExperiment(_ http.ResponseWriter, r *http.Request) (int, any,
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
 	id := r.PathValue("id")
-	if err := a.svc.AbortExperiment(ctx, id, h); err != nil {
+	if err := a.chaos.AbortExperiment(ctx, id, h); err != nil {
 		return 0, nil, err
 	}
 	a.log.Warn("experiment aborted", "id", id, "by", h.By, "reason", h.Reason)
@@ -133,7 +133,7 @@ func (a *API) abortExperiment(_ http.ResponseWriter, r *http.Request) (int, any,
 }
 
 func (a *API) chaosState(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	st, err := a.svc.ChaosState(r.Context())
+	st, err := a.chaos.ChaosState(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -141,11 +141,11 @@ func (a *API) chaosState(_ http.ResponseWriter, r *http.Request) (int, any, erro
 }
 
 func (a *API) haltChaos(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.chaosSwitch(r, a.svc.HaltChaos)
+	return a.chaosSwitch(r, a.chaos.HaltChaos)
 }
 
 func (a *API) resumeChaos(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.chaosSwitch(r, a.svc.ResumeChaos)
+	return a.chaosSwitch(r, a.chaos.ResumeChaos)
 }
 
 func (a *API) chaosSwitch(r *http.Request, do func(context.Context, workflows.ChaosHalt) (*workflows.ChaosState, error)) (int, any, error) {
@@ -166,7 +166,7 @@ func (a *API) chaosSwitch(r *http.Request, do func(context.Context, workflows.Ch
 func (a *API) listGameDays(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	out, err := a.svc.ListGameDays(ctx)
+	out, err := a.chaos.ListGameDays(ctx)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -181,7 +181,7 @@ func (a *API) gameDayOp(op string) HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		defer cancel()
-		out, err := a.svc.GameDayControl(ctx, r.PathValue("name"), op, h.By, h.Reason)
+		out, err := a.chaos.GameDayControl(ctx, r.PathValue("name"), op, h.By, h.Reason)
 		if err != nil {
 			return 0, nil, err
 		}
@@ -196,7 +196,7 @@ func (a *API) gameDayOp(op string) HandlerFunc {
 func (a *API) getGameDayRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	st, err := a.svc.GetGameDayRun(ctx, r.PathValue("id"))
+	st, err := a.chaos.GetGameDayRun(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -206,7 +206,7 @@ func (a *API) getGameDayRun(_ http.ResponseWriter, r *http.Request) (int, any, e
 func (a *API) gameDayReport(w http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	md, err := a.svc.GameDayReport(ctx, r.PathValue("id"))
+	md, err := a.chaos.GameDayReport(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}

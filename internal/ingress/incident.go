@@ -7,7 +7,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/incidents"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -66,7 +67,7 @@ func (a *API) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any,
 	by, source := who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.svc.DeclareIncident(ctx, workflows.DeclareRequest{
+	inc, err := a.incidents.DeclareIncident(ctx, workflows.DeclareRequest{
 		Title: b.Title, Severity: b.Severity, Commander: b.Commander, Services: b.Services, Responders: b.Responders,
 		Links: b.Links, StartedAt: b.StartedAt, PagerDutyIncident: b.PagerDutyIncident, Page: b.Page,
 		DeclaredBy: by, Source: source,
@@ -80,7 +81,7 @@ func (a *API) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any,
 
 func (a *API) listIncidents(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	out, err := a.svc.ListIncidents(r.Context(), service.IncidentFilter{Status: r.URL.Query().Get("status"), Limit: limit})
+	out, err := a.incidents.ListIncidents(r.Context(), incidents.Filter{Status: r.URL.Query().Get("status"), Limit: limit})
 	if err != nil {
 		return 0, nil, err
 	}
@@ -90,7 +91,7 @@ func (a *API) listIncidents(_ http.ResponseWriter, r *http.Request) (int, any, e
 func (a *API) getIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.svc.GetIncident(ctx, r.PathValue("id"))
+	inc, err := a.incidents.GetIncident(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -127,7 +128,7 @@ func (a *API) incidentCommand(r *http.Request, build func(CommandBody) (workflow
 	cmd.By, cmd.Source = who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.svc.IncidentCommand(ctx, r.PathValue("id"), cmd)
+	inc, err := a.incidents.IncidentCommand(ctx, r.PathValue("id"), cmd)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -137,7 +138,7 @@ func (a *API) incidentCommand(r *http.Request, build func(CommandBody) (workflow
 
 func required(field, value string) error {
 	if value == "" {
-		return &service.Error{Kind: service.Invalid, Field: field, Msg: field + " is required"}
+		return &access.Error{Kind: access.Invalid, Field: field, Msg: field + " is required"}
 	}
 	return nil
 }
@@ -178,7 +179,7 @@ func (a *API) incidentRole(_ http.ResponseWriter, r *http.Request) (int, any, er
 func (a *API) incidentLink(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		if b.URL == "" && b.ID == "" {
-			return workflows.IncidentCommand{}, &service.Error{Kind: service.Invalid, Field: "url", Msg: "url (or id) is required"}
+			return workflows.IncidentCommand{}, &access.Error{Kind: access.Invalid, Field: "url", Msg: "url (or id) is required"}
 		}
 		return workflows.IncidentCommand{Kind: workflows.CommandLink, Link: &workflows.Link{Kind: b.Kind, Title: b.Title, URL: b.URL, ID: b.ID}}, nil
 	})
@@ -195,7 +196,7 @@ func (a *API) resolveIncident(_ http.ResponseWriter, r *http.Request) (int, any,
 func (a *API) postmortem(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	res, err := a.svc.IncidentPostmortem(ctx, r.PathValue("id"))
+	res, err := a.incidents.IncidentPostmortem(ctx, r.PathValue("id"))
 	if err != nil {
 		a.Error(w, r, err)
 		return
@@ -219,7 +220,7 @@ func (a *API) audit(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
-	records, err := a.svc.Audit(ctx, since)
+	records, err := a.auditor.Audit(ctx, since)
 	if err != nil {
 		a.Error(w, r, err)
 		return
@@ -244,5 +245,5 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, &service.Error{Kind: service.Invalid, Field: "since", Msg: "since must be an RFC 3339 time or a duration such as 24h, not " + strconv.Quote(v)}
+	return time.Time{}, &access.Error{Kind: access.Invalid, Field: "since", Msg: "since must be an RFC 3339 time or a duration such as 24h, not " + strconv.Quote(v)}
 }
