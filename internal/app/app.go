@@ -41,6 +41,8 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/incidents"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
+	"github.com/firebreak-ops/firebreak/internal/ingress/chaosapi"
+	"github.com/firebreak-ops/firebreak/internal/ingress/incidentapi"
 	pagerdutyin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
 	slackin "github.com/firebreak-ops/firebreak/internal/ingress/slack"
 	"github.com/firebreak-ops/firebreak/internal/names"
@@ -282,9 +284,10 @@ func NewAPI(o Options) (*ingress.API, *Services) {
 		burst = ingress.DefaultWebhookBurst
 	}
 	api := ingress.New(ingress.Options{
-		Runs: svc.Runs, Automation: svc.Automation, Incidents: svc.Incidents, Chaos: svc.Chaos, Audit: svc.Audit,
-		Token: o.Config.APIToken, Principals: principals,
+		Runs: svc.Runs, Automation: svc.Automation, Token: o.Config.APIToken, Principals: principals,
 		Logger: o.Logger.With("component", "api"), WebhookLimiter: ingress.NewSourceLimiter(perSecond, burst)})
+	incidentapi.Register(api, svc.Incidents, svc.Audit)
+	chaosapi.Register(api, svc.Chaos)
 	am := alertmanager.Credentials{Token: o.Config.Alertmanager.Token, Username: o.Config.Alertmanager.Username, Password: o.Config.Alertmanager.Password}
 	if am == (alertmanager.Credentials{}) {
 		// Without credentials of its own the webhook takes the API token.

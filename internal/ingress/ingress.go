@@ -1,7 +1,8 @@
 // Package ingress is Firebreak's HTTP front door: it decodes and checks
 // requests, authenticates them, and hands them to the domain services
-// (runs, automation, incidents, chaos, audit) through the small
-// interfaces it declares for each.
+// through small interfaces it declares. It serves runs and automation
+// itself; incidentapi/ and chaosapi/ add the incident, audit, chaos and
+// game day endpoints, and alertmanager/, pagerduty/ and slack/ the webhooks.
 package ingress
 
 import (
@@ -33,9 +34,6 @@ const MaxBody = 1 << 20
 type Options struct {
 	Runs       Runs
 	Automation Automation
-	Incidents  Incidents
-	Chaos      Chaos
-	Audit      Auditor
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every endpoint but /healthz, /readyz and /metrics.
 	Token string
@@ -71,9 +69,6 @@ type API struct {
 	limiter    *SourceLimiter
 	runs       Runs
 	automation Automation
-	incidents  Incidents
-	chaos      Chaos
-	auditor    Auditor
 	principals []Principal
 	token      string
 	log        *slog.Logger
@@ -86,8 +81,7 @@ type API struct {
 
 // New builds the API handler.
 func New(o Options) *API {
-	a := &API{limiter: o.WebhookLimiter, runs: o.Runs, automation: o.Automation, incidents: o.Incidents,
-		chaos: o.Chaos, auditor: o.Audit, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
+	a := &API{limiter: o.WebhookLimiter, runs: o.Runs, automation: o.Automation, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -119,8 +113,6 @@ func New(o Options) *API {
 	a.Handle("GET /v1/automation", a.automationState)
 	a.Handle("POST /v1/automation/pause", a.pause)
 	a.Handle("POST /v1/automation/resume", a.resume)
-	a.registerIncidents()
-	a.registerChaos()
 	return a
 }
 
@@ -135,6 +127,12 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
 // MaxBody.
 func (a *API) Handle(pattern string, h HandlerFunc) {
 	a.mux.Handle(pattern, LimitBody(MaxBody, a.authenticated(a.jsonHandler(h))))
+}
+
+// HandleAuthenticated registers an authenticated endpoint that writes its
+// own answer (Markdown, JSON lines).
+func (a *API) HandleAuthenticated(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, a.authenticated(h))
 }
 
 // HandleRaw registers a webhook: a handler that does its own
@@ -342,8 +340,8 @@ func (a *API) listRunbooks(_ http.ResponseWriter, _ *http.Request) (int, any, er
 	return http.StatusOK, a.runs.Runbooks(), nil
 }
 
-// Trigger header: clients say who they are; the CLI says "cli".
-const clientHeader = "X-Firebreak-Client"
+// ClientHeader is where clients say who they are; the CLI says "cli".
+const ClientHeader = "X-Firebreak-Client"
 
 func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	var req runs.StartRequest
@@ -351,7 +349,7 @@ func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error)
 		return 0, nil, err
 	}
 	req.Trigger = workflows.TriggerAPI
-	if r.Header.Get(clientHeader) == workflows.TriggerCLI {
+	if r.Header.Get(ClientHeader) == workflows.TriggerCLI {
 		req.Trigger = workflows.TriggerCLI
 	}
 	if p := PrincipalOf(r); p != nil {
