@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -52,13 +52,13 @@ func TestAccess(t *testing.T) {
 	}})
 	as := func(tok string) *api { return &api{t: t, base: fb.URL, token: tok} }
 
-	expectError(t, as("tok-bob"), "POST", "/v1/runs", service.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "db")}, http.StatusForbidden, "bob may not run guarded-restart for real")
-	var ref service.RunRef
-	if code := as("tok-bob").do("POST", "/v1/runs", service.StartRequest{Runbook: "guarded-restart", DryRun: true, Params: fmtParams("target", "dry")}, &ref); code != http.StatusCreated {
+	expectError(t, as("tok-bob"), "POST", "/v1/runs", runs.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "db")}, http.StatusForbidden, "bob may not run guarded-restart for real")
+	var ref runs.Ref
+	if code := as("tok-bob").do("POST", "/v1/runs", runs.StartRequest{Runbook: "guarded-restart", DryRun: true, Params: fmtParams("target", "dry")}, &ref); code != http.StatusCreated {
 		t.Fatalf("bob's dry run: %d", code)
 	}
 	// carol may run (group sre); she may not approve her own run.
-	ref = as("tok-carol").start(service.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "db"), RequestedBy: "someone-else"})
+	ref = as("tok-carol").start(runs.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "db"), RequestedBy: "someone-else"})
 	a := as("operator")
 	a.waitFor(ref.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
 	expectError(t, as("tok-carol"), "POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "ok", "approve": true}, http.StatusForbidden, "carol requested this run")
@@ -81,7 +81,7 @@ func TestAccess(t *testing.T) {
 		}
 	}
 	// Cancelling follows spec.access too.
-	ref = as("tok-alice").start(service.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "cache")})
+	ref = as("tok-alice").start(runs.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "cache")})
 	a.waitFor(ref.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
 	expectError(t, as("tok-bob"), "POST", runURL(ref.ID)+"/cancel", "{}", http.StatusForbidden, "bob may not cancel")
 	if code := as("tok-alice").do("POST", runURL(ref.ID)+"/cancel", "{}", nil); code != http.StatusAccepted {

@@ -12,7 +12,8 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -132,10 +133,10 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnsupportedMediaType {
 			t.Fatalf("text/plain: %v %v", resp, err)
 		}
-		var runs []service.RunSummary
-		a.do("GET", "/v1/runs", nil, &runs)
-		if len(runs) != 0 {
-			t.Fatalf("bad input started runs: %+v", runs)
+		var listed []runs.Summary
+		a.do("GET", "/v1/runs", nil, &listed)
+		if len(listed) != 0 {
+			t.Fatalf("bad input started runs: %+v", listed)
 		}
 	})
 
@@ -159,17 +160,17 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		}
 		wg.Wait()
 		code, resp := a.notify(msg)
-		if code != 200 || resp.Counts[service.Joined] != 3 || resp.Counts[service.Unmatched] != 1 || resp.Counts[service.Rejected] != 1 {
+		if code != 200 || resp.Counts[router.Joined] != 3 || resp.Counts[router.Unmatched] != 1 || resp.Counts[router.Rejected] != 1 {
 			t.Fatalf("repeat: %d %+v", code, resp)
 		}
-		var runs []service.RunSummary
+		var listed []runs.Summary
 		deadline := time.Now().Add(10 * time.Second)
-		for len(runs) != 2 && time.Now().Before(deadline) {
-			a.do("GET", "/v1/runs?runbook=restart-test", nil, &runs)
+		for len(listed) != 2 && time.Now().Before(deadline) {
+			a.do("GET", "/v1/runs?runbook=restart-test", nil, &listed)
 			time.Sleep(100 * time.Millisecond)
 		}
-		if len(runs) != 2 {
-			t.Fatalf("want 2 runs (checkout, cart), got %+v", runs)
+		if len(listed) != 2 {
+			t.Fatalf("want 2 runs (checkout, cart), got %+v", listed)
 		}
 		st := a.waitFor("runbook:restart-test:prod/checkout", "waiting for resolve", func(s *workflows.RunState) bool {
 			return step(s, "act").Status == workflows.StepSucceeded
@@ -190,7 +191,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		// Resolving both alerts of checkout ends that run's wait.
 		code, resp = a.notify(notification("resolved",
 			amAlert("resolved", "alertname", "KubePodCrashLooping", "namespace", "prod", "deployment", "checkout", "pod", "a")))
-		if code != 200 || resp.Counts[service.Joined] != 1 {
+		if code != 200 || resp.Counts[router.Joined] != 1 {
 			t.Fatalf("resolve: %d %+v", code, resp)
 		}
 		st = a.waitFor("runbook:restart-test:prod/checkout", "succeeded", func(s *workflows.RunState) bool { return s.Done() })
@@ -200,14 +201,14 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		// A resolved alert with no open run starts nothing.
 		code, resp = a.notify(notification("resolved",
 			amAlert("resolved", "alertname", "KubePodCrashLooping", "namespace", "prod", "deployment", "checkout", "pod", "a")))
-		if code != 200 || resp.Counts[service.Started] != 0 {
+		if code != 200 || resp.Counts[router.Started] != 0 {
 			t.Fatalf("late resolve: %d %+v", code, resp)
 		}
 	})
 
 	t.Run("limits", func(t *testing.T) {
 		msg := notification("firing", amAlert("firing", "alertname", "Limited", "target", "db-1"))
-		if code, resp := a.notify(msg); code != 200 || resp.Counts[service.Started] != 1 {
+		if code, resp := a.notify(msg); code != 200 || resp.Counts[router.Started] != 1 {
 			t.Fatalf("first: %d %+v", code, resp)
 		}
 		a.waitFor("runbook:limited-test:db-1", "done", func(s *workflows.RunState) bool { return s.Done() })
@@ -215,12 +216,12 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) { // visibility of the first run's start may lag a moment
 			_, resp = a.notify(msg)
-			if resp.Counts[service.Suppressed] == 1 {
+			if resp.Counts[router.Suppressed] == 1 {
 				break
 			}
 			time.Sleep(200 * time.Millisecond)
 		}
-		if resp.Counts[service.Suppressed] != 1 || !strings.Contains(resp.Outcomes[0].Reason, "maxRunsPerHour 1") {
+		if resp.Counts[router.Suppressed] != 1 || !strings.Contains(resp.Outcomes[0].Reason, "maxRunsPerHour 1") {
 			t.Fatalf("second: %+v", resp)
 		}
 		var auto workflows.AutomationState
@@ -236,23 +237,23 @@ func TestAlertmanagerWebhook(t *testing.T) {
 			t.Fatalf("pause: %d %+v", code, auto)
 		}
 		code, resp := a.notify(notification("firing", amAlert("firing", "alertname", "KubePodCrashLooping", "namespace", "prod", "deployment", "search")))
-		if code != 200 || resp.Counts[service.Suppressed] != 1 || !strings.Contains(resp.Outcomes[0].Reason, "automation paused by alice: game day") {
+		if code != 200 || resp.Counts[router.Suppressed] != 1 || !strings.Contains(resp.Outcomes[0].Reason, "automation paused by alice: game day") {
 			t.Fatalf("paused: %d %+v", code, resp)
 		}
 		// Manual runs still work.
-		a.start(service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "manual")})
+		a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "manual")})
 		if code := a.do("POST", "/v1/automation/resume", map[string]string{"by": "alice"}, &auto); code != 200 || auto.Paused {
 			t.Fatalf("resume: %d %+v", code, auto)
 		}
 		code, resp = a.notify(notification("firing", amAlert("firing", "alertname", "KubePodCrashLooping", "namespace", "prod", "deployment", "search")))
-		if code != 200 || resp.Counts[service.Started] != 1 {
+		if code != 200 || resp.Counts[router.Started] != 1 {
 			t.Fatalf("resumed: %d %+v", code, resp)
 		}
 	})
 
 	t.Run("circuit breaker", func(t *testing.T) {
 		for _, target := range []string{"t1", "t2"} {
-			if code, resp := a.notify(notification("firing", amAlert("firing", "alertname", "Broken", "target", target))); code != 200 || resp.Counts[service.Started] != 1 {
+			if code, resp := a.notify(notification("firing", amAlert("firing", "alertname", "Broken", "target", target))); code != 200 || resp.Counts[router.Started] != 1 {
 				t.Fatalf("broken %s: %d %+v", target, code, resp)
 			}
 			a.waitFor("runbook:failing-test:"+target, "failed", func(s *workflows.RunState) bool { return s.Done() })
@@ -268,15 +269,15 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		}
 		time.Sleep(300 * time.Millisecond) // past the kill-switch cache
 		_, resp := a.notify(notification("firing", amAlert("firing", "alertname", "KubePodCrashLooping", "namespace", "prod", "deployment", "payments")))
-		if resp.Counts[service.Suppressed] != 1 || !strings.Contains(resp.Outcomes[0].Reason, "circuit open") {
+		if resp.Counts[router.Suppressed] != 1 || !strings.Contains(resp.Outcomes[0].Reason, "circuit open") {
 			t.Fatalf("with circuit open: %+v", resp)
 		}
-		a.start(service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "still-manual")})
+		a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "still-manual")})
 		if code := a.do("POST", "/v1/automation/resume", map[string]string{"by": "bob"}, &auto); code != 200 || auto.Circuit.Open {
 			t.Fatalf("resume: %d %+v", code, auto)
 		}
 		_, resp = a.notify(notification("firing", amAlert("firing", "alertname", "KubePodCrashLooping", "namespace", "prod", "deployment", "payments")))
-		if resp.Counts[service.Started] != 1 {
+		if resp.Counts[router.Started] != 1 {
 			t.Fatalf("after resume: %+v", resp)
 		}
 	})
@@ -296,14 +297,14 @@ func TestThroughRealAlertmanager(t *testing.T) {
 		am.Post(testenv.PostAlert{Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": "prod", "deployment": "checkout", "pod": fmt.Sprintf("checkout-%d", i%3)}})
 	}
 	am.Post(testenv.PostAlert{Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": "prod", "deployment": "cart"}})
-	var runs []service.RunSummary
+	var listed []runs.Summary
 	deadline := time.Now().Add(20 * time.Second)
-	for len(runs) < 2 && time.Now().Before(deadline) {
-		a.do("GET", "/v1/runs?runbook=restart-test", nil, &runs)
+	for len(listed) < 2 && time.Now().Before(deadline) {
+		a.do("GET", "/v1/runs?runbook=restart-test", nil, &listed)
 		time.Sleep(200 * time.Millisecond)
 	}
-	if len(runs) != 2 {
-		t.Fatalf("want 2 runs, got %+v", runs)
+	if len(listed) != 2 {
+		t.Fatalf("want 2 runs, got %+v", listed)
 	}
 	st := a.waitFor("runbook:restart-test:prod/checkout", "acted", func(s *workflows.RunState) bool { return step(s, "act").Status == workflows.StepSucceeded })
 	if len(st.Alerts) != 3 {
@@ -320,8 +321,8 @@ func TestThroughRealAlertmanager(t *testing.T) {
 		t.Fatalf("run %+v", st)
 	}
 	time.Sleep(2 * time.Second) // any late repeat must not start a second run
-	a.do("GET", "/v1/runs?runbook=restart-test", nil, &runs)
-	if len(runs) != 2 {
-		t.Fatalf("runs after resolve: %+v", runs)
+	a.do("GET", "/v1/runs?runbook=restart-test", nil, &listed)
+	if len(listed) != 2 {
+		t.Fatalf("runs after resolve: %+v", listed)
 	}
 }

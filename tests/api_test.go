@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -72,9 +72,9 @@ func (a *api) waitFor(id string, what string, cond func(*workflows.RunState) boo
 	return nil
 }
 
-func (a *api) start(req service.StartRequest) service.RunRef {
+func (a *api) start(req runs.StartRequest) runs.Ref {
 	a.t.Helper()
-	var ref service.RunRef
+	var ref runs.Ref
 	if code := a.do("POST", "/v1/runs", req, &ref); code != http.StatusCreated {
 		a.t.Fatalf("start %+v: HTTP %d", req, code)
 	}

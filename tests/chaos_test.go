@@ -24,9 +24,9 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -192,10 +192,10 @@ func (e *chaosEnv) setRatio(v float64) {
 	e.t.Fatalf("Prometheus never saw checkout_error_ratio %g", v)
 }
 
-func (e *chaosEnv) start(name string, dry bool) service.ExperimentRef {
+func (e *chaosEnv) start(name string, dry bool) chaos.ExperimentRef {
 	e.t.Helper()
-	var ref service.ExperimentRef
-	if code := e.api.do("POST", "/v1/experiments/runs", service.ExperimentRequest{Experiment: name, DryRun: dry}, &ref); code != http.StatusCreated {
+	var ref chaos.ExperimentRef
+	if code := e.api.do("POST", "/v1/experiments/runs", chaos.ExperimentRequest{Experiment: name, DryRun: dry}, &ref); code != http.StatusCreated {
 		e.t.Fatalf("start %s: HTTP %d", name, code)
 	}
 	return ref
@@ -384,9 +384,9 @@ func TestChaosExperiments(t *testing.T) {
 	})
 
 	t.Run("game day on a Temporal Schedule", func(t *testing.T) {
-		var days []service.GameDaySummary
+		var days []chaos.GameDaySummary
 		e.api.do("GET", "/v1/gamedays", nil, &days)
-		var day *service.GameDaySummary
+		var day *chaos.GameDaySummary
 		for i := range days {
 			if days[i].Name == "chaos-tuesday" {
 				day = &days[i]
@@ -399,12 +399,12 @@ func TestChaosExperiments(t *testing.T) {
 			path   string
 			paused bool
 		}{{"/v1/gamedays/chaos-tuesday/pause", true}, {"/v1/gamedays/chaos-tuesday/unpause", false}} {
-			var got service.GameDaySummary
+			var got chaos.GameDaySummary
 			if code := e.api.do("POST", op.path, map[string]string{"reason": "test"}, &got); code != http.StatusOK || got.Paused != op.paused {
 				t.Fatalf("%s: HTTP %d paused=%v", op.path, code, got.Paused)
 			}
 		}
-		var got service.GameDaySummary
+		var got chaos.GameDaySummary
 		if code := e.api.do("POST", "/v1/gamedays/chaos-tuesday/trigger", nil, &got); code != http.StatusOK {
 			t.Fatalf("trigger: HTTP %d", code)
 		}
@@ -529,7 +529,7 @@ func TestChaosExperiments(t *testing.T) {
 				t.Fatalf("%s: %s (%s)", id, st.Verdict, st.Reason)
 			}
 		}
-		expectError(t, e.api, "POST", "/v1/experiments/runs", service.ExperimentRequest{Experiment: "fail-checkout"}, http.StatusConflict, "chaos is halted")
+		expectError(t, e.api, "POST", "/v1/experiments/runs", chaos.ExperimentRequest{Experiment: "fail-checkout"}, http.StatusConflict, "chaos is halted")
 		if code := e.api.do("POST", "/v1/chaos/resume", nil, &st); code != http.StatusOK || st.Halted {
 			t.Fatalf("resume: HTTP %d %+v", code, st)
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -82,7 +82,7 @@ func TestWorkerKilledMidStep(t *testing.T) {
 	worker := serve(t, bin, eng.FrontendAddress(), "worker", "--runbooks", rbPath)
 	a := &api{t: t, base: fb.URL}
 
-	ref := a.start(service.StartRequest{Runbook: "side-effect", Params: fmtParams("url", srv.URL+"/restart")})
+	ref := a.start(runs.StartRequest{Runbook: "side-effect", Params: fmtParams("url", srv.URL+"/restart")})
 	select {
 	case <-effect.arrived:
 	case <-time.After(30 * time.Second):

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -56,7 +56,7 @@ func TestPagerDutyErrorsAreRetried(t *testing.T) {
 	fb := testenv.StartFirebreak(t, eng, testenv.Options{Catalog: cat, Config: &config.Config{
 		PagerDuty: config.PagerDuty{EventsURL: pd.URL, RoutingKey: "rk"}}})
 	a := &api{t: t, base: fb.URL}
-	ref := a.start(service.StartRequest{Runbook: "page-oncall"})
+	ref := a.start(runs.StartRequest{Runbook: "page-oncall"})
 	st := a.waitForLong(ref.ID, time.Minute, func(s *workflows.RunState) bool { return s.Done() })
 	if st.Status != workflows.StatusSucceeded || step(st, "page").Attempts != 3 || calls.Load() != 3 {
 		t.Fatalf("run %s, page %+v, PagerDuty saw %d calls", st.Status, step(st, "page"), calls.Load())

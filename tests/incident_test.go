@@ -19,10 +19,12 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
+	"github.com/firebreak-ops/firebreak/internal/audit"
 	"github.com/firebreak-ops/firebreak/internal/cli"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -151,7 +153,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	alert := amAlert("firing", "alertname", "CheckoutErrors", "service", "checkout", "severity", "warning")
 	alert.StartsAt = alertStart
 	sent := time.Now()
-	if code, resp := a.notify(notification("firing", alert)); code != 200 || resp.Outcomes[0].Result != service.Started {
+	if code, resp := a.notify(notification("firing", alert)); code != 200 || resp.Outcomes[0].Result != router.Started {
 		t.Fatalf("alert: HTTP %d %+v", code, resp)
 	}
 	runID := "runbook:checkout-errors:checkout"
@@ -216,7 +218,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	a.waitFor(runID, "succeeded", func(s *workflows.RunState) bool { return s.Status == workflows.StatusSucceeded })
 
 	// A run started by hand for the incident reports in too.
-	ref := a.start(service.StartRequest{Runbook: "diagnose", Incident: id, RequestedBy: "bob"})
+	ref := a.start(runs.StartRequest{Runbook: "diagnose", Incident: id, RequestedBy: "bob"})
 	a.waitFor(ref.ID, "succeeded", func(s *workflows.RunState) bool { return s.Status == workflows.StatusSucceeded && s.Incident == id })
 
 	// The CLI adds a note; the API mitigates.
@@ -320,7 +322,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(strings.NewReader(body))
 	for sc.Scan() {
-		var rec service.AuditRecord
+		var rec audit.Record
 		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
 			t.Fatalf("audit line %q: %v", sc.Text(), err)
 		}

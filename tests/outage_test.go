@@ -7,7 +7,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -52,7 +52,7 @@ func TestTemporalOutage(t *testing.T) {
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
-	if resp.Counts[service.Started] != 1 {
+	if resp.Counts[router.Started] != 1 {
 		t.Fatalf("after recovery: %+v", resp)
 	}
 	st := a.waitForLong("runbook:restart-test:prod/outage", 60*time.Second, func(s *workflows.RunState) bool {

@@ -14,7 +14,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/config"
 	pdin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -97,10 +97,10 @@ func TestPagerDutyWebhook(t *testing.T) {
 			t.Errorf("%s: %d %s, want %d %q", tc.name, code, body, tc.code, tc.want)
 		}
 	}
-	var runs []service.RunSummary
-	a.do("GET", "/v1/runs", nil, &runs)
-	if len(runs) != 0 {
-		t.Fatalf("rejected webhooks started runs: %+v", runs)
+	var listed []runs.Summary
+	a.do("GET", "/v1/runs", nil, &listed)
+	if len(listed) != 0 {
+		t.Fatalf("rejected webhooks started runs: %+v", listed)
 	}
 
 	// Signed with the secret being rotated in.

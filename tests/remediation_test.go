@@ -10,7 +10,8 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -78,10 +79,10 @@ func TestAlertRestartsDeployment(t *testing.T) {
 			t.Errorf("deployment %s restartedAt annotation present=%v", dep, restarted)
 		}
 	}
-	var runs []service.RunSummary
-	a.do("GET", "/v1/runs?runbook=restart-deployment", nil, &runs)
-	if len(runs) != 2 {
-		t.Fatalf("runs %+v", runs)
+	var listed []runs.Summary
+	a.do("GET", "/v1/runs?runbook=restart-deployment", nil, &listed)
+	if len(listed) != 2 {
+		t.Fatalf("runs %+v", listed)
 	}
 	st := a.waitFor("runbook:restart-deployment:prod/checkout", "done", func(s *workflows.RunState) bool { return s.Done() })
 	if len(st.Alerts) != 2 {
@@ -92,12 +93,12 @@ func TestAlertRestartsDeployment(t *testing.T) {
 		Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": "prod", "deployment": "checkout", "pod": "checkout-9"}}}}
 	var resp alertmanager.Response
 	(&api{t: t, base: fb.URL, token: "am-token"}).do("POST", alertmanager.Path, msg, &resp)
-	if resp.Counts[service.Suppressed] != 1 {
+	if resp.Counts[router.Suppressed] != 1 {
 		t.Fatalf("late alert: %+v", resp)
 	}
 
 	// A dry run reaches the apiserver (server-side dry run) and changes nothing.
-	ref := a.start(service.StartRequest{Runbook: "restart-deployment", DryRun: true, Params: fmtParams("namespace", "prod", "deployment", "search")})
+	ref := a.start(runs.StartRequest{Runbook: "restart-deployment", DryRun: true, Params: fmtParams("namespace", "prod", "deployment", "search")})
 	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
 	if st.Status != workflows.StatusSucceeded || step(st, "restart").Output.(map[string]any)["dryRun"] != true {
 		t.Fatalf("dry run %+v", st)
@@ -108,7 +109,7 @@ func TestAlertRestartsDeployment(t *testing.T) {
 	}
 
 	// A deployment that does not exist: the step fails with the reason.
-	ref = a.start(service.StartRequest{Runbook: "restart-deployment", Params: fmtParams("namespace", "prod", "deployment", "ghost")})
+	ref = a.start(runs.StartRequest{Runbook: "restart-deployment", Params: fmtParams("namespace", "prod", "deployment", "ghost")})
 	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
 	if st.Status != workflows.StatusFailed || step(st, "restart").Attempts != 1 {
 		t.Fatalf("ghost run %+v", st)
@@ -116,7 +117,7 @@ func TestAlertRestartsDeployment(t *testing.T) {
 	t.Logf("ghost: %s", step(st, "restart").Error)
 
 	// scale-on-saturation: +2 within bounds, then at the ceiling it says so.
-	ref = a.start(service.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
+	ref = a.start(runs.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
 	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
 	if st.Status != workflows.StatusSucceeded || step(st, "scale").Status != workflows.StepSucceeded || step(st, "rollout").Status != workflows.StepSucceeded {
 		t.Fatalf("scale run %+v", st)
@@ -125,14 +126,14 @@ func TestAlertRestartsDeployment(t *testing.T) {
 	if *d.Spec.Replicas != 3 {
 		t.Fatalf("search has %d replicas, want 3 (1 + 2, max 3)", *d.Spec.Replicas)
 	}
-	ref = a.start(service.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
+	ref = a.start(runs.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
 	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
 	if step(st, "scale").Status != workflows.StepSkipped || step(st, "at_ceiling").Status != workflows.StepSucceeded {
 		t.Fatalf("scale at ceiling %+v", st)
 	}
 
 	// cordon-node: waits for a human, then cordons the node.
-	ref = a.start(service.StartRequest{Runbook: "cordon-node", Params: fmtParams("node", kube.NodeName)})
+	ref = a.start(runs.StartRequest{Runbook: "cordon-node", Params: fmtParams("node", kube.NodeName)})
 	a.waitForLong(ref.ID, 30*time.Second, func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
 	if n, _ := kube.Clientset.CoreV1().Nodes().Get(ctx, kube.NodeName, metav1.GetOptions{}); n.Spec.Unschedulable {
 		t.Fatal("node cordoned before approval")

@@ -13,7 +13,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -88,7 +88,7 @@ func TestSecretsStayOut(t *testing.T) {
 		b, _ := jsonMarshal(out)
 		answers.Write(b)
 	}
-	ref := a.start(service.StartRequest{Runbook: "calls-api", Params: fmtParams("target", target.URL)})
+	ref := a.start(runs.StartRequest{Runbook: "calls-api", Params: fmtParams("target", target.URL)})
 	a.waitFor(ref.ID, "done", func(s *workflows.RunState) bool { return s.Done() })
 	record("GET", runURL(ref.ID), nil)
 	record("GET", "/v1/runs", nil)

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -40,7 +40,7 @@ func TestServeRoles(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	ref := a.start(service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "serve", "times", 2)})
+	ref := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "serve", "times", 2)})
 	st := a.waitFor(ref.ID, "succeeded", func(s *workflows.RunState) bool { return s.Done() })
 	if st.Status != workflows.StatusSucceeded {
 		t.Fatalf("run %+v", st)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -28,7 +28,7 @@ func TestSpine(t *testing.T) {
 	}
 
 	// A run that needs an approval (times > 3).
-	ref := a.start(service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "ops", "times", 5), RequestedBy: "alice"})
+	ref := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "ops", "times", 5), RequestedBy: "alice"})
 	if ref.ID != "runbook:hello-world:ops" || ref.Status != workflows.StatusRunning {
 		t.Fatalf("ref %+v", ref)
 	}
@@ -41,9 +41,9 @@ func TestSpine(t *testing.T) {
 	}
 
 	// One run per concurrency key.
-	expectError(t, a, "POST", "/v1/runs", service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "ops")}, http.StatusConflict, "already has a run")
+	expectError(t, a, "POST", "/v1/runs", runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "ops")}, http.StatusConflict, "already has a run")
 	// Listed while waiting.
-	var listed []service.RunSummary
+	var listed []runs.Summary
 	a.do("GET", "/v1/runs?status=waiting_approval", nil, &listed)
 	if len(listed) != 1 || listed[0].ID != ref.ID {
 		t.Fatalf("waiting runs %+v", listed)
@@ -66,9 +66,9 @@ func TestSpine(t *testing.T) {
 	}
 
 	// Bad input, each a 4xx naming what is wrong; nothing started.
-	expectError(t, a, "POST", "/v1/runs", service.StartRequest{Runbook: "nope"}, http.StatusBadRequest, `unknown runbook "nope"`)
-	expectError(t, a, "POST", "/v1/runs", service.StartRequest{Runbook: "hello-world"}, http.StatusBadRequest, "params.name: is required")
-	expectError(t, a, "POST", "/v1/runs", service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "x", "times", "many")}, http.StatusBadRequest, `params.times: must be a whole number, not "many"`)
+	expectError(t, a, "POST", "/v1/runs", runs.StartRequest{Runbook: "nope"}, http.StatusBadRequest, `unknown runbook "nope"`)
+	expectError(t, a, "POST", "/v1/runs", runs.StartRequest{Runbook: "hello-world"}, http.StatusBadRequest, "params.name: is required")
+	expectError(t, a, "POST", "/v1/runs", runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "x", "times", "many")}, http.StatusBadRequest, `params.times: must be a whole number, not "many"`)
 	expectError(t, a, "POST", "/v1/runs", `{"runbook": "hello-world", "param": {}}`, http.StatusBadRequest, `unknown field "param"`)
 	expectError(t, a, "POST", "/v1/runs", `{"runbook": `, http.StatusBadRequest, "bad JSON body")
 	expectError(t, a, "POST", "/v1/runs", `{"runbook": "`+strings.Repeat("x", 2<<20)+`"}`, http.StatusRequestEntityTooLarge, "larger than")
@@ -76,12 +76,12 @@ func TestSpine(t *testing.T) {
 	expectError(t, a, "GET", "/v1/runs?status=sleepy", nil, http.StatusBadRequest, "status must be one of")
 
 	// A dry run, and a run left waiting for approval across the restart.
-	dry := a.start(service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "dry", "times", 9), DryRun: true})
+	dry := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "dry", "times", 9), DryRun: true})
 	st = a.waitFor(dry.ID, "done", func(s *workflows.RunState) bool { return s.Done() })
 	if st.Status != workflows.StatusSucceeded || !st.DryRun {
 		t.Fatalf("dry run %+v", st)
 	}
-	pending := a.start(service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "later", "times", 4)})
+	pending := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "later", "times", 4)})
 	a.waitFor(pending.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
 
 	// Restart everything on the same data dir.
@@ -96,7 +96,7 @@ func TestSpine(t *testing.T) {
 	if step(st, "confirm").Approval.By != "bob" {
 		t.Fatalf("approval lost across restart: %+v", step(st, "confirm"))
 	}
-	var all []service.RunSummary
+	var all []runs.Summary
 	a.do("GET", "/v1/runs?runbook=hello-world", nil, &all)
 	if len(all) != 3 {
 		t.Fatalf("after restart, %d runs listed: %+v", len(all), all)
@@ -110,7 +110,7 @@ func TestSpine(t *testing.T) {
 	}
 
 	// Cancel: a fresh run waiting for approval, cancelled, rolls back.
-	c := a.start(service.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "cancel-me", "times", 4)})
+	c := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "cancel-me", "times", 4)})
 	a.waitFor(c.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
 	if code := a.do("POST", runURL(c.ID)+"/cancel", "{}", nil); code != http.StatusAccepted {
 		t.Fatalf("cancel: HTTP %d", code)

@@ -32,13 +32,20 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/audit"
+	"github.com/firebreak-ops/firebreak/internal/automation"
+	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/incidents"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
+	"github.com/firebreak-ops/firebreak/internal/ingress/chaosapi"
+	"github.com/firebreak-ops/firebreak/internal/ingress/incidentapi"
 	pagerdutyin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
 	slackin "github.com/firebreak-ops/firebreak/internal/ingress/slack"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -124,9 +131,9 @@ func NewWorker(c client.Client, cfg *config.Config, logger *slog.Logger, uiURL s
 	})
 	deps := Deps(cfg, logger)
 	deps.Slack.UIURL = uiURL
-	// incident.declare declares through the service, which needs only the
-	// client for that.
-	deps.Incidents = &service.Service{Client: c, Incidents: IncidentSettings(cfg)}
+	// incident.declare declares through the incidents service; the
+	// client's own namespace is the worker's.
+	deps.Incidents = NewIncidents(c, "", cfg)
 	Register(w, activities.Handlers(deps))
 	RegisterChaos(w, c, cfg)
 	return w
@@ -224,11 +231,46 @@ func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
 	return s
 }
 
-// NewAPI builds the HTTP API on a service.
-func NewAPI(o Options) (*ingress.API, *service.Service) {
-	svc := &service.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL,
-		Automation: AutomationSettings(o.Config), Experiments: o.Experiments, ChaosEscalation: ChaosEscalation(o.Config),
-		Incidents: IncidentSettings(o.Config)}
+// Services are Firebreak's domain services, wired to one another: the
+// router starts runs and links them to incidents, runs check the incident
+// they name, the router asks automation whether starts are held back, and
+// the audit reads runs and incidents.
+type Services struct {
+	Runs       *runs.Service
+	Router     *router.Service
+	Incidents  *incidents.Service
+	Chaos      *chaos.Service
+	Automation *automation.Service
+	Audit      *audit.Service
+}
+
+// NewIncidents builds the incidents service; an empty namespace is the
+// client's.
+func NewIncidents(c client.Client, namespace string, cfg *config.Config) *incidents.Service {
+	return &incidents.Service{Client: c, Namespace: namespace, Settings: IncidentSettings(cfg)}
+}
+
+// NewServices builds the domain services on the client.
+func NewServices(o Options) *Services {
+	inc := NewIncidents(o.Client, o.Namespace, o.Config)
+	rs := &runs.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL, Incidents: inc}
+	auto := &automation.Service{Client: o.Client, Settings: AutomationSettings(o.Config)}
+	return &Services{
+		Runs:       rs,
+		Incidents:  inc,
+		Automation: auto,
+		Router: &router.Service{Client: o.Client, Namespace: o.Namespace, Catalog: o.Catalog,
+			Runs: rs, Automation: auto, Incidents: inc},
+		Chaos: &chaos.Service{Client: o.Client, Namespace: o.Namespace, UIURL: o.UIURL,
+			Experiments: o.Experiments, Escalation: ChaosEscalation(o.Config)},
+		Audit: &audit.Service{Client: o.Client, Namespace: o.Namespace, Runs: rs, Incidents: inc},
+	}
+}
+
+// NewAPI builds the HTTP API, its webhooks and the Slack app on the
+// domain services.
+func NewAPI(o Options) (*ingress.API, *Services) {
+	svc := NewServices(o)
 	var principals []ingress.Principal
 	for _, p := range o.Config.Principals {
 		principals = append(principals, ingress.Principal{Token: p.Token, Name: p.Name, Groups: p.Groups})
@@ -240,16 +282,20 @@ func NewAPI(o Options) (*ingress.API, *service.Service) {
 	if burst == 0 {
 		burst = ingress.DefaultWebhookBurst
 	}
-	api := ingress.New(ingress.Options{Service: svc, Token: o.Config.APIToken, Principals: principals,
+	api := ingress.New(ingress.Options{
+		Runs: svc.Runs, Automation: svc.Automation, Token: o.Config.APIToken, Principals: principals,
 		Logger: o.Logger.With("component", "api"), WebhookLimiter: ingress.NewSourceLimiter(perSecond, burst)})
+	incidentapi.Register(api, svc.Incidents, svc.Audit)
+	chaosapi.Register(api, svc.Chaos)
 	am := alertmanager.Credentials{Token: o.Config.Alertmanager.Token, Username: o.Config.Alertmanager.Username, Password: o.Config.Alertmanager.Password}
 	if am == (alertmanager.Credentials{}) {
 		// Without credentials of its own the webhook takes the API token.
 		am.Token = o.Config.APIToken
 	}
-	alertmanager.Register(api, am)
-	pagerdutyin.Register(api, o.Config.PagerDuty.WebhookSecrets)
-	slackin.Register(api, slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL})
+	alertmanager.Register(api, svc.Router, am)
+	pagerdutyin.Register(api, svc.Router, svc.Incidents, o.Config.PagerDuty.WebhookSecrets)
+	slackin.Register(api, slackin.Services{Runs: svc.Runs, Chaos: svc.Chaos, Incidents: svc.Incidents},
+		slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL})
 	return api, svc
 }
 
@@ -297,17 +343,17 @@ func Run(ctx context.Context, o Options) error {
 		o.Experiments = cat
 	}
 	api, svc := NewAPI(o)
-	if err := svc.EnsureAutomation(ctx); err != nil {
+	if err := svc.Automation.EnsureAutomation(ctx); err != nil {
 		return fmt.Errorf("starting the automation workflow: %w", err)
 	}
-	if err := svc.EnsureChaos(ctx); err != nil {
+	if err := svc.Chaos.EnsureChaos(ctx); err != nil {
 		return fmt.Errorf("starting the chaos workflow: %w", err)
 	}
-	if err := svc.SyncGameDays(ctx); err != nil {
+	if err := svc.Chaos.SyncGameDays(ctx); err != nil {
 		// A schedule that cannot be written must not keep the API down.
 		o.Logger.Error("game day schedules not synced", "err", err)
 	}
-	go svc.WatchAutomation(ctx)
+	go svc.Automation.WatchAutomation(ctx)
 	ln := o.Listener
 	if ln == nil {
 		var err error

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak-ops/firebreak/experiments"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -54,9 +54,9 @@ func newChaosCmd(g *globals) *cobra.Command {
 		Short: "Start an experiment (--dry-run renders and validates the fault and runs the probes without injecting)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var ref service.ExperimentRef
+			var ref chaos.ExperimentRef
 			c := g.client()
-			if err := c.do(cmd.Context(), "POST", "/v1/experiments/runs", service.ExperimentRequest{Experiment: args[0], DryRun: dryRun}, &ref); err != nil {
+			if err := c.do(cmd.Context(), "POST", "/v1/experiments/runs", chaos.ExperimentRequest{Experiment: args[0], DryRun: dryRun}, &ref); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "started %s\n", ref.ID)
@@ -229,7 +229,7 @@ func newGameDayCmd(g *globals) *cobra.Command {
 		Short: "List game days and their schedules",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out []service.GameDaySummary
+			var out []chaos.GameDaySummary
 			if err := g.client().do(cmd.Context(), "GET", "/v1/gamedays", nil, &out); err != nil {
 				return err
 			}

@@ -13,7 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/firebreak-ops/firebreak/internal/ingress"
+	"github.com/firebreak-ops/firebreak/internal/ingress/incidentapi"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -34,18 +34,18 @@ func newIncidentCmd(g *globals) *cobra.Command {
 		newIncidentShowCmd(g),
 		incidentCommandCmd(g, &by, "status ID STATUS", "Change an incident's status (investigating, identified, mitigated, resolved)", 2,
 			"/status", func(args []string, note string) any {
-				return ingress.CommandBody{Status: args[1], Note: note}
+				return incidentapi.CommandBody{Status: args[1], Note: note}
 			}),
 		incidentCommandCmd(g, &by, "sev ID SEVERITY", "Change an incident's severity (sev1..sev4)", 2,
 			"/severity", func(args []string, note string) any {
-				return ingress.CommandBody{Severity: args[1], Note: note}
+				return incidentapi.CommandBody{Severity: args[1], Note: note}
 			}),
 		incidentCommandCmd(g, &by, "note ID TEXT", "Add a note to an incident's timeline", 2,
-			"/notes", func(args []string, _ string) any { return ingress.CommandBody{Text: args[1]} }),
+			"/notes", func(args []string, _ string) any { return incidentapi.CommandBody{Text: args[1]} }),
 		incidentCommandCmd(g, &by, "role ID ROLE USER", "Assign a role (commander, scribe, comms)", 3,
-			"/roles", func(args []string, _ string) any { return ingress.CommandBody{Role: args[1], User: args[2]} }),
+			"/roles", func(args []string, _ string) any { return incidentapi.CommandBody{Role: args[1], User: args[2]} }),
 		incidentCommandCmd(g, &by, "action-item ID TEXT", "Add an action item for the postmortem", 2,
-			"/action-items", func(args []string, _ string) any { return ingress.CommandBody{Text: args[1]} }),
+			"/action-items", func(args []string, _ string) any { return incidentapi.CommandBody{Text: args[1]} }),
 		newIncidentResolveCmd(g, &by),
 		newIncidentRunCmd(g, &by),
 		newIncidentPostmortemCmd(g),
@@ -54,7 +54,7 @@ func newIncidentCmd(g *globals) *cobra.Command {
 }
 
 func newIncidentDeclareCmd(g *globals, by *string) *cobra.Command {
-	var b ingress.DeclareBody
+	var b incidentapi.DeclareBody
 	var startedAgo time.Duration
 	cmd := &cobra.Command{
 		Use:   "declare SEVERITY TITLE",
@@ -179,7 +179,7 @@ func incidentCommandCmd(g *globals, by *string, use, short string, nargs int, su
 		Short: short,
 		Args:  cobra.ExactArgs(nargs),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			b := body(args, note).(ingress.CommandBody)
+			b := body(args, note).(incidentapi.CommandBody)
 			b.By = *by
 			var inc workflows.Incident
 			if err := g.client().do(cmd.Context(), "POST", incidentPath(args[0], suffix), b, &inc); err != nil {
@@ -203,7 +203,7 @@ func lastText(inc *workflows.Incident) string {
 }
 
 func newIncidentResolveCmd(g *globals, by *string) *cobra.Command {
-	var b ingress.CommandBody
+	var b incidentapi.CommandBody
 	var wait bool
 	cmd := &cobra.Command{
 		Use:   "resolve ID",

@@ -14,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -47,8 +47,8 @@ func (f *runFlags) start(ctx context.Context, g *globals, runbook, by, incident 
 		return err
 	}
 	c := g.client()
-	var ref service.RunRef
-	req := service.StartRequest{Runbook: runbook, Params: p, DryRun: f.dryRun, RequestedBy: by, Incident: incident}
+	var ref runs.Ref
+	req := runs.StartRequest{Runbook: runbook, Params: p, DryRun: f.dryRun, RequestedBy: by, Incident: incident}
 	if err := c.do(ctx, "POST", "/v1/runs", req, &ref); err != nil {
 		return err
 	}
@@ -188,7 +188,7 @@ func newRunsCmd(g *globals) *cobra.Command {
 				q.Set("status", status)
 			}
 			q.Set("limit", fmt.Sprint(limit))
-			var runs []service.RunSummary
+			var runs []runs.Summary
 			if err := g.client().do(cmd.Context(), "GET", "/v1/runs?"+q.Encode(), nil, &runs); err != nil {
 				return err
 			}

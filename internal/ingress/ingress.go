@@ -1,5 +1,8 @@
 // Package ingress is Firebreak's HTTP front door: it decodes and checks
-// requests, authenticates them, and hands them to the service.
+// requests, authenticates them, and hands them to the domain services
+// through small interfaces it declares. It serves runs and automation
+// itself; incidentapi/ and chaosapi/ add the incident, audit, chaos and
+// game day endpoints, and alertmanager/, pagerduty/ and slack/ the webhooks.
 package ingress
 
 import (
@@ -19,7 +22,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -28,7 +32,8 @@ const MaxBody = 1 << 20
 
 // Options configure the API handler.
 type Options struct {
-	Service *service.Service
+	Runs       Runs
+	Automation Automation
 	// Token, when set, is required as "Authorization: Bearer <token>" on
 	// every endpoint but /healthz, /readyz and /metrics.
 	Token string
@@ -55,14 +60,15 @@ type principalKey struct{}
 
 // PrincipalOf returns who made an authenticated request, or nil for the
 // operator token (or no authentication configured).
-func PrincipalOf(r *http.Request) *service.Principal {
-	p, _ := r.Context().Value(principalKey{}).(*service.Principal)
+func PrincipalOf(r *http.Request) *access.Principal {
+	p, _ := r.Context().Value(principalKey{}).(*access.Principal)
 	return p
 }
 
 type API struct {
 	limiter    *SourceLimiter
-	svc        *service.Service
+	runs       Runs
+	automation Automation
 	principals []Principal
 	token      string
 	log        *slog.Logger
@@ -70,12 +76,12 @@ type API struct {
 	registry   *prometheus.Registry
 	requests   *prometheus.CounterVec
 	latency    *prometheus.HistogramVec
-	runs       *prometheus.CounterVec
+	started    *prometheus.CounterVec
 }
 
 // New builds the API handler.
 func New(o Options) *API {
-	a := &API{limiter: o.WebhookLimiter, svc: o.Service, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
+	a := &API{limiter: o.WebhookLimiter, runs: o.Runs, automation: o.Automation, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -90,10 +96,10 @@ func New(o Options) *API {
 		Name: "firebreak_http_request_duration_seconds", Help: "HTTP request latency by route.",
 		Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5},
 	}, []string{"route"})
-	a.runs = prometheus.NewCounterVec(prometheus.CounterOpts{
+	a.started = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "firebreak_runs_started_total", Help: "Runs started by runbook and trigger.",
 	}, []string{"runbook", "trigger"})
-	a.registry.MustRegister(a.requests, a.latency, a.runs)
+	a.registry.MustRegister(a.requests, a.latency, a.started)
 
 	a.mux.HandleFunc("GET /healthz", a.healthz)
 	a.mux.HandleFunc("GET /readyz", a.readyz)
@@ -104,16 +110,11 @@ func New(o Options) *API {
 	a.Handle("GET /v1/runs/{id}", a.getRun)
 	a.Handle("POST /v1/runs/{id}/approvals", a.approve)
 	a.Handle("POST /v1/runs/{id}/cancel", a.cancel)
-	a.Handle("GET /v1/automation", a.automation)
+	a.Handle("GET /v1/automation", a.automationState)
 	a.Handle("POST /v1/automation/pause", a.pause)
 	a.Handle("POST /v1/automation/resume", a.resume)
-	a.registerIncidents()
-	a.registerChaos()
 	return a
 }
-
-// Service returns the service behind the API.
-func (a *API) Service() *service.Service { return a.svc }
 
 // Registry returns the metrics registry, for other packages' collectors.
 func (a *API) Registry() *prometheus.Registry { return a.registry }
@@ -126,6 +127,12 @@ type HandlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
 // MaxBody.
 func (a *API) Handle(pattern string, h HandlerFunc) {
 	a.mux.Handle(pattern, LimitBody(MaxBody, a.authenticated(a.jsonHandler(h))))
+}
+
+// HandleAuthenticated registers an authenticated endpoint that writes its
+// own answer (Markdown, JSON lines).
+func (a *API) HandleAuthenticated(pattern string, h http.Handler) {
+	a.mux.Handle(pattern, a.authenticated(h))
 }
 
 // HandleRaw registers a webhook: a handler that does its own
@@ -188,7 +195,7 @@ func (a *API) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range a.principals {
 			if BearerMatches(r, p.Token) {
-				ctx := context.WithValue(r.Context(), principalKey{}, &service.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: workflows.SourceAPI})
+				ctx := context.WithValue(r.Context(), principalKey{}, &access.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: workflows.SourceAPI})
 				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
@@ -229,14 +236,14 @@ func (a *API) jsonHandler(h HandlerFunc) http.Handler {
 }
 
 func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
-	var se *service.Error
+	var se *access.Error
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &se):
-		code := map[service.Kind]int{
-			service.Invalid: http.StatusBadRequest, service.NotFound: http.StatusNotFound,
-			service.Conflict: http.StatusConflict, service.Forbidden: http.StatusForbidden,
-			service.Unavailable: http.StatusServiceUnavailable,
+		code := map[access.Kind]int{
+			access.Invalid: http.StatusBadRequest, access.NotFound: http.StatusNotFound,
+			access.Conflict: http.StatusConflict, access.Forbidden: http.StatusForbidden,
+			access.Unavailable: http.StatusServiceUnavailable,
 		}[se.Kind]
 		if code == 0 {
 			code = http.StatusInternalServerError
@@ -322,7 +329,7 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
-	if err := a.svc.Ready(ctx); err != nil {
+	if err := a.runs.Ready(ctx); err != nil {
 		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
 		return
 	}
@@ -330,19 +337,19 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 }
 
 func (a *API) listRunbooks(_ http.ResponseWriter, _ *http.Request) (int, any, error) {
-	return http.StatusOK, a.svc.Runbooks(), nil
+	return http.StatusOK, a.runs.Runbooks(), nil
 }
 
-// Trigger header: clients say who they are; the CLI says "cli".
-const clientHeader = "X-Firebreak-Client"
+// ClientHeader is where clients say who they are; the CLI says "cli".
+const ClientHeader = "X-Firebreak-Client"
 
 func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	var req service.StartRequest
+	var req runs.StartRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
 	req.Trigger = workflows.TriggerAPI
-	if r.Header.Get(clientHeader) == workflows.TriggerCLI {
+	if r.Header.Get(ClientHeader) == workflows.TriggerCLI {
 		req.Trigger = workflows.TriggerCLI
 	}
 	if p := PrincipalOf(r); p != nil {
@@ -351,11 +358,11 @@ func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error)
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	ref, err := a.svc.StartRun(ctx, req)
+	ref, err := a.runs.StartRun(ctx, req)
 	if err != nil {
 		return 0, nil, err
 	}
-	a.runs.WithLabelValues(ref.Runbook, req.Trigger).Inc()
+	a.started.WithLabelValues(ref.Runbook, req.Trigger).Inc()
 	a.log.Info("run started", "id", ref.ID, "runbook", ref.Runbook, "trigger", req.Trigger, "dryRun", req.DryRun)
 	return http.StatusCreated, ref, nil
 }
@@ -363,17 +370,17 @@ func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error)
 func (a *API) listRuns(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	q := r.URL.Query()
 	limit, _ := strconv.Atoi(q.Get("limit"))
-	runs, err := a.svc.ListRuns(r.Context(), service.ListFilter{Runbook: q.Get("runbook"), Status: q.Get("status"), Limit: limit})
+	list, err := a.runs.ListRuns(r.Context(), runs.Filter{Runbook: q.Get("runbook"), Status: q.Get("status"), Limit: limit})
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, runs, nil
+	return http.StatusOK, list, nil
 }
 
 func (a *API) getRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	st, err := a.svc.GetRun(ctx, r.PathValue("id"), r.URL.Query().Get("runId"))
+	st, err := a.runs.GetRun(ctx, r.PathValue("id"), r.URL.Query().Get("runId"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -393,7 +400,7 @@ func (a *API) approve(_ http.ResponseWriter, r *http.Request) (int, any, error) 
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	out, err := a.svc.Approve(ctx, r.PathValue("id"), req)
+	out, err := a.runs.Approve(ctx, r.PathValue("id"), req)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -404,7 +411,7 @@ func (a *API) approve(_ http.ResponseWriter, r *http.Request) (int, any, error) 
 func (a *API) cancel(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	if err := a.svc.Cancel(ctx, r.PathValue("id"), PrincipalOf(r)); err != nil {
+	if err := a.runs.Cancel(ctx, r.PathValue("id"), PrincipalOf(r)); err != nil {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, map[string]string{"id": r.PathValue("id"), "status": "cancelling"}, nil
@@ -424,8 +431,8 @@ func NewServer(addr string, h http.Handler) *http.Server {
 	}
 }
 
-func (a *API) automation(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	st, err := a.svc.AutomationState(r.Context())
+func (a *API) automationState(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	st, err := a.automation.AutomationState(r.Context())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -433,11 +440,11 @@ func (a *API) automation(_ http.ResponseWriter, r *http.Request) (int, any, erro
 }
 
 func (a *API) pause(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.switchAutomation(r, a.svc.Pause)
+	return a.switchAutomation(r, a.automation.Pause)
 }
 
 func (a *API) resume(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.switchAutomation(r, a.svc.Resume)
+	return a.switchAutomation(r, a.automation.Resume)
 }
 
 func (a *API) switchAutomation(r *http.Request, do func(context.Context, workflows.SwitchRequest) (*workflows.AutomationState, error)) (int, any, error) {

@@ -37,7 +37,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/engine"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -365,7 +365,7 @@ func (b *bench) throughput() error {
 		}
 		el, err = parallel(n, conc, func(i int) error {
 			resp, err := b.alert(targets[i])
-			if err == nil && resp.Counts[service.Started] != 1 {
+			if err == nil && resp.Counts[router.Started] != 1 {
 				err = fmt.Errorf("alert not started: %+v", resp)
 			}
 			return err
@@ -472,7 +472,7 @@ func (b *bench) storm() error {
 			ts[k] = names100[(i*per+k)%targets]
 		}
 		resp, err := b.alert(ts...)
-		accepted[i] = resp.Counts[service.Started] + resp.Counts[service.Joined]
+		accepted[i] = resp.Counts[router.Started] + resp.Counts[router.Joined]
 		return err
 	})
 	if err != nil {

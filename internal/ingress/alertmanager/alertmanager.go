@@ -1,5 +1,5 @@
 // Package alertmanager receives Alertmanager's webhook notifications
-// (payload version 4) and hands every alert to the service, which starts
+// (payload version 4) and hands every alert to the router, which starts
 // or joins the runs the alerts match.
 package alertmanager
 
@@ -14,8 +14,9 @@ import (
 	"sort"
 	"time"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -79,20 +80,27 @@ func (c Credentials) allow(r *http.Request) bool {
 
 // Response lists what every alert started, joined or why not.
 type Response struct {
-	Received int               `json:"received"`
-	Counts   map[string]int    `json:"counts"`
-	Outcomes []service.Outcome `json:"outcomes"`
+	Received int              `json:"received"`
+	Counts   map[string]int   `json:"counts"`
+	Outcomes []router.Outcome `json:"outcomes"`
+}
+
+// Router is what the webhook needs of the router: alerts delivered to
+// the runs they match.
+type Router interface {
+	Deliver(ctx context.Context, items []router.Incoming) ([]router.Outcome, error)
 }
 
 // Handler serves the webhook.
 type Handler struct {
-	API   *ingress.API
-	Creds Credentials
+	API    *ingress.API
+	Router Router
+	Creds  Credentials
 }
 
 // Register mounts the webhook on the API.
-func Register(api *ingress.API, creds Credentials) {
-	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Creds: creds}))
+func Register(api *ingress.API, r Router, creds Credentials) {
+	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Router: r, Creds: creds}))
 }
 
 // ServeHTTP authenticates, decodes and delivers a notification. It answers
@@ -116,11 +124,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	outcomes, err := h.API.Service().Deliver(ctx, items)
+	outcomes, err := h.Router.Deliver(ctx, items)
 	if err != nil {
-		var se *service.Error
+		var se *access.Error
 		if !errors.As(err, &se) {
-			err = &service.Error{Kind: service.Unavailable, Msg: "not all alerts were accepted, retry: " + err.Error()}
+			err = &access.Error{Kind: access.Unavailable, Msg: "not all alerts were accepted, retry: " + err.Error()}
 		}
 		h.API.Log().Warn("alertmanager notification not accepted", "err", err, "alerts", len(items))
 		h.API.Error(w, r, err)
@@ -131,19 +139,19 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		resp.Counts[o.Result]++
 	}
 	if resp.Outcomes == nil {
-		resp.Outcomes = []service.Outcome{}
+		resp.Outcomes = []router.Outcome{}
 	}
 	h.API.Log().Info("alertmanager notification", "group", msg.GroupKey, "alerts", len(items),
-		"started", resp.Counts[service.Started], "joined", resp.Counts[service.Joined], "suppressed", resp.Counts[service.Suppressed])
+		"started", resp.Counts[router.Started], "joined", resp.Counts[router.Joined], "suppressed", resp.Counts[router.Suppressed])
 	ingress.WriteJSON(w, http.StatusOK, resp)
 }
 
 // incoming checks the message and turns its alerts into deliveries.
-func (m *Message) incoming() ([]service.Incoming, error) {
+func (m *Message) incoming() ([]router.Incoming, error) {
 	if m.Version != "4" {
 		return nil, fmt.Errorf("unsupported Alertmanager webhook version %q (want \"4\")", m.Version)
 	}
-	out := make([]service.Incoming, 0, len(m.Alerts))
+	out := make([]router.Incoming, 0, len(m.Alerts))
 	for i, a := range m.Alerts {
 		switch a.Status {
 		case "firing", "resolved":
@@ -156,7 +164,7 @@ func (m *Message) incoming() ([]service.Incoming, error) {
 		if a.Fingerprint == "" {
 			a.Fingerprint = fingerprint(a.Labels)
 		}
-		out = append(out, service.Incoming{Source: workflows.TriggerAlertmanager, Alert: &workflows.Alert{
+		out = append(out, router.Incoming{Source: workflows.TriggerAlertmanager, Alert: &workflows.Alert{
 			Status: a.Status, Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt,
 			EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint,
 		}})

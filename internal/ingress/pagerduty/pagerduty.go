@@ -1,5 +1,6 @@
 // Package pagerduty receives PagerDuty v3 webhooks, checks their signature
-// with go-pagerduty's webhookv3, and hands each event to the service.
+// with go-pagerduty's webhookv3, and hands each event to the router (to
+// start or join runs) and to incidents (for the timelines of linked ones).
 package pagerduty
 
 import (
@@ -13,8 +14,9 @@ import (
 
 	"github.com/PagerDuty/go-pagerduty/webhookv3"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -41,17 +43,31 @@ type Event struct {
 	Data         map[string]any `json:"data"`
 }
 
+// Router is what the webhook needs of the router: events delivered to
+// the runs they match.
+type Router interface {
+	Deliver(ctx context.Context, items []router.Incoming) ([]router.Outcome, error)
+}
+
+// Incidents is what the webhook needs of incidents: an event recorded in
+// the timelines of the incidents linked to its PagerDuty incident.
+type Incidents interface {
+	ReportPagerDuty(ctx context.Context, ev map[string]any) ([]string, error)
+}
+
 // Handler serves the webhook.
 type Handler struct {
-	API *ingress.API
+	API       *ingress.API
+	Router    Router
+	Incidents Incidents
 	// Secrets are the subscription's signing secrets; more than one while
 	// a secret is being rotated.
 	Secrets []string
 }
 
 // Register mounts the webhook on the API.
-func Register(api *ingress.API, secrets []string) {
-	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Secrets: secrets}))
+func Register(api *ingress.API, r Router, incidents Incidents, secrets []string) {
+	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Router: r, Incidents: incidents, Secrets: secrets}))
 }
 
 // ServeHTTP verifies, decodes and delivers one event: unsigned or badly
@@ -73,11 +89,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	outcomes, err := h.API.Service().Deliver(ctx, []service.Incoming{{Source: workflows.TriggerPagerDuty, Event: ev}})
+	outcomes, err := h.Router.Deliver(ctx, []router.Incoming{{Source: workflows.TriggerPagerDuty, Event: ev}})
 	if err != nil {
-		var se *service.Error
+		var se *access.Error
 		if !errors.As(err, &se) {
-			err = &service.Error{Kind: service.Unavailable, Msg: "event not accepted, retry: " + err.Error()}
+			err = &access.Error{Kind: access.Unavailable, Msg: "event not accepted, retry: " + err.Error()}
 		}
 		h.API.Error(w, r, err)
 		return
@@ -85,9 +101,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// Events about a PagerDuty incident linked to a Firebreak incident go
 	// into its timeline; a failure here makes PagerDuty retry, which the
 	// timeline takes only once.
-	incidents, err := h.API.Service().ReportPagerDuty(ctx, ev)
+	incidents, err := h.Incidents.ReportPagerDuty(ctx, ev)
 	if err != nil {
-		h.API.Error(w, r, &service.Error{Kind: service.Unavailable, Msg: "event not recorded in its incident, retry: " + err.Error()})
+		h.API.Error(w, r, &access.Error{Kind: access.Unavailable, Msg: "event not recorded in its incident, retry: " + err.Error()})
 		return
 	}
 	h.API.Log().Info("pagerduty event", "id", p.Event.ID, "type", p.Event.EventType, "outcomes", len(outcomes), "incidents", len(incidents))

@@ -18,7 +18,7 @@ func (cancelCommand) Run(_ context.Context, c *call) reply {
 	}
 	id := c.args[0]
 	c.later(func(ctx context.Context) reply {
-		if err := c.h.svc.Cancel(ctx, id, c.principal(ctx)); err != nil {
+		if err := c.h.runs.Cancel(ctx, id, c.principal(ctx)); err != nil {
 			return c.h.errorReply("cancel "+id, err)
 		}
 		c.h.log.Info("run cancelled from slack", "id", id, "user", c.cmd.UserID)

@@ -8,8 +8,8 @@ import (
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
-// ChaosService is what the chaos subcommand needs.
-type ChaosService interface {
+// Chaos is what the chaos subcommand needs of chaos.
+type Chaos interface {
 	HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error)
 	ResumeChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error)
 	ChaosState(ctx context.Context) (*workflows.ChaosState, error)
@@ -43,9 +43,9 @@ func (chaosCommand) Run(_ context.Context, c *call) reply {
 	case "halt", "resume":
 		verb := strings.ToLower(c.args[0])
 		c.later(func(ctx context.Context) reply {
-			do := c.h.svc.HaltChaos
+			do := c.h.chaos.HaltChaos
 			if verb == "resume" {
-				do = c.h.svc.ResumeChaos
+				do = c.h.chaos.ResumeChaos
 			}
 			st, err := do(ctx, workflows.ChaosHalt{Reason: reason, By: by})
 			if err != nil {
@@ -61,7 +61,7 @@ func (chaosCommand) Run(_ context.Context, c *call) reply {
 		return reply{Text: map[string]string{"halt": "halting chaos…", "resume": "resuming chaos…"}[verb]}
 	case "status":
 		c.later(func(ctx context.Context) reply {
-			st, err := c.h.svc.ChaosState(ctx)
+			st, err := c.h.chaos.ChaosState(ctx)
 			if err != nil {
 				return c.h.errorReply("chaos status", err)
 			}
@@ -85,7 +85,7 @@ func (chaosCommand) Run(_ context.Context, c *call) reply {
 		id := c.args[1]
 		reason = strings.Join(c.args[2:], " ")
 		c.later(func(ctx context.Context) reply {
-			if err := c.h.svc.AbortExperiment(ctx, id, workflows.ChaosHalt{Reason: reason, By: by}); err != nil {
+			if err := c.h.chaos.AbortExperiment(ctx, id, workflows.ChaosHalt{Reason: reason, By: by}); err != nil {
 				return c.h.errorReply("chaos abort "+id, err)
 			}
 			return reply{Text: fmt.Sprintf("Aborting %s: its fault is being removed.", code(id))}

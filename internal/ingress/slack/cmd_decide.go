@@ -40,7 +40,7 @@ func (d decideCommand) Run(_ context.Context, c *call) reply {
 	c.later(func(ctx context.Context) reply {
 		req := workflows.ApprovalRequest{Step: step, Approve: d.approve, By: c.cmd.UserID, Comment: comment,
 			Groups: c.h.groups.lookup(ctx, c.cmd.UserID), Source: workflows.SourceSlack}
-		if _, err := c.h.svc.Approve(ctx, id, req); err != nil {
+		if _, err := c.h.runs.Approve(ctx, id, req); err != nil {
 			return c.h.errorReply(d.Name()+" "+step, err)
 		}
 		c.h.log.Info("approval decided from slack", "id", id, "step", step, "approve", d.approve, "by", c.cmd.UserID)

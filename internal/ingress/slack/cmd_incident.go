@@ -9,19 +9,16 @@ import (
 
 	actslack "github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
-// IncidentService is what the incident command needs of the service.
-type IncidentService interface {
+// Incidents is what the incident subcommand needs of incidents.
+type Incidents interface {
 	DeclareIncident(ctx context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error)
 	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
 	IncidentCommand(ctx context.Context, id string, cmd workflows.IncidentCommand) (*workflows.Incident, error)
 	IncidentByChannel(ctx context.Context, channel string) (string, error)
 }
-
-var _ IncidentService = (*service.Service)(nil)
 
 // incidentCommand declares incidents and, in an incident's channel (or
 // naming the incident), records status changes, roles, notes, severity
@@ -57,8 +54,8 @@ func slackUser(arg string) string {
 }
 
 func (incidentCommand) Run(_ context.Context, c *call) reply {
-	svc, ok := c.h.svc.(IncidentService)
-	if !ok {
+	svc := c.h.incidents
+	if svc == nil {
 		return reply{Text: "Incidents are not available here."}
 	}
 	args := c.args
@@ -121,7 +118,7 @@ func (incidentCommand) Run(_ context.Context, c *call) reply {
 
 // incidentHere names the incident: the one given, else the one whose
 // channel this is.
-func incidentHere(ctx context.Context, c *call, svc IncidentService, id string) (string, error) {
+func incidentHere(ctx context.Context, c *call, svc Incidents, id string) (string, error) {
 	if id != "" {
 		return id, nil
 	}
@@ -142,7 +139,7 @@ func lastEntry(inc *workflows.Incident) string {
 	return inc.Timeline[len(inc.Timeline)-1].Text
 }
 
-func showIncident(c *call, svc IncidentService, id string) reply {
+func showIncident(c *call, svc Incidents, id string) reply {
 	c.later(func(ctx context.Context) reply {
 		target, err := incidentHere(ctx, c, svc, id)
 		if err != nil || target == "" {
@@ -161,7 +158,7 @@ func showIncident(c *call, svc IncidentService, id string) reply {
 	return reply{Text: "looking up the incident…"}
 }
 
-func declareIncident(c *call, svc IncidentService, args []string) reply {
+func declareIncident(c *call, svc Incidents, args []string) reply {
 	req := workflows.DeclareRequest{DeclaredBy: c.cmd.UserID, Source: workflows.SourceSlack, Responders: []string{c.cmd.UserID}}
 	for _, a := range args {
 		switch {

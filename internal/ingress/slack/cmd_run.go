@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -19,7 +19,7 @@ func (runCommand) Help() string {
 }
 
 func (runCommand) Run(_ context.Context, c *call) reply {
-	req := service.StartRequest{Params: map[string]any{}, RequestedBy: c.cmd.UserID}
+	req := runs.StartRequest{Params: map[string]any{}, RequestedBy: c.cmd.UserID}
 	for _, a := range c.args {
 		switch {
 		case a == "--dry-run":
@@ -52,12 +52,12 @@ func (runCommand) Run(_ context.Context, c *call) reply {
 	// user's groups).
 	check := req
 	check.Trigger = workflows.TriggerSlack
-	if _, err := c.h.svc.Prepare(check); err != nil {
+	if _, err := c.h.runs.Prepare(check); err != nil {
 		return c.h.errorReply("start "+req.Runbook, err)
 	}
 	c.later(func(ctx context.Context) reply {
 		req.Principal = c.principal(ctx)
-		ref, err := c.h.svc.StartRun(ctx, req)
+		ref, err := c.h.runs.StartRun(ctx, req)
 		if err != nil {
 			return c.h.errorReply("start "+req.Runbook, err)
 		}

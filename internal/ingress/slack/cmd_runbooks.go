@@ -20,7 +20,7 @@ func (runbooksCommand) Run(_ context.Context, c *call) reply {
 	if len(c.args) != 0 {
 		return c.usage("runbooks takes no arguments.")
 	}
-	list := c.h.svc.Runbooks()
+	list := c.h.runs.Runbooks()
 	if len(list) == 0 {
 		return reply{Text: "No runbooks are loaded."}
 	}

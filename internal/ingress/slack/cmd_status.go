@@ -7,7 +7,7 @@ import (
 	"time"
 
 	actslack "github.com/firebreak-ops/firebreak/activities/slack"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -27,17 +27,17 @@ func (statusCommand) Run(_ context.Context, c *call) reply {
 	switch len(c.args) {
 	case 0:
 		c.later(func(ctx context.Context) reply {
-			runs, err := c.h.svc.ListRuns(ctx, service.ListFilter{Limit: recentRuns})
+			list, err := c.h.runs.ListRuns(ctx, runs.Filter{Limit: recentRuns})
 			if err != nil {
 				return c.h.errorReply("list runs", err)
 			}
-			return c.h.runList(runs)
+			return c.h.runList(list)
 		})
 		return reply{Text: "looking up the latest runs…"}
 	case 1:
 		id := c.args[0]
 		c.later(func(ctx context.Context) reply {
-			st, err := c.h.svc.GetRun(ctx, id, "")
+			st, err := c.h.runs.GetRun(ctx, id, "")
 			if err != nil {
 				return c.h.errorReply("read run "+id, err)
 			}
@@ -56,14 +56,14 @@ var runIcons = map[string]string{
 	workflows.StatusCancelled:       "⊘",
 }
 
-func (h *Handler) runList(runs []service.RunSummary) reply {
-	if len(runs) == 0 {
+func (h *Handler) runList(list []runs.Summary) reply {
+	if len(list) == 0 {
 		return reply{Text: "No runs yet. Start one with `/firebreak run <runbook>`."}
 	}
 	now := h.cfg.Now()
 	var b strings.Builder
-	fmt.Fprintf(&b, "*Latest %d runs*", len(runs))
-	for _, r := range runs {
+	fmt.Fprintf(&b, "*Latest %d runs*", len(list))
+	for _, r := range list {
 		icon := runIcons[r.Status]
 		if icon == "" {
 			icon = "·"

@@ -9,7 +9,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -64,8 +64,8 @@ func (c *call) later(work func(ctx context.Context) reply) {
 }
 
 // principal is the person calling, with their user groups.
-func (c *call) principal(ctx context.Context) *service.Principal {
-	return &service.Principal{ID: c.cmd.UserID, Name: c.cmd.UserName,
+func (c *call) principal(ctx context.Context) *access.Principal {
+	return &access.Principal{ID: c.cmd.UserID, Name: c.cmd.UserName,
 		Groups: c.h.groups.lookup(ctx, c.cmd.UserID), Source: workflows.SourceSlack}
 }
 

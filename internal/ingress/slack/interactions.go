@@ -52,7 +52,7 @@ func (h *Handler) blockAction(ic slackgo.InteractionCallback, a *slackgo.BlockAc
 	h.async(a.ActionID, ic.ResponseURL, func(ctx context.Context) reply {
 		req := workflows.ApprovalRequest{Step: v.Step, Approve: approve, By: user,
 			Groups: h.groups.lookup(ctx, user), Source: workflows.SourceSlack}
-		if _, err := h.svc.Approve(ctx, v.Run, req); err != nil {
+		if _, err := h.runs.Approve(ctx, v.Run, req); err != nil {
 			h.log.Info("slack approval not taken", "id", v.Run, "step", v.Step, "by", user, "approve", approve, "err", err)
 			return h.errorReply("decide "+v.Step, err)
 		}

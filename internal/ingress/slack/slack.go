@@ -22,8 +22,9 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	actslack "github.com/firebreak-ops/firebreak/activities/slack"
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -58,40 +59,46 @@ type Config struct {
 	Now func() time.Time
 }
 
-// Service is what the Slack app needs of the service; *service.Service
-// has it.
-type Service interface {
-	Prepare(req service.StartRequest) (*service.Prepared, error)
-	StartRun(ctx context.Context, req service.StartRequest) (*service.RunRef, error)
+// Runs is what the Slack app needs of runs.
+type Runs interface {
+	Prepare(req runs.StartRequest) (*runs.Prepared, error)
+	StartRun(ctx context.Context, req runs.StartRequest) (*runs.Ref, error)
 	GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error)
-	ListRuns(ctx context.Context, f service.ListFilter) ([]service.RunSummary, error)
+	ListRuns(ctx context.Context, f runs.Filter) ([]runs.Summary, error)
 	Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error)
-	Cancel(ctx context.Context, id string, p *service.Principal) error
+	Cancel(ctx context.Context, id string, p *access.Principal) error
 	Runbooks() []runbooks.Summary
-	ChaosService
 }
 
-var _ Service = (*service.Service)(nil)
+// Services are the domain services the Slack app calls. Without
+// Incidents the incident subcommand says it is not available.
+type Services struct {
+	Runs      Runs
+	Chaos     Chaos
+	Incidents Incidents
+}
 
 // Handler serves the Slack app's endpoints.
 type Handler struct {
-	svc      Service
-	cfg      Config
-	log      *slog.Logger
-	commands map[string]command
-	groups   *groupCache
-	bg       sync.WaitGroup
+	runs      Runs
+	chaos     Chaos
+	incidents Incidents
+	cfg       Config
+	log       *slog.Logger
+	commands  map[string]command
+	groups    *groupCache
+	bg        sync.WaitGroup
 }
 
-// New builds the handler on a service.
-func New(svc Service, cfg Config, log *slog.Logger) *Handler {
+// New builds the handler on the services.
+func New(svc Services, cfg Config, log *slog.Logger) *Handler {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{svc: svc, cfg: cfg, log: log, commands: map[string]command{},
+	h := &Handler{runs: svc.Runs, chaos: svc.Chaos, incidents: svc.Incidents, cfg: cfg, log: log, commands: map[string]command{},
 		groups: &groupCache{client: cfg.Client, now: cfg.Now, ttl: groupsTTL, log: log}}
 	for _, c := range allCommands() {
 		h.commands[c.Name()] = c
@@ -100,8 +107,8 @@ func New(svc Service, cfg Config, log *slog.Logger) *Handler {
 }
 
 // Register mounts the slash command and interaction endpoints on the API.
-func Register(api *ingress.API, cfg Config) {
-	h := New(api.Service(), cfg, api.Log().With("component", "slack"))
+func Register(api *ingress.API, svc Services, cfg Config) {
+	h := New(svc, cfg, api.Log().With("component", "slack"))
 	api.HandleRaw("POST "+CommandsPath, ingress.LimitBody(MaxBody, http.HandlerFunc(h.ServeCommand)))
 	api.HandleRaw("POST "+InteractionsPath, ingress.LimitBody(MaxBody, http.HandlerFunc(h.ServeInteraction)))
 }
@@ -217,16 +224,16 @@ func (h *Handler) async(what, responseURL string, work func(ctx context.Context)
 	}()
 }
 
-// errorReply explains a failed service call to the person who asked.
+// errorReply explains a failed call to the person who asked.
 func (h *Handler) errorReply(what string, err error) reply {
-	var se *service.Error
+	var se *access.Error
 	if errors.As(err, &se) {
 		switch se.Kind {
-		case service.Forbidden:
+		case access.Forbidden:
 			return reply{Text: "not allowed: " + se.Msg}
-		case service.Conflict:
+		case access.Conflict:
 			return reply{Text: "Nothing changed: " + se.Msg}
-		case service.Unavailable:
+		case access.Unavailable:
 			return reply{Text: "Firebreak cannot reach Temporal right now, try again in a moment: " + se.Msg}
 		}
 		return reply{Text: se.Msg}

@@ -20,7 +20,8 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -31,8 +32,8 @@ const secret = "8f742231b10e8888abcd99yyyzzz85a5"
 type fakeService struct {
 	mu        sync.Mutex
 	calls     []string
-	prepared  []service.StartRequest
-	started   []service.StartRequest
+	prepared  []runs.StartRequest
+	started   []runs.StartRequest
 	approvals []workflows.ApprovalRequest
 	approveID []string
 	cancelled []string
@@ -42,7 +43,7 @@ type fakeService struct {
 	approveErr error
 	cancelErr  error
 	getErr     error
-	runs       []service.RunSummary
+	runs       []runs.Summary
 	state      *workflows.RunState
 }
 
@@ -58,15 +59,15 @@ func (f *fakeService) Calls() []string {
 	return append([]string(nil), f.calls...)
 }
 
-func (f *fakeService) Prepare(req service.StartRequest) (*service.Prepared, error) {
+func (f *fakeService) Prepare(req runs.StartRequest) (*runs.Prepared, error) {
 	f.record("Prepare")
 	f.mu.Lock()
 	f.prepared = append(f.prepared, req)
 	f.mu.Unlock()
-	return &service.Prepared{}, f.prepareErr
+	return &runs.Prepared{}, f.prepareErr
 }
 
-func (f *fakeService) StartRun(_ context.Context, req service.StartRequest) (*service.RunRef, error) {
+func (f *fakeService) StartRun(_ context.Context, req runs.StartRequest) (*runs.Ref, error) {
 	f.record("StartRun")
 	f.mu.Lock()
 	f.started = append(f.started, req)
@@ -75,7 +76,7 @@ func (f *fakeService) StartRun(_ context.Context, req service.StartRequest) (*se
 		return nil, f.startErr
 	}
 	id := "runbook:" + req.Runbook + ":" + fmt.Sprint(req.Params["name"])
-	return &service.RunRef{ID: id, Runbook: req.Runbook, DryRun: req.DryRun, Status: workflows.StatusRunning,
+	return &runs.Ref{ID: id, Runbook: req.Runbook, DryRun: req.DryRun, Status: workflows.StatusRunning,
 		URL: "http://ui/namespaces/default/workflows/" + url.PathEscape(id) + "/r1/history"}, nil
 }
 
@@ -84,7 +85,7 @@ func (f *fakeService) GetRun(_ context.Context, id, _ string) (*workflows.RunSta
 	return f.state, f.getErr
 }
 
-func (f *fakeService) ListRuns(_ context.Context, lf service.ListFilter) ([]service.RunSummary, error) {
+func (f *fakeService) ListRuns(_ context.Context, lf runs.Filter) ([]runs.Summary, error) {
 	f.record(fmt.Sprintf("ListRuns %d", lf.Limit))
 	return f.runs, nil
 }
@@ -101,7 +102,7 @@ func (f *fakeService) Approve(_ context.Context, id string, req workflows.Approv
 	return &workflows.ApprovalState{Decision: workflows.DecisionApproved, By: req.By}, nil
 }
 
-func (f *fakeService) Cancel(_ context.Context, id string, _ *service.Principal) error {
+func (f *fakeService) Cancel(_ context.Context, id string, _ *access.Principal) error {
 	f.record("Cancel " + id)
 	f.mu.Lock()
 	f.cancelled = append(f.cancelled, id)
@@ -133,7 +134,7 @@ func newEnv(t *testing.T) *env {
 	fake.SetGroups(map[string][]string{"oncall": {"U0ALICE", "U0BOB"}, "sre": {"U0ALICE"}})
 	e := &env{t: t, svc: &fakeService{}, slack: fake, now: time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)}
 	client := slackgo.New("xoxb-test", slackgo.OptionAPIURL(fake.URL()))
-	e.h = New(e.svc, Config{SigningSecret: secret, Client: client, UIURL: "http://ui", Now: func() time.Time { return e.now }}, nil)
+	e.h = New(Services{Runs: e.svc, Chaos: e.svc}, Config{SigningSecret: secret, Client: client, UIURL: "http://ui", Now: func() time.Time { return e.now }}, nil)
 	return e
 }
 
@@ -198,7 +199,7 @@ func TestSignature(t *testing.T) {
 	form := url.Values{"command": {"/firebreak"}, "text": {"cancel runbook:x:y"}, "user_id": {"U0ALICE"}, "response_url": {e.slack.ResponseURL("sig")}}.Encode()
 	payload := url.Values{"payload": {`{"type":"block_actions","user":{"id":"U0ALICE"},"response_url":"` + e.slack.ResponseURL("sig") +
 		`","actions":[{"action_id":"firebreak_approve","value":"{\"run\":\"runbook:x:y\",\"step\":\"s\"}"}]}`}}.Encode()
-	unconfigured := New(e.svc, Config{}, nil)
+	unconfigured := New(Services{Runs: e.svc, Chaos: e.svc}, Config{}, nil)
 	now := time.Now()
 	for _, tc := range []struct {
 		name     string
@@ -334,30 +335,30 @@ func TestRun(t *testing.T) {
 		},
 		{
 			name: "invalid params", text: "run hello-world times=many",
-			prepareErr: &service.Error{Kind: service.Invalid, Field: "params.times", Msg: `param times: "many" is not an int`},
+			prepareErr: &access.Error{Kind: access.Invalid, Field: "params.times", Msg: `param times: "many" is not an int`},
 			ack:        `param times: "many" is not an int`,
 			params:     map[string]any{"times": "many"},
 		},
 		{
 			name: "unknown runbook", text: "run nope",
-			prepareErr: &service.Error{Kind: service.Invalid, Field: "runbook", Msg: `unknown runbook "nope"`},
+			prepareErr: &access.Error{Kind: access.Invalid, Field: "runbook", Msg: `unknown runbook "nope"`},
 			ack:        `unknown runbook "nope"`, params: map[string]any{},
 		},
 		{
 			name: "forbidden", text: "run hello-world name=x",
-			startErr: &service.Error{Kind: service.Forbidden, Msg: "alice (U0ALICE) may not run hello-world for real"},
+			startErr: &access.Error{Kind: access.Forbidden, Msg: "alice (U0ALICE) may not run hello-world for real"},
 			ack:      "starting hello-world…", later: []string{"not allowed: alice (U0ALICE) may not run hello-world for real"},
 			params: map[string]any{"name": "x"},
 		},
 		{
 			name: "already running", text: "run hello-world name=x",
-			startErr: &service.Error{Kind: service.Conflict, Msg: `runbook hello-world already has a run for "x": runbook:hello-world:x`},
+			startErr: &access.Error{Kind: access.Conflict, Msg: `runbook hello-world already has a run for "x": runbook:hello-world:x`},
 			ack:      "starting hello-world…", later: []string{`Nothing changed: runbook hello-world already has a run for "x"`},
 			params: map[string]any{"name": "x"},
 		},
 		{
 			name: "temporal down", text: "run hello-world name=x",
-			startErr: &service.Error{Kind: service.Unavailable, Msg: "temporal is unavailable: connection refused"},
+			startErr: &access.Error{Kind: access.Unavailable, Msg: "temporal is unavailable: connection refused"},
 			ack:      "starting hello-world…", later: []string{"cannot reach Temporal"},
 			params: map[string]any{"name": "x"},
 		},
@@ -388,7 +389,7 @@ func TestRun(t *testing.T) {
 				return
 			}
 			s := e.svc.started[0]
-			want := &service.Principal{ID: "U0ALICE", Name: "alice", Groups: []string{"oncall", "sre"}, Source: "slack"}
+			want := &access.Principal{ID: "U0ALICE", Name: "alice", Groups: []string{"oncall", "sre"}, Source: "slack"}
 			if s.Principal == nil {
 				t.Fatal("no principal")
 			}
@@ -429,7 +430,7 @@ func TestGroups(t *testing.T) {
 	if g := e.h.groups.lookup(ctx, "U0NOBODY"); !reflect.DeepEqual(g, []string{"oncall"}) {
 		t.Fatalf("after a failure the next lookup retries: %v", g)
 	}
-	none := New(e.svc, Config{SigningSecret: secret}, nil)
+	none := New(Services{Runs: e.svc, Chaos: e.svc}, Config{SigningSecret: secret}, nil)
 	if g := none.groups.lookup(ctx, "U0ALICE"); g != nil {
 		t.Fatalf("no client: %v", g)
 	}
@@ -438,9 +439,9 @@ func TestGroups(t *testing.T) {
 func TestStatus(t *testing.T) {
 	e := newEnv(t)
 	started := e.now.Add(-5 * time.Minute)
-	e.svc.runs = []service.RunSummary{
-		{RunRef: service.RunRef{ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: workflows.StatusWaitingApproval, URL: "http://ui/x"}, Trigger: "slack", StartedAt: started},
-		{RunRef: service.RunRef{ID: "runbook:check:a", Runbook: "check", Status: workflows.StatusSucceeded, DryRun: true}, Trigger: "api", StartedAt: started.Add(-3 * time.Hour)},
+	e.svc.runs = []runs.Summary{
+		{Ref: runs.Ref{ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: workflows.StatusWaitingApproval, URL: "http://ui/x"}, Trigger: "slack", StartedAt: started},
+		{Ref: runs.Ref{ID: "runbook:check:a", Runbook: "check", Status: workflows.StatusSucceeded, DryRun: true}, Trigger: "api", StartedAt: started.Add(-3 * time.Hour)},
 	}
 	a, later := e.command("status")
 	if a.Text != "looking up the latest runs…" || len(later) != 1 {
@@ -471,7 +472,7 @@ func TestStatus(t *testing.T) {
 		t.Fatalf("blocks %s", blocks)
 	}
 
-	e.svc.getErr = &service.Error{Kind: service.NotFound, Msg: `no run "nope" (run IDs look like runbook:<name>:<key>)`}
+	e.svc.getErr = &access.Error{Kind: access.NotFound, Msg: `no run "nope" (run IDs look like runbook:<name>:<key>)`}
 	_, later = e.command("status nope")
 	if len(later) != 1 || !strings.Contains(later[0], `no run "nope"`) {
 		t.Fatalf("%q", later)
@@ -493,13 +494,13 @@ func TestDecideAndCancel(t *testing.T) {
 		{name: "deny", text: `deny runbook:hello-world:ops confirm "not now"`, comment: "not now",
 			ack: "denying confirm", later: "Denied *confirm*"},
 		{name: "forbidden", text: "approve runbook:hello-world:ops confirm", approve: true,
-			err: &service.Error{Kind: service.Forbidden, Msg: `U0ALICE may not decide step "confirm" (approvers: @leads)`},
+			err: &access.Error{Kind: access.Forbidden, Msg: `U0ALICE may not decide step "confirm" (approvers: @leads)`},
 			ack: "approving", later: `not allowed: U0ALICE may not decide step "confirm" (approvers: @leads)`},
 		{name: "already decided", text: "deny runbook:hello-world:ops confirm",
-			err: &service.Error{Kind: service.Conflict, Msg: `step "confirm" was already decided: approved by U0BOB`},
+			err: &access.Error{Kind: access.Conflict, Msg: `step "confirm" was already decided: approved by U0BOB`},
 			ack: "denying", later: `Nothing changed: step "confirm" was already decided: approved by U0BOB`},
 		{name: "unknown step", text: "approve runbook:hello-world:ops nope", approve: true,
-			err: &service.Error{Kind: service.NotFound, Msg: `no step "nope"`}, ack: "approving", later: `no step "nope"`},
+			err: &access.Error{Kind: access.NotFound, Msg: `no step "nope"`}, ack: "approving", later: `no step "nope"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
@@ -525,7 +526,7 @@ func TestDecideAndCancel(t *testing.T) {
 		if a.Text != "cancelling `runbook:hello-world:ops`…" || len(later) != 1 || !strings.Contains(later[0], "Cancelling `runbook:hello-world:ops`: it rolls back") {
 			t.Fatalf("%q %q", a.Text, later)
 		}
-		e.svc.cancelErr = &service.Error{Kind: service.Conflict, Msg: "run runbook:hello-world:ops has already finished"}
+		e.svc.cancelErr = &access.Error{Kind: access.Conflict, Msg: "run runbook:hello-world:ops has already finished"}
 		_, later = e.command("cancel runbook:hello-world:ops")
 		if len(later) != 1 || later[0] != "Nothing changed: run runbook:hello-world:ops has already finished" {
 			t.Fatalf("%q", later)
@@ -594,13 +595,13 @@ func TestInteractions(t *testing.T) {
 		{name: "approve", user: "U0BOB", action: "firebreak_approve", value: value, calls: 1, approve: true},
 		{name: "deny", user: "U0BOB", action: "firebreak_deny", value: value, calls: 1},
 		{name: "forbidden", user: "U0EVE", action: "firebreak_approve", value: value, calls: 1, approve: true,
-			err:      &service.Error{Kind: service.Forbidden, Msg: `U0EVE may not decide step "confirm" (approvers: @oncall)`},
+			err:      &access.Error{Kind: access.Forbidden, Msg: `U0EVE may not decide step "confirm" (approvers: @oncall)`},
 			response: `not allowed: U0EVE may not decide step "confirm" (approvers: @oncall)`},
 		{name: "double click", user: "U0BOB", action: "firebreak_approve", value: value, calls: 1, approve: true,
-			err:      &service.Error{Kind: service.Conflict, Msg: `step "confirm" was already decided: approved by U0BOB`},
+			err:      &access.Error{Kind: access.Conflict, Msg: `step "confirm" was already decided: approved by U0BOB`},
 			response: `Nothing changed: step "confirm" was already decided`},
 		{name: "run finished", user: "U0BOB", action: "firebreak_deny", value: value, calls: 1,
-			err:      &service.Error{Kind: service.Conflict, Msg: "run runbook:hello-world:ops has already finished"},
+			err:      &access.Error{Kind: access.Conflict, Msg: "run runbook:hello-world:ops has already finished"},
 			response: "Nothing changed: run runbook:hello-world:ops has already finished"},
 		{name: "other action", user: "U0BOB", action: "something_else", value: value},
 		{name: "bad value", user: "U0BOB", action: "firebreak_approve", value: "{", response: "does not name a run and step"},

@@ -1,4 +1,4 @@
-package service
+package chaos
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -48,7 +49,7 @@ func (s *Service) gameDayAction(g *experiments.GameDay, requestedBy string) (*cl
 		ID:        names.GameDayWorkflowID(g.Name(), "scheduled"),
 		Workflow:  names.GameDayWorkflow,
 		TaskQueue: names.TaskQueue,
-		Args: []any{workflows.GameDayInput{GameDay: g, Experiments: exps, Escalation: s.ChaosEscalation,
+		Args: []any{workflows.GameDayInput{GameDay: g, Experiments: exps, Escalation: s.Escalation,
 			RequestedBy: requestedBy}},
 	}, nil
 }
@@ -93,7 +94,7 @@ func (s *Service) syncGameDay(ctx context.Context, g *experiments.GameDay) error
 		return nil
 	}
 	if !errors.Is(err, temporal.ErrScheduleAlreadyRunning) {
-		return s.temporalError(err)
+		return access.TemporalError(err)
 	}
 	h := sc.GetHandle(ctx, id)
 	return h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
@@ -116,7 +117,7 @@ func (s *Service) gameDay(name string) (*experiments.GameDay, error) {
 			return g, nil
 		}
 	}
-	return nil, errorf(NotFound, "name", "no game day is named %q (GET /v1/gamedays lists them)", name)
+	return nil, access.Errorf(access.NotFound, "name", "no game day is named %q (GET /v1/gamedays lists them)", name)
 }
 
 // ListGameDays lists the catalog's game days with their schedules' state.
@@ -144,7 +145,7 @@ func (s *Service) describeGameDay(ctx context.Context, g *experiments.GameDay) (
 		if errors.As(err, &nf) {
 			return sum, nil
 		}
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	sum.Exists = true
 	sum.Paused = desc.Schedule.State.Paused
@@ -182,20 +183,20 @@ func (s *Service) GameDayControl(ctx context.Context, name, op, by, note string)
 			return nil, serr
 		}
 		if st.Halted && !g.Spec.DryRun {
-			return nil, errorf(Conflict, "", "chaos is halted (%s); resume it before a game day", haltText(st))
+			return nil, access.Errorf(access.Conflict, "", "chaos is halted (%s); resume it before a game day", haltText(st))
 		}
 		err = h.Trigger(ctx, client.ScheduleTriggerOptions{Overlap: enumspb.SCHEDULE_OVERLAP_POLICY_SKIP})
 	case "delete":
 		err = h.Delete(ctx)
 	default:
-		return nil, errorf(Invalid, "op", "unknown operation %q", op)
+		return nil, access.Errorf(access.Invalid, "op", "unknown operation %q", op)
 	}
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return nil, errorf(NotFound, "name", "game day %s has no schedule (it is created when the API starts, or was deleted)", name)
+			return nil, access.Errorf(access.NotFound, "name", "game day %s has no schedule (it is created when the API starts, or was deleted)", name)
 		}
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	return s.describeGameDay(ctx, g)
 }

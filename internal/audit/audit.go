@@ -1,4 +1,6 @@
-package service
+// Package audit exports who did what, when, to which run or incident, and
+// whether it was allowed, from the records the workflows keep.
+package audit
 
 import (
 	"context"
@@ -7,18 +9,39 @@ import (
 	"strings"
 	"time"
 
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/sdk/client"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // maxAuditWorkflows bounds how many runs and incidents one export reads.
 const maxAuditWorkflows = 2000
 
-// AuditRecord is one line of the audit export: who did what, when, to
+// Runs is what the audit needs of runs: a run's record.
+type Runs interface {
+	GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error)
+}
+
+// Incidents is what the audit needs of incidents: an incident's record.
+type Incidents interface {
+	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
+}
+
+// Service exports the audit trail.
+type Service struct {
+	Client    client.Client
+	Namespace string
+	Runs      Runs
+	Incidents Incidents
+}
+
+// Record is one line of the audit export: who did what, when, to
 // which run or incident, and whether it was allowed.
-type AuditRecord struct {
+type Record struct {
 	At      time.Time `json:"at"`
 	Kind    string    `json:"kind"`
 	By      string    `json:"by,omitempty"`
@@ -28,22 +51,22 @@ type AuditRecord struct {
 	Allowed *bool     `json:"allowed,omitempty"`
 }
 
-// Audit kinds besides incident.<timeline kind>.
+// Kinds of records besides incident.<timeline kind>.
 const (
-	AuditRunStarted  = "run.started"
-	AuditRunFinished = "run.finished"
-	AuditDecision    = "run.decision"
-	AuditAction      = "run.action"
-	AuditApproval    = "run.approval"
-	AuditAccess      = "run.access"
+	RunStarted  = "run.started"
+	RunFinished = "run.finished"
+	Decision    = "run.decision"
+	Action      = "run.action"
+	Approval    = "run.approval"
+	Access      = "run.access"
 )
 
 // Audit gathers every run, guard decision, action, approval, refused
 // attempt and incident command since a time, oldest first, from the
 // records the workflows keep.
-func (s *Service) Audit(ctx context.Context, since time.Time) ([]AuditRecord, error) {
-	var out []AuditRecord
-	add := func(r AuditRecord) {
+func (s *Service) Audit(ctx context.Context, since time.Time) ([]Record, error) {
+	var out []Record
+	add := func(r Record) {
 		if !r.At.Before(since) {
 			r.At = r.At.UTC()
 			out = append(out, r)
@@ -56,7 +79,7 @@ func (s *Service) Audit(ctx context.Context, since time.Time) ([]AuditRecord, er
 		return nil, err
 	}
 	for _, id := range runs {
-		st, err := s.GetRun(ctx, id, "")
+		st, err := s.Runs.GetRun(ctx, id, "")
 		if err != nil {
 			continue // a run whose record cannot be read is still listed below as an error
 		}
@@ -67,12 +90,12 @@ func (s *Service) Audit(ctx context.Context, since time.Time) ([]AuditRecord, er
 		return nil, err
 	}
 	for _, wid := range incidents {
-		inc, err := s.GetIncident(ctx, names.IncidentOf(wid))
+		inc, err := s.Incidents.GetIncident(ctx, names.IncidentOf(wid))
 		if err != nil {
 			continue
 		}
 		for _, e := range inc.Timeline {
-			add(AuditRecord{At: e.At, Kind: "incident." + e.Kind, By: e.By, Source: e.Source, Subject: inc.ID, Text: e.Text})
+			add(Record{At: e.At, Kind: "incident." + e.Kind, By: e.By, Source: e.Source, Subject: inc.ID, Text: e.Text})
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
@@ -83,30 +106,20 @@ func (s *Service) Audit(ctx context.Context, since time.Time) ([]AuditRecord, er
 func (s *Service) listIDs(ctx context.Context, q string) ([]string, error) {
 	var ids []string
 	seen := map[string]bool{}
-	var token []byte
-	for len(ids) < maxAuditWorkflows {
-		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: s.Namespace, Query: q, PageSize: 500, NextPageToken: token,
-		})
-		if err != nil {
-			return nil, s.temporalError(err)
+	err := temporalx.List(ctx, s.Client, s.Namespace, q, 500, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		if id := e.GetExecution().GetWorkflowId(); !seen[id] {
+			seen[id] = true
+			ids = append(ids, id)
 		}
-		for _, e := range resp.GetExecutions() {
-			id := e.GetExecution().GetWorkflowId()
-			if !seen[id] {
-				seen[id] = true
-				ids = append(ids, id)
-			}
-		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			break
-		}
+		return len(ids) < maxAuditWorkflows
+	})
+	if err != nil {
+		return nil, access.TemporalError(err)
 	}
 	return ids, nil
 }
 
-func auditRun(st *workflows.RunState, add func(AuditRecord)) {
+func auditRun(st *workflows.RunState, add func(Record)) {
 	allowed := true
 	text := fmt.Sprintf("started %s (%s)", st.Runbook, st.Trigger)
 	if st.DryRun {
@@ -115,7 +128,7 @@ func auditRun(st *workflows.RunState, add func(AuditRecord)) {
 	if st.Incident != "" {
 		text += " for " + st.Incident
 	}
-	add(AuditRecord{At: st.StartedAt, Kind: AuditRunStarted, By: st.RequestedBy, Source: st.Trigger, Subject: st.ID, Text: text})
+	add(Record{At: st.StartedAt, Kind: RunStarted, By: st.RequestedBy, Source: st.Trigger, Subject: st.ID, Text: text})
 	for _, steps := range [][]workflows.StepState{st.Steps, st.Rollback} {
 		for _, sp := range steps {
 			at := st.StartedAt
@@ -123,7 +136,7 @@ func auditRun(st *workflows.RunState, add func(AuditRecord)) {
 				at = *sp.StartedAt
 			}
 			if d := sp.Decision; d != nil {
-				add(AuditRecord{At: at, Kind: AuditDecision, By: names.TaskQueue, Subject: st.ID + "/" + sp.Name,
+				add(Record{At: at, Kind: Decision, By: names.TaskQueue, Subject: st.ID + "/" + sp.Name,
 					Text: fmt.Sprintf("%s → %t: %s", d.Expression, d.Result, d.Reason)})
 			}
 			if sp.Kind == "action" && sp.FinishedAt != nil {
@@ -131,7 +144,7 @@ func auditRun(st *workflows.RunState, add func(AuditRecord)) {
 				if sp.Error != "" {
 					t += ": " + sp.Error
 				}
-				add(AuditRecord{At: *sp.FinishedAt, Kind: AuditAction, By: names.TaskQueue, Subject: st.ID + "/" + sp.Name, Text: t})
+				add(Record{At: *sp.FinishedAt, Kind: Action, By: names.TaskQueue, Subject: st.ID + "/" + sp.Name, Text: t})
 			}
 			if a := sp.Approval; a != nil && a.Decision != "" && a.At != nil {
 				t := a.Decision
@@ -142,19 +155,19 @@ func auditRun(st *workflows.RunState, add func(AuditRecord)) {
 				if by == "" {
 					by = names.TaskQueue
 				}
-				add(AuditRecord{At: *a.At, Kind: AuditApproval, By: by, Subject: st.ID + "/" + sp.Name, Text: t, Allowed: &allowed})
+				add(Record{At: *a.At, Kind: Approval, By: by, Subject: st.ID + "/" + sp.Name, Text: t, Allowed: &allowed})
 			}
 		}
 	}
 	for _, d := range st.Access {
 		ok := d.Allowed
-		add(AuditRecord{At: d.At, Kind: AuditAccess, By: d.By, Source: d.Source, Subject: st.ID, Text: strings.TrimSpace(d.Action + ": " + d.Reason), Allowed: &ok})
+		add(Record{At: d.At, Kind: Access, By: d.By, Source: d.Source, Subject: st.ID, Text: strings.TrimSpace(d.Action + ": " + d.Reason), Allowed: &ok})
 	}
 	if st.FinishedAt != nil {
 		t := st.Status
 		if st.Error != "" {
 			t += ": " + st.Error
 		}
-		add(AuditRecord{At: *st.FinishedAt, Kind: AuditRunFinished, By: names.TaskQueue, Subject: st.ID, Text: t})
+		add(Record{At: *st.FinishedAt, Kind: RunFinished, By: names.TaskQueue, Subject: st.ID, Text: t})
 	}
 }

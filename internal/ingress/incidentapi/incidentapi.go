@@ -1,4 +1,6 @@
-package ingress
+// Package incidentapi serves the HTTP endpoints of incidents and the
+// audit export on the API.
+package incidentapi
 
 import (
 	"context"
@@ -7,24 +9,48 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/firebreak-ops/firebreak/internal/service"
+	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/audit"
+	"github.com/firebreak-ops/firebreak/internal/incidents"
+	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
-// registerIncidents mounts the incident and audit endpoints.
-func (a *API) registerIncidents() {
-	a.Handle("POST /v1/incidents", a.declareIncident)
-	a.Handle("GET /v1/incidents", a.listIncidents)
-	a.Handle("GET /v1/incidents/{id}", a.getIncident)
-	a.Handle("POST /v1/incidents/{id}/status", a.incidentStatus)
-	a.Handle("POST /v1/incidents/{id}/severity", a.incidentSeverity)
-	a.Handle("POST /v1/incidents/{id}/notes", a.incidentNote)
-	a.Handle("POST /v1/incidents/{id}/roles", a.incidentRole)
-	a.Handle("POST /v1/incidents/{id}/links", a.incidentLink)
-	a.Handle("POST /v1/incidents/{id}/action-items", a.incidentActionItem)
-	a.Handle("POST /v1/incidents/{id}/resolve", a.resolveIncident)
-	a.mux.Handle("GET /v1/incidents/{id}/postmortem", LimitBody(MaxBody, a.authenticated(http.HandlerFunc(a.postmortem))))
-	a.mux.Handle("GET /v1/audit", a.authenticated(http.HandlerFunc(a.audit)))
+// Incidents is what the endpoints need of incidents.
+type Incidents interface {
+	DeclareIncident(ctx context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error)
+	ListIncidents(ctx context.Context, f incidents.Filter) ([]workflows.IncidentSummary, error)
+	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
+	IncidentCommand(ctx context.Context, id string, cmd workflows.IncidentCommand) (*workflows.Incident, error)
+	IncidentPostmortem(ctx context.Context, id string) (*workflows.PostmortemResult, error)
+}
+
+// Auditor is what the audit endpoint needs of the audit export.
+type Auditor interface {
+	Audit(ctx context.Context, since time.Time) ([]audit.Record, error)
+}
+
+type handlers struct {
+	api       *ingress.API
+	incidents Incidents
+	auditor   Auditor
+}
+
+// Register mounts the incident and audit endpoints.
+func Register(api *ingress.API, inc Incidents, auditor Auditor) {
+	a := &handlers{api: api, incidents: inc, auditor: auditor}
+	a.api.Handle("POST /v1/incidents", a.declareIncident)
+	a.api.Handle("GET /v1/incidents", a.listIncidents)
+	a.api.Handle("GET /v1/incidents/{id}", a.getIncident)
+	a.api.Handle("POST /v1/incidents/{id}/status", a.incidentStatus)
+	a.api.Handle("POST /v1/incidents/{id}/severity", a.incidentSeverity)
+	a.api.Handle("POST /v1/incidents/{id}/notes", a.incidentNote)
+	a.api.Handle("POST /v1/incidents/{id}/roles", a.incidentRole)
+	a.api.Handle("POST /v1/incidents/{id}/links", a.incidentLink)
+	a.api.Handle("POST /v1/incidents/{id}/action-items", a.incidentActionItem)
+	a.api.Handle("POST /v1/incidents/{id}/resolve", a.resolveIncident)
+	a.api.HandleAuthenticated("GET /v1/incidents/{id}/postmortem", ingress.LimitBody(ingress.MaxBody, http.HandlerFunc(a.postmortem)))
+	a.api.HandleAuthenticated("GET /v1/audit", http.HandlerFunc(a.audit))
 }
 
 // DeclareBody is the body of POST /v1/incidents.
@@ -46,10 +72,10 @@ type DeclareBody struct {
 // else the transport.
 func who(r *http.Request, by string) (string, string) {
 	source := workflows.SourceAPI
-	if r.Header.Get(clientHeader) == workflows.TriggerCLI {
+	if r.Header.Get(ingress.ClientHeader) == workflows.TriggerCLI {
 		source = workflows.TriggerCLI
 	}
-	if p := PrincipalOf(r); p != nil {
+	if p := ingress.PrincipalOf(r); p != nil {
 		return p.ID, source
 	}
 	if by == "" {
@@ -58,15 +84,15 @@ func who(r *http.Request, by string) (string, string) {
 	return by, source
 }
 
-func (a *API) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	var b DeclareBody
-	if err := DecodeJSON(r, &b); err != nil {
+	if err := ingress.DecodeJSON(r, &b); err != nil {
 		return 0, nil, err
 	}
 	by, source := who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.svc.DeclareIncident(ctx, workflows.DeclareRequest{
+	inc, err := a.incidents.DeclareIncident(ctx, workflows.DeclareRequest{
 		Title: b.Title, Severity: b.Severity, Commander: b.Commander, Services: b.Services, Responders: b.Responders,
 		Links: b.Links, StartedAt: b.StartedAt, PagerDutyIncident: b.PagerDutyIncident, Page: b.Page,
 		DeclaredBy: by, Source: source,
@@ -74,23 +100,23 @@ func (a *API) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any,
 	if err != nil {
 		return 0, nil, err
 	}
-	a.log.Info("incident declared", "id", inc.ID, "severity", inc.Severity, "by", by)
+	a.api.Log().Info("incident declared", "id", inc.ID, "severity", inc.Severity, "by", by)
 	return http.StatusCreated, inc, nil
 }
 
-func (a *API) listIncidents(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) listIncidents(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	out, err := a.svc.ListIncidents(r.Context(), service.IncidentFilter{Status: r.URL.Query().Get("status"), Limit: limit})
+	out, err := a.incidents.ListIncidents(r.Context(), incidents.Filter{Status: r.URL.Query().Get("status"), Limit: limit})
 	if err != nil {
 		return 0, nil, err
 	}
 	return http.StatusOK, out, nil
 }
 
-func (a *API) getIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) getIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.svc.GetIncident(ctx, r.PathValue("id"))
+	inc, err := a.incidents.GetIncident(ctx, r.PathValue("id"))
 	if err != nil {
 		return 0, nil, err
 	}
@@ -115,9 +141,9 @@ type CommandBody struct {
 	By          string   `json:"by,omitempty"`
 }
 
-func (a *API) incidentCommand(r *http.Request, build func(CommandBody) (workflows.IncidentCommand, error)) (int, any, error) {
+func (a *handlers) incidentCommand(r *http.Request, build func(CommandBody) (workflows.IncidentCommand, error)) (int, any, error) {
 	var b CommandBody
-	if err := DecodeJSON(r, &b); err != nil {
+	if err := ingress.DecodeJSON(r, &b); err != nil {
 		return 0, nil, err
 	}
 	cmd, err := build(b)
@@ -127,46 +153,46 @@ func (a *API) incidentCommand(r *http.Request, build func(CommandBody) (workflow
 	cmd.By, cmd.Source = who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.svc.IncidentCommand(ctx, r.PathValue("id"), cmd)
+	inc, err := a.incidents.IncidentCommand(ctx, r.PathValue("id"), cmd)
 	if err != nil {
 		return 0, nil, err
 	}
-	a.log.Info("incident command", "id", inc.ID, "kind", cmd.Kind, "by", cmd.By)
+	a.api.Log().Info("incident command", "id", inc.ID, "kind", cmd.Kind, "by", cmd.By)
 	return http.StatusOK, inc, nil
 }
 
 func required(field, value string) error {
 	if value == "" {
-		return &service.Error{Kind: service.Invalid, Field: field, Msg: field + " is required"}
+		return &access.Error{Kind: access.Invalid, Field: field, Msg: field + " is required"}
 	}
 	return nil
 }
 
-func (a *API) incidentStatus(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) incidentStatus(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		return workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: b.Status, Text: b.Note}, required("status", b.Status)
 	})
 }
 
-func (a *API) incidentSeverity(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) incidentSeverity(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		return workflows.IncidentCommand{Kind: workflows.CommandSeverity, Severity: b.Severity, Text: b.Note}, required("severity", b.Severity)
 	})
 }
 
-func (a *API) incidentNote(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) incidentNote(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		return workflows.IncidentCommand{Kind: workflows.CommandNote, Text: b.Text}, required("text", b.Text)
 	})
 }
 
-func (a *API) incidentActionItem(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) incidentActionItem(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		return workflows.IncidentCommand{Kind: workflows.CommandActionItem, Text: b.Text}, required("text", b.Text)
 	})
 }
 
-func (a *API) incidentRole(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) incidentRole(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		if err := required("role", b.Role); err != nil {
 			return workflows.IncidentCommand{}, err
@@ -175,16 +201,16 @@ func (a *API) incidentRole(_ http.ResponseWriter, r *http.Request) (int, any, er
 	})
 }
 
-func (a *API) incidentLink(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) incidentLink(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		if b.URL == "" && b.ID == "" {
-			return workflows.IncidentCommand{}, &service.Error{Kind: service.Invalid, Field: "url", Msg: "url (or id) is required"}
+			return workflows.IncidentCommand{}, &access.Error{Kind: access.Invalid, Field: "url", Msg: "url (or id) is required"}
 		}
 		return workflows.IncidentCommand{Kind: workflows.CommandLink, Link: &workflows.Link{Kind: b.Kind, Title: b.Title, URL: b.URL, ID: b.ID}}, nil
 	})
 }
 
-func (a *API) resolveIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+func (a *handlers) resolveIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
 		return workflows.IncidentCommand{Kind: workflows.CommandResolve, Text: b.Summary, ActionItems: b.ActionItems}, nil
 	})
@@ -192,16 +218,16 @@ func (a *API) resolveIncident(_ http.ResponseWriter, r *http.Request) (int, any,
 
 // postmortem serves the Markdown; with Accept: application/json, the
 // whole result.
-func (a *API) postmortem(w http.ResponseWriter, r *http.Request) {
+func (a *handlers) postmortem(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	res, err := a.svc.IncidentPostmortem(ctx, r.PathValue("id"))
+	res, err := a.incidents.IncidentPostmortem(ctx, r.PathValue("id"))
 	if err != nil {
-		a.Error(w, r, err)
+		a.api.Error(w, r, err)
 		return
 	}
 	if r.Header.Get("Accept") == "application/json" {
-		WriteJSON(w, http.StatusOK, res)
+		ingress.WriteJSON(w, http.StatusOK, res)
 		return
 	}
 	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
@@ -211,17 +237,17 @@ func (a *API) postmortem(w http.ResponseWriter, r *http.Request) {
 
 // audit streams the audit records since a time (RFC 3339) or a duration
 // ago (24h), as JSON lines.
-func (a *API) audit(w http.ResponseWriter, r *http.Request) {
+func (a *handlers) audit(w http.ResponseWriter, r *http.Request) {
 	since, err := parseSince(r.URL.Query().Get("since"), time.Now())
 	if err != nil {
-		a.Error(w, r, err)
+		a.api.Error(w, r, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
-	records, err := a.svc.Audit(ctx, since)
+	records, err := a.auditor.Audit(ctx, since)
 	if err != nil {
-		a.Error(w, r, err)
+		a.api.Error(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
@@ -244,5 +270,5 @@ func parseSince(v string, now time.Time) (time.Time, error) {
 	if d, err := time.ParseDuration(v); err == nil && d > 0 {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, &service.Error{Kind: service.Invalid, Field: "since", Msg: "since must be an RFC 3339 time or a duration such as 24h, not " + strconv.Quote(v)}
+	return time.Time{}, &access.Error{Kind: access.Invalid, Field: "since", Msg: "since must be an RFC 3339 time or a duration such as 24h, not " + strconv.Quote(v)}
 }

@@ -1,4 +1,9 @@
-package service
+// Package automation holds the kill switch and circuit breaker over
+// automatic runs: it keeps the automation workflow running, pauses and
+// resumes automation, and keeps a briefly cached view of the state fresh
+// in the background so a busy webhook can ask whether starts are held back
+// without a query per alert.
+package automation
 
 import (
 	"context"
@@ -10,6 +15,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
@@ -27,6 +33,16 @@ type automationCache struct {
 	at    time.Time
 }
 
+// Service keeps the automation workflow and a cached view of its state.
+type Service struct {
+	Client client.Client
+	// Settings configure the circuit breaker.
+	Settings workflows.AutomationSettings
+
+	cache   automationCache
+	refresh sync.Mutex
+}
+
 // EnsureAutomation starts the automation workflow if it is not running.
 func (s *Service) EnsureAutomation(ctx context.Context) error {
 	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
@@ -35,7 +51,7 @@ func (s *Service) EnsureAutomation(ctx context.Context) error {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		StaticSummary:            "Firebreak automation: kill switch and circuit breaker",
-	}, names.AutomationWorkflow, workflows.AutomationInput{Settings: s.Automation})
+	}, names.AutomationWorkflow, workflows.AutomationInput{Settings: s.Settings})
 	return err
 }
 
@@ -47,12 +63,12 @@ func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationSta
 	var nf *serviceerror.NotFound
 	if errors.As(err, &nf) {
 		if err := s.EnsureAutomation(ctx); err != nil {
-			return nil, s.temporalError(err)
+			return nil, access.TemporalError(err)
 		}
 		resp, err = s.Client.QueryWorkflow(ctx, names.AutomationWorkflowID, "", names.AutomationQuery)
 	}
 	if err != nil {
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	var st workflows.AutomationState
 	if err := resp.Get(&st); err != nil {
@@ -72,10 +88,10 @@ func (c *automationCache) store(st *workflows.AutomationState, asOf time.Time) {
 	}
 }
 
-// holding returns why automatic runs are held back now, or "". It reads
+// Holding returns why automatic runs are held back now, or "". It reads
 // the state WatchAutomation keeps fresh; only when that is missing or stale
 // (the watcher cannot reach Temporal) does it ask, once for all callers.
-func (s *Service) holding(ctx context.Context) (string, error) {
+func (s *Service) Holding(ctx context.Context) (string, error) {
 	s.cache.mu.Lock()
 	st, at := s.cache.state, s.cache.at
 	s.cache.mu.Unlock()
@@ -130,21 +146,21 @@ func (s *Service) Resume(ctx context.Context, req workflows.SwitchRequest) (*wor
 
 func (s *Service) automationUpdate(ctx context.Context, name string, req workflows.SwitchRequest) (*workflows.AutomationState, error) {
 	if req.By == "" {
-		return nil, errorf(Invalid, "by", "by is required: who")
+		return nil, access.Errorf(access.Invalid, "by", "by is required: who")
 	}
 	if err := s.EnsureAutomation(ctx); err != nil {
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: names.AutomationWorkflowID, UpdateName: name, Args: []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err != nil {
-		return nil, s.runError(names.AutomationWorkflowID, err)
+		return nil, access.RunError(names.AutomationWorkflowID, err)
 	}
 	var st workflows.AutomationState
 	if err := h.Get(ctx, &st); err != nil {
-		return nil, s.runError(names.AutomationWorkflowID, err)
+		return nil, access.RunError(names.AutomationWorkflowID, err)
 	}
 	s.cache.store(&st, time.Now())
 	return &st, nil

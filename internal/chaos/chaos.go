@@ -1,4 +1,7 @@
-package service
+// Package chaos runs chaos experiments and game days: it starts, reads,
+// aborts and reports experiment runs, holds the halt switch over all of
+// them, and keeps a Temporal Schedule for every game day.
+package chaos
 
 import (
 	"context"
@@ -6,17 +9,41 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
+
+// Service runs experiments and game days on a Temporal client.
+type Service struct {
+	Client    client.Client
+	Namespace string
+	// UIURL is the Temporal Web UI's base URL for links, if any.
+	UIURL string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Experiments is the experiment and game day catalog.
+	Experiments *experiments.Catalog
+	// Escalation says where stuck rollbacks and reports go.
+	Escalation workflows.Escalation
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
 
 // ExperimentRequest starts an experiment run.
 type ExperimentRequest struct {
@@ -25,7 +52,7 @@ type ExperimentRequest struct {
 	// RequestedBy is filled from the caller's identity when known.
 	RequestedBy string `json:"requestedBy,omitempty"`
 	// Principal is the caller when the API knows it (nil: the operator).
-	Principal *Principal `json:"-"`
+	Principal *access.Principal `json:"-"`
 }
 
 // ExperimentRef answers a started experiment run.
@@ -50,14 +77,14 @@ func (s *Service) ExperimentList() []experiments.Summary {
 // StartExperiment starts an experiment run, unless chaos is halted.
 func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*ExperimentRef, error) {
 	if req.Experiment == "" {
-		return nil, errorf(Invalid, "experiment", "experiment is required")
+		return nil, access.Errorf(access.Invalid, "experiment", "experiment is required")
 	}
 	var plan *experiments.Plan
 	if s.Experiments != nil {
 		plan, _ = s.Experiments.Get(req.Experiment)
 	}
 	if plan == nil {
-		return nil, errorf(NotFound, "experiment", "no experiment is named %q (GET /v1/experiments lists them)", req.Experiment)
+		return nil, access.Errorf(access.NotFound, "experiment", "no experiment is named %q (GET /v1/experiments lists them)", req.Experiment)
 	}
 	if err := mayInject(plan, req.Principal, req.DryRun); err != nil {
 		return nil, err
@@ -68,7 +95,7 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 			return nil, err
 		}
 		if st.Halted {
-			return nil, errorf(Conflict, "", "chaos is halted (%s); resume it before starting experiments", haltText(st))
+			return nil, access.Errorf(access.Conflict, "", "chaos is halted (%s); resume it before starting experiments", haltText(st))
 		}
 	}
 	id := names.ExperimentWorkflowID(req.Experiment, "")
@@ -76,17 +103,17 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 		ID: id, TaskQueue: names.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, names.ExperimentWorkflow, workflows.ExperimentInput{
-		Experiment: plan.Experiment, DryRun: req.DryRun, RequestedBy: req.RequestedBy, Escalation: s.ChaosEscalation,
+		Experiment: plan.Experiment, DryRun: req.DryRun, RequestedBy: req.RequestedBy, Escalation: s.Escalation,
 	})
 	if err != nil {
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
-	return &ExperimentRef{ID: id, Status: workflows.ExperimentRunning, URL: s.runURL(id, run.GetRunID())}, nil
+	return &ExperimentRef{ID: id, Status: workflows.ExperimentRunning, URL: temporalx.HistoryURL(s.UIURL, s.Namespace, id, run.GetRunID())}, nil
 }
 
 // mayInject applies spec.access.run to a real experiment run by a known
 // caller. Halting and aborting stay open to everyone.
-func mayInject(plan *experiments.Plan, p *Principal, dryRun bool) error {
+func mayInject(plan *experiments.Plan, p *access.Principal, dryRun bool) error {
 	if p == nil || dryRun {
 		return nil
 	}
@@ -95,10 +122,10 @@ func mayInject(plan *experiments.Plan, p *Principal, dryRun bool) error {
 		allowed = a.Run
 	}
 	if len(allowed) == 0 {
-		return errorf(Forbidden, "experiment", "experiment %s lists nobody in spec.access.run, so only dry runs are allowed", plan.Name())
+		return access.Errorf(access.Forbidden, "experiment", "experiment %s lists nobody in spec.access.run, so only dry runs are allowed", plan.Name())
 	}
 	if !workflows.Listed(allowed, p.ID, p.Groups) {
-		return errorf(Forbidden, "experiment", "%s may not inject %s (spec.access.run: %s); a dry run is allowed", p.displayName(), plan.Name(), strings.Join(allowed, ", "))
+		return access.Errorf(access.Forbidden, "experiment", "%s may not inject %s (spec.access.run: %s); a dry run is allowed", p.DisplayName(), plan.Name(), strings.Join(allowed, ", "))
 	}
 	return nil
 }
@@ -118,7 +145,7 @@ func haltText(st *workflows.ChaosState) string {
 // once it has finished (no worker needed), else the live state.
 func (s *Service) GetExperimentRun(ctx context.Context, id string) (*workflows.ExperimentState, error) {
 	if !names.IsExperimentWorkflowID(id) {
-		return nil, errorf(NotFound, "id", "no experiment run %q (IDs look like experiment:<name>:<suffix>)", id)
+		return nil, access.Errorf(access.NotFound, "id", "no experiment run %q (IDs look like experiment:<name>:<suffix>)", id)
 	}
 	var st workflows.ExperimentState
 	if err := s.readWorkflow(ctx, id, &st); err != nil {
@@ -134,9 +161,9 @@ func (s *Service) readWorkflow(ctx context.Context, id string, out any) error {
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return errorf(NotFound, "id", "no run %q", id)
+			return access.Errorf(access.NotFound, "id", "no run %q", id)
 		}
-		return s.temporalError(err)
+		return access.TemporalError(err)
 	}
 	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
 		if err := s.Client.GetWorkflow(ctx, id, "").Get(ctx, out); err == nil {
@@ -145,7 +172,7 @@ func (s *Service) readWorkflow(ctx context.Context, id string, out any) error {
 	}
 	resp, err := s.Client.QueryWorkflow(ctx, id, "", names.StatusQuery)
 	if err != nil {
-		return s.runError(id, err)
+		return access.RunError(id, err)
 	}
 	return resp.Get(out)
 }
@@ -153,11 +180,11 @@ func (s *Service) readWorkflow(ctx context.Context, id string, out any) error {
 // AbortExperiment rolls an experiment back now; it ends aborted.
 func (s *Service) AbortExperiment(ctx context.Context, id string, h workflows.ChaosHalt) error {
 	if !names.IsExperimentWorkflowID(id) {
-		return errorf(NotFound, "id", "no experiment run %q", id)
+		return access.Errorf(access.NotFound, "id", "no experiment run %q", id)
 	}
 	h.At = s.now().UTC()
 	if err := s.Client.SignalWorkflow(ctx, id, "", names.AbortSignal, h); err != nil {
-		return s.runError(id, err)
+		return access.RunError(id, err)
 	}
 	return nil
 }
@@ -170,7 +197,7 @@ func (s *Service) ChaosState(ctx context.Context) (*workflows.ChaosState, error)
 		if errors.As(err, &nf) {
 			return &workflows.ChaosState{Running: []string{}}, nil
 		}
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	var st workflows.ChaosState
 	if err := resp.Get(&st); err != nil {
@@ -186,12 +213,12 @@ func (s *Service) EnsureChaos(ctx context.Context) error {
 		ID: names.ChaosWorkflowID, TaskQueue: names.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 	}, names.ChaosWorkflow, workflows.ChaosInput{})
-	return s.temporalError(err)
+	return access.TemporalError(err)
 }
 
 // HaltChaos rolls back every running experiment now and refuses new ones
 // until ResumeChaos. The chaos workflow passes the halt to the experiments
-// registered with it; the service also signals every running experiment it
+// registered with it; this also signals every running experiment it
 // finds in visibility, which covers runs that started before the chaos
 // workflow existed.
 func (s *Service) HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
@@ -205,20 +232,14 @@ func (s *Service) HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workfl
 	}
 	var others []string
 	q := fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", names.ExperimentWorkflow)
-	var token []byte
-	for {
-		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: q, NextPageToken: token, PageSize: 500})
-		if err != nil {
-			return st, nil // the chaos workflow has the halt; this is a second net
+	err = temporalx.List(ctx, s.Client, s.Namespace, q, 500, func(ex *workflowpb.WorkflowExecutionInfo) bool {
+		if id := ex.GetExecution().GetWorkflowId(); !registered[id] {
+			others = append(others, id)
 		}
-		for _, ex := range resp.GetExecutions() {
-			if id := ex.GetExecution().GetWorkflowId(); !registered[id] {
-				others = append(others, id)
-			}
-		}
-		if token = resp.GetNextPageToken(); len(token) == 0 {
-			break
-		}
+		return true
+	})
+	if err != nil {
+		return st, nil // the chaos workflow has the halt; this is a second net
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 16)
@@ -246,7 +267,7 @@ func (s *Service) chaosSignal(ctx context.Context, signal string, h workflows.Ch
 		ID: names.ChaosWorkflowID, TaskQueue: names.TaskQueue,
 	}, names.ChaosWorkflow, workflows.ChaosInput{})
 	if err != nil {
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	return s.ChaosState(ctx)
 }

@@ -1,7 +1,8 @@
-// Package service is Firebreak's one interface for every transport: the
-// HTTP API, the CLI (through the API), and later Slack and webhooks all
-// start, list, read, approve and cancel runs through it.
-package service
+// Package runs starts, prepares, lists, reads, approves and cancels
+// runbook runs, and says whether Firebreak is ready to run them. Every
+// transport (HTTP API, CLI through the API, Slack) and the alert router
+// start runs through it.
+package runs
 
 import (
 	"context"
@@ -9,49 +10,29 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/api/workflowservice/v1"
+	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 
-	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
-// Kind classifies service errors so transports can pick a status code.
-type Kind int
-
-// Error kinds.
-const (
-	Invalid Kind = iota + 1
-	NotFound
-	Conflict
-	Forbidden
-	Unavailable
-)
-
-// Error is a service error meant for the caller, naming the field at fault
-// where there is one.
-type Error struct {
-	Kind  Kind
-	Field string
-	Msg   string
+// Incidents is what runs need of incidents: a run names an incident, or
+// is started from an incident's Slack channel, and reports to it.
+type Incidents interface {
+	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
+	IncidentByChannel(ctx context.Context, channel string) (string, error)
 }
 
-// Error returns the message.
-func (e *Error) Error() string { return e.Msg }
-
-func errorf(kind Kind, field, format string, args ...any) *Error {
-	return &Error{Kind: kind, Field: field, Msg: fmt.Sprintf(format, args...)}
-}
-
-// Service implements Firebreak's operations on a Temporal client.
+// Service starts, prepares, lists, reads, approves and cancels runbook
+// runs on a Temporal client.
 type Service struct {
 	Client    client.Client
 	Catalog   *runbooks.Catalog
@@ -60,18 +41,9 @@ type Service struct {
 	UIURL string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
-	// Automation configures the circuit breaker over automatic runs.
-	Automation workflows.AutomationSettings
-	// Experiments is the chaos experiment and game day catalog.
-	Experiments *experiments.Catalog
-	// ChaosEscalation says where stuck chaos rollbacks and reports go.
-	ChaosEscalation workflows.Escalation
-	// Incidents is what every declared incident does (Slack channel,
-	// paging, chaos halt).
-	Incidents workflows.IncidentSettings
-
-	cache   automationCache
-	refresh sync.Mutex
+	// Incidents checks the incident a run names; without it runs link to
+	// no incident.
+	Incidents Incidents
 }
 
 func (s *Service) now() time.Time {
@@ -100,7 +72,7 @@ type StartRequest struct {
 	Trigger string `json:"-"`
 	// Principal is who asks, when the transport knows (Slack); nil means
 	// the API's single-token mode, which may run anything.
-	Principal *Principal `json:"-"`
+	Principal *access.Principal `json:"-"`
 	// Notify says where the run reports (the Slack channel it came from).
 	Notify *workflows.Notify `json:"-"`
 	// Incident links the run to an incident (INC-…): it reports its
@@ -108,17 +80,9 @@ type StartRequest struct {
 	Incident string `json:"incident,omitempty"`
 }
 
-// Principal is an authenticated person asking for something.
-type Principal struct {
-	ID     string
-	Name   string
-	Groups []string
-	Source string
-}
-
 // mayRun decides whether p may start this run: anyone may dry-run; real
 // runs need the principal (or one of its groups) in spec.access.run.
-func mayRun(plan *runbooks.Plan, p *Principal, dryRun bool) error {
+func mayRun(plan *runbooks.Plan, p *access.Principal, dryRun bool) error {
 	if p == nil || dryRun {
 		return nil
 	}
@@ -127,23 +91,16 @@ func mayRun(plan *runbooks.Plan, p *Principal, dryRun bool) error {
 		allowed = a.Run
 	}
 	if len(allowed) == 0 {
-		return errorf(Forbidden, "runbook", "runbook %s lists nobody in spec.access.run, so only dry runs are allowed (add --dry-run)", plan.Name())
+		return access.Errorf(access.Forbidden, "runbook", "runbook %s lists nobody in spec.access.run, so only dry runs are allowed (add --dry-run)", plan.Name())
 	}
 	if !workflows.Listed(allowed, p.ID, p.Groups) {
-		return errorf(Forbidden, "runbook", "%s may not run %s for real (spec.access.run: %s); a dry run is allowed", p.displayName(), plan.Name(), strings.Join(allowed, ", "))
+		return access.Errorf(access.Forbidden, "runbook", "%s may not run %s for real (spec.access.run: %s); a dry run is allowed", p.DisplayName(), plan.Name(), strings.Join(allowed, ", "))
 	}
 	return nil
 }
 
-func (p *Principal) displayName() string {
-	if p.Name != "" && p.Name != p.ID {
-		return p.Name + " (" + p.ID + ")"
-	}
-	return p.ID
-}
-
-// RunRef identifies a run.
-type RunRef struct {
+// Ref identifies a run.
+type Ref struct {
 	ID      string `json:"id"`
 	RunID   string `json:"runId,omitempty"`
 	Runbook string `json:"runbook"`
@@ -164,14 +121,14 @@ type Prepared struct {
 // Prepare validates a start request without starting anything.
 func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	if req.Runbook == "" {
-		return nil, errorf(Invalid, "runbook", "runbook is required")
+		return nil, access.Errorf(access.Invalid, "runbook", "runbook is required")
 	}
 	if req.Incident != "" && !names.IsIncidentID(req.Incident) {
-		return nil, errorf(Invalid, "incident", "incident must be an incident ID like INC-2026-0042, not %q", req.Incident)
+		return nil, access.Errorf(access.Invalid, "incident", "incident must be an incident ID like INC-2026-0042, not %q", req.Incident)
 	}
 	plan, ok := s.Catalog.Get(req.Runbook)
 	if !ok {
-		return nil, errorf(Invalid, "runbook", "unknown runbook %q", req.Runbook)
+		return nil, access.Errorf(access.Invalid, "runbook", "unknown runbook %q", req.Runbook)
 	}
 	if err := mayRun(plan, req.Principal, req.DryRun); err != nil {
 		return nil, err
@@ -180,9 +137,9 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	if err != nil {
 		var pe *runbooks.ParamError
 		if errors.As(err, &pe) {
-			return nil, errorf(Invalid, "params."+pe.Param, "%s", pe.Error())
+			return nil, access.Errorf(access.Invalid, "params."+pe.Param, "%s", pe.Error())
 		}
-		return nil, errorf(Invalid, "params", "%v", err)
+		return nil, access.Errorf(access.Invalid, "params", "%v", err)
 	}
 	key := ""
 	if plan.Concurrency != nil {
@@ -195,14 +152,14 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 			},
 		})
 		if err != nil {
-			return nil, errorf(Invalid, "params", "spec.concurrency %s: %v", plan.Concurrency.Expr, err)
+			return nil, access.Errorf(access.Invalid, "params", "spec.concurrency %s: %v", plan.Concurrency.Expr, err)
 		}
 		key, _ = v.(string)
 		if key == "" {
-			return nil, errorf(Invalid, "params", "spec.concurrency %s gave an empty key", plan.Concurrency.Expr)
+			return nil, access.Errorf(access.Invalid, "params", "spec.concurrency %s gave an empty key", plan.Concurrency.Expr)
 		}
 		if len(key) > 200 {
-			return nil, errorf(Invalid, "params", "spec.concurrency gave a key longer than 200 characters")
+			return nil, access.Errorf(access.Invalid, "params", "spec.concurrency gave a key longer than 200 characters")
 		}
 	}
 	trigger := req.Trigger
@@ -220,8 +177,14 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	}}, nil
 }
 
-// StartOptions returns the Temporal options a prepared run starts with.
-func (s *Service) StartOptions(p *Prepared) client.StartWorkflowOptions {
+// Attributes are the search attributes a prepared run starts with.
+func (p *Prepared) Attributes() temporalx.Attributes {
+	return temporalx.Attributes{Runbook: p.Plan.Name(), Status: workflows.StatusRunning,
+		Trigger: p.Input.Trigger, Key: p.Input.Key, DryRun: p.Input.DryRun}
+}
+
+// startOptions returns the Temporal options a prepared run starts with.
+func startOptions(p *Prepared) client.StartWorkflowOptions {
 	return client.StartWorkflowOptions{
 		ID:                       p.ID,
 		TaskQueue:                names.TaskQueue,
@@ -231,19 +194,13 @@ func (s *Service) StartOptions(p *Prepared) client.StartWorkflowOptions {
 		// Without this the SDK hands back the open run instead of an error.
 		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		StaticSummary:                            fmt.Sprintf("%s (%s)", p.Plan.Name(), p.Input.Trigger),
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(names.SARunbook).ValueSet(p.Plan.Name()),
-			temporal.NewSearchAttributeKeyKeyword(names.SAStatus).ValueSet(workflows.StatusRunning),
-			temporal.NewSearchAttributeKeyKeyword(names.SATrigger).ValueSet(p.Input.Trigger),
-			temporal.NewSearchAttributeKeyKeyword(names.SAKey).ValueSet(p.Input.Key),
-			temporal.NewSearchAttributeKeyBool(names.SADryRun).ValueSet(p.Input.DryRun),
-		),
+		TypedSearchAttributes:                    p.Attributes().Typed(),
 	}
 }
 
 // StartRun validates and starts a run. A run already open for the same
 // concurrency key is a Conflict naming it.
-func (s *Service) StartRun(ctx context.Context, req StartRequest) (*RunRef, error) {
+func (s *Service) StartRun(ctx context.Context, req StartRequest) (*Ref, error) {
 	p, err := s.Prepare(req)
 	if err != nil {
 		return nil, err
@@ -251,35 +208,24 @@ func (s *Service) StartRun(ctx context.Context, req StartRequest) (*RunRef, erro
 	if err := s.linkIncident(ctx, &req, p); err != nil {
 		return nil, err
 	}
-	run, err := s.Client.ExecuteWorkflow(ctx, s.StartOptions(p), names.RunbookWorkflow, p.Input)
+	run, err := s.Client.ExecuteWorkflow(ctx, startOptions(p), names.RunbookWorkflow, p.Input)
 	if err != nil {
 		var started *serviceerror.WorkflowExecutionAlreadyStarted
 		if errors.As(err, &started) {
-			return nil, errorf(Conflict, "", "runbook %s already has a run for %q: %s", p.Plan.Name(), p.Input.Key, p.ID)
+			return nil, access.Errorf(access.Conflict, "", "runbook %s already has a run for %q: %s", p.Plan.Name(), p.Input.Key, p.ID)
 		}
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
-	return &RunRef{ID: p.ID, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: workflows.StatusRunning,
+	return &Ref{ID: p.ID, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: workflows.StatusRunning,
 		Key: p.Input.Key, DryRun: p.Input.DryRun, URL: s.runURL(p.ID, run.GetRunID())}, nil
 }
 
 func (s *Service) runURL(id, runID string) string {
-	if s.UIURL == "" {
-		return ""
-	}
-	u := fmt.Sprintf("%s/namespaces/%s/workflows/%s", strings.TrimSuffix(s.UIURL, "/"), s.Namespace, pathEscape(id))
-	if runID != "" {
-		u += "/" + runID + "/history"
-	}
-	return u
+	return temporalx.HistoryURL(s.UIURL, s.Namespace, id, runID)
 }
 
-func pathEscape(s string) string {
-	return strings.NewReplacer("/", "%2F", " ", "%20", "?", "%3F", "#", "%23").Replace(s)
-}
-
-// ListFilter narrows a run listing.
-type ListFilter struct {
+// Filter narrows a run listing.
+type Filter struct {
 	Runbook string
 	Status  string
 	Limit   int
@@ -287,23 +233,23 @@ type ListFilter struct {
 
 var safeValue = regexp.MustCompile(`^[A-Za-z0-9_.:/-]*$`)
 
-// RunSummary is one entry of a run listing.
-type RunSummary struct {
-	RunRef
+// Summary is one entry of a run listing.
+type Summary struct {
+	Ref
 	Trigger    string     `json:"trigger,omitempty"`
 	StartedAt  time.Time  `json:"startedAt"`
 	FinishedAt *time.Time `json:"finishedAt,omitempty"`
 }
 
 // ListRuns lists runs, newest first.
-func (s *Service) ListRuns(ctx context.Context, f ListFilter) ([]RunSummary, error) {
+func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 	if !safeValue.MatchString(f.Runbook) {
-		return nil, errorf(Invalid, "runbook", "bad runbook filter %q", f.Runbook)
+		return nil, access.Errorf(access.Invalid, "runbook", "bad runbook filter %q", f.Runbook)
 	}
 	switch f.Status {
 	case "", workflows.StatusRunning, workflows.StatusWaitingApproval, workflows.StatusSucceeded, workflows.StatusFailed, workflows.StatusCancelled:
 	default:
-		return nil, errorf(Invalid, "status", "status must be one of running, waiting_approval, succeeded, failed, cancelled")
+		return nil, access.Errorf(access.Invalid, "status", "status must be one of running, waiting_approval, succeeded, failed, cancelled")
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -324,42 +270,23 @@ func (s *Service) ListRuns(ctx context.Context, f ListFilter) ([]RunSummary, err
 	case workflows.StatusFailed:
 		q += " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')"
 	}
-	out := []RunSummary{}
-	var token []byte
-	for len(out) < f.Limit {
-		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: s.Namespace, Query: q, PageSize: int32(f.Limit), NextPageToken: token,
-		})
-		if err != nil {
-			return nil, s.temporalError(err)
+	out := []Summary{}
+	err := temporalx.List(ctx, s.Client, s.Namespace, q, f.Limit, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		sa := temporalx.Decode(e.GetSearchAttributes())
+		sum := Summary{Ref: Ref{ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
+			Runbook: sa.Runbook, Key: sa.Key, DryRun: sa.DryRun}, Trigger: sa.Trigger}
+		sum.Status = runStatus(e.GetStatus(), sa.Status)
+		sum.StartedAt = e.GetStartTime().AsTime()
+		if e.GetCloseTime() != nil && e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t := e.GetCloseTime().AsTime()
+			sum.FinishedAt = &t
 		}
-		for _, e := range resp.GetExecutions() {
-			sum := RunSummary{RunRef: RunRef{ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId()}}
-			sa := temporal.NewSearchAttributes()
-			if e.GetSearchAttributes() != nil {
-				sa = decodeSearchAttributes(e.GetSearchAttributes().GetIndexedFields())
-			}
-			sum.Runbook, _ = sa.GetKeyword(temporal.NewSearchAttributeKeyKeyword(names.SARunbook))
-			sum.Trigger, _ = sa.GetKeyword(temporal.NewSearchAttributeKeyKeyword(names.SATrigger))
-			sum.Key, _ = sa.GetKeyword(temporal.NewSearchAttributeKeyKeyword(names.SAKey))
-			sum.DryRun, _ = sa.GetBool(temporal.NewSearchAttributeKeyBool(names.SADryRun))
-			recorded, _ := sa.GetKeyword(temporal.NewSearchAttributeKeyKeyword(names.SAStatus))
-			sum.Status = runStatus(e.GetStatus(), recorded)
-			sum.StartedAt = e.GetStartTime().AsTime()
-			if e.GetCloseTime() != nil && e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-				t := e.GetCloseTime().AsTime()
-				sum.FinishedAt = &t
-			}
-			sum.URL = s.runURL(sum.ID, sum.RunID)
-			out = append(out, sum)
-			if len(out) == f.Limit {
-				break
-			}
-		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			break
-		}
+		sum.URL = s.runURL(sum.ID, sum.RunID)
+		out = append(out, sum)
+		return len(out) < f.Limit
+	})
+	if err != nil {
+		return nil, access.TemporalError(err)
 	}
 	return out, nil
 }
@@ -387,13 +314,13 @@ func runStatus(st enumspb.WorkflowExecutionStatus, recorded string) string {
 // run under that ID.
 func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error) {
 	if !names.IsRunWorkflowID(id) {
-		return nil, errorf(NotFound, "id", "no run %q (run IDs look like runbook:<name>:<key>)", id)
+		return nil, access.Errorf(access.NotFound, "id", "no run %q (run IDs look like runbook:<name>:<key>)", id)
 	}
 	resp, err := s.Client.QueryWorkflowWithOptions(ctx, &client.QueryWorkflowWithOptionsRequest{
 		WorkflowID: id, RunID: runID, QueryType: names.StatusQuery,
 	})
 	if err != nil {
-		return nil, s.runError(id, err)
+		return nil, access.RunError(id, err)
 	}
 	var st workflows.RunState
 	if err := resp.QueryResult.Get(&st); err != nil {
@@ -405,19 +332,19 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunS
 // Approve records an approval decision and returns the approval as decided.
 func (s *Service) Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error) {
 	if req.Step == "" {
-		return nil, errorf(Invalid, "step", "step is required")
+		return nil, access.Errorf(access.Invalid, "step", "step is required")
 	}
 	if strings.TrimSpace(req.By) == "" {
-		return nil, errorf(Invalid, "by", "by is required: who decides")
+		return nil, access.Errorf(access.Invalid, "by", "by is required: who decides")
 	}
 	if !names.IsRunWorkflowID(id) {
-		return nil, errorf(NotFound, "id", "no run %q", id)
+		return nil, access.Errorf(access.NotFound, "id", "no run %q", id)
 	}
 	out, err := s.approve(ctx, id, req)
 	if err != nil {
-		err = s.runError(id, err)
-		var se *Error
-		if errors.As(err, &se) && se.Kind == Forbidden {
+		err = access.RunError(id, err)
+		var se *access.Error
+		if errors.As(err, &se) && se.Kind == access.Forbidden {
 			// A refusal is part of the run's record too.
 			_ = s.Client.SignalWorkflow(ctx, id, "", names.AccessSignal, workflows.AccessDecision{
 				At: s.now().UTC(), By: req.By, Source: req.Source, Action: "approve " + req.Step, Reason: se.Msg,
@@ -447,9 +374,9 @@ func (s *Service) approve(ctx context.Context, id string, req workflows.Approval
 
 // Cancel asks a run to stop; it rolls back what it completed. A named
 // principal must be allowed to run or approve the runbook.
-func (s *Service) Cancel(ctx context.Context, id string, p *Principal) error {
+func (s *Service) Cancel(ctx context.Context, id string, p *access.Principal) error {
 	if !names.IsRunWorkflowID(id) {
-		return errorf(NotFound, "id", "no run %q", id)
+		return access.Errorf(access.NotFound, "id", "no run %q", id)
 	}
 	if p != nil {
 		var allowed []string
@@ -457,18 +384,18 @@ func (s *Service) Cancel(ctx context.Context, id string, p *Principal) error {
 			allowed = append(append(allowed, plan.Runbook.Spec.Access.Run...), plan.Runbook.Spec.Access.Approve...)
 		}
 		if !workflows.Listed(allowed, p.ID, p.Groups) {
-			return errorf(Forbidden, "", "%s may not cancel %s: only people in the runbook's spec.access may", p.displayName(), id)
+			return access.Errorf(access.Forbidden, "", "%s may not cancel %s: only people in the runbook's spec.access may", p.DisplayName(), id)
 		}
 	}
 	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
 	if err != nil {
-		return s.runError(id, err)
+		return access.RunError(id, err)
 	}
 	if desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return errorf(Conflict, "", "run %s has already finished", id)
+		return access.Errorf(access.Conflict, "", "run %s has already finished", id)
 	}
 	if err := s.Client.CancelWorkflow(ctx, id, desc.GetWorkflowExecutionInfo().GetExecution().GetRunId()); err != nil {
-		return s.runError(id, err)
+		return access.RunError(id, err)
 	}
 	return nil
 }
@@ -489,36 +416,35 @@ func (s *Service) Ready(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) runError(id string, err error) error {
-	var nf *serviceerror.NotFound
-	var appErr *temporal.ApplicationError
-	switch {
-	case errors.As(err, &appErr):
-		switch appErr.Type() {
-		case workflows.RejectUnknownStep:
-			return errorf(NotFound, "step", "%s", appErr.Message())
-		case workflows.RejectNotWaiting:
-			return errorf(Conflict, "step", "%s", appErr.Message())
-		case workflows.RejectNotAllowed:
-			return errorf(Forbidden, "by", "%s", appErr.Message())
-		case workflows.RejectInvalid:
-			return errorf(Invalid, "", "%s", appErr.Message())
+// linkIncident checks the incident a run names, or finds the incident
+// whose Slack channel the run was started from.
+func (s *Service) linkIncident(ctx context.Context, req *StartRequest, p *Prepared) error {
+	if s.Incidents == nil {
+		if req.Incident != "" {
+			return access.Errorf(access.Invalid, "incident", "incidents are not available here")
 		}
-		return errorf(Invalid, "", "%s", appErr.Message())
-	case errors.As(err, &nf):
-		if strings.Contains(nf.Error(), "already completed") {
-			return errorf(Conflict, "", "run %s has already finished", id)
+		return nil
+	}
+	if req.Incident == "" {
+		if req.Notify == nil || req.Notify.SlackChannel == "" {
+			return nil
 		}
-		return errorf(NotFound, "id", "no run %q", id)
+		id, err := s.Incidents.IncidentByChannel(ctx, req.Notify.SlackChannel)
+		if err != nil {
+			return err
+		}
+		p.Input.Incident = id
+		return nil
 	}
-	return s.temporalError(err)
-}
-
-func (s *Service) temporalError(err error) error {
-	var unavailable *serviceerror.Unavailable
-	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
-		return &Error{Kind: Unavailable, Msg: "temporal is unavailable: " + err.Error()}
+	inc, err := s.Incidents.GetIncident(ctx, req.Incident)
+	if err != nil {
+		if access.Is(err, access.NotFound) {
+			return access.Errorf(access.Invalid, "incident", "no incident %q", req.Incident)
+		}
+		return err
 	}
-	return err
+	if inc.Done() {
+		return access.Errorf(access.Conflict, "incident", "incident %s is resolved", req.Incident)
+	}
+	return nil
 }

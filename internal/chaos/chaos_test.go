@@ -1,10 +1,11 @@
-package service
+package chaos
 
 import (
 	"strings"
 	"testing"
 
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/internal/access"
 )
 
 func TestMayInject(t *testing.T) {
@@ -27,12 +28,12 @@ spec:
 		}
 		return plans[0]
 	}
-	alice := &Principal{ID: "alice", Groups: []string{"sre"}}
-	bob := &Principal{ID: "bob"}
+	alice := &access.Principal{ID: "alice", Groups: []string{"sre"}}
+	bob := &access.Principal{ID: "bob"}
 	for _, tc := range []struct {
 		name string
 		plan *experiments.Plan
-		p    *Principal
+		p    *access.Principal
 		dry  bool
 		want string
 	}{
@@ -48,8 +49,8 @@ spec:
 			if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
 				t.Fatalf("error %v, want %q", err, tc.want)
 			}
-			if tc.want != "" && err.(*Error).Kind != Forbidden {
-				t.Errorf("kind %v, want Forbidden", err.(*Error).Kind)
+			if tc.want != "" && !access.Is(err, access.Forbidden) {
+				t.Errorf("error %v, want Forbidden", err)
 			}
 		})
 	}

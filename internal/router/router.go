@@ -1,4 +1,11 @@
-package service
+// Package router is how an alert becomes a run: it matches every alert
+// from Alertmanager and every PagerDuty event against the runbooks'
+// triggers (CEL), starts or joins the run for the target in one call
+// (signal-with-start on the run's workflow ID, so a burst of one alert is
+// one run), applies spec.limits (cooldown, maxRunsPerHour) and the
+// automation kill switch and circuit breaker, links automatic runs to the
+// open incident of their service, and records what it held back.
+package router
 
 import (
 	"context"
@@ -13,12 +20,54 @@ import (
 	"go.temporal.io/api/serviceerror"
 	taskqueuepb "go.temporal.io/api/taskqueue/v1"
 	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
+
+// Runs is what the router needs of runs: a start request checked and
+// turned into the workflow that would run it.
+type Runs interface {
+	Prepare(req runs.StartRequest) (*runs.Prepared, error)
+}
+
+// Automation is what the router needs of automation: why automatic runs
+// are held back now, or "".
+type Automation interface {
+	Holding(ctx context.Context) (string, error)
+}
+
+// Incidents is what the router needs of incidents: for each service, its
+// newest open incident, which automatic runs for that service report to.
+type Incidents interface {
+	OpenByService(ctx context.Context) (map[string]string, error)
+}
+
+// Service routes alerts and events to runs.
+type Service struct {
+	Client    client.Client
+	Namespace string
+	Catalog   *runbooks.Catalog
+	Runs      Runs
+	// Automation holds automatic starts back; nil holds nothing.
+	Automation Automation
+	// Incidents links runs to incidents; nil links none.
+	Incidents Incidents
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
 
 // Incoming is one alert or event from a webhook.
 type Incoming struct {
@@ -69,7 +118,7 @@ type delivery struct {
 	idx    int
 	out    *Outcome
 	in     Incoming
-	prep   *Prepared
+	prep   *runs.Prepared
 	signal workflows.AlertSignal
 }
 
@@ -103,7 +152,7 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 					continue
 				}
 				seen = true
-				prep, err := s.Prepare(StartRequest{Runbook: plan.Name(), Params: params, Trigger: in.Source, RequestedBy: in.Source})
+				prep, err := s.Runs.Prepare(runs.StartRequest{Runbook: plan.Name(), Params: params, Trigger: in.Source, RequestedBy: in.Source})
 				if err != nil {
 					outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), Result: Rejected, Reason: err.Error()})
 					break
@@ -126,9 +175,12 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 	if len(matched) == 0 {
 		return outcomes, nil
 	}
-	hold, err := s.holding(ctx)
-	if err != nil {
-		return nil, err
+	hold := ""
+	if s.Automation != nil {
+		var err error
+		if hold, err = s.Automation.Holding(ctx); err != nil {
+			return nil, err
+		}
 	}
 	s.linkDeliveries(ctx, matched)
 	var suppressed []workflows.Suppression
@@ -145,7 +197,7 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 	}
 	if len(suppressed) > 0 {
 		if err := s.Client.SignalWorkflow(ctx, names.AutomationWorkflowID, "", names.SuppressedSignal, suppressed); err != nil {
-			return nil, s.temporalError(fmt.Errorf("recording suppressed alerts: %w", err))
+			return nil, access.TemporalError(fmt.Errorf("recording suppressed alerts: %w", err))
 		}
 	}
 	return outcomes, nil
@@ -168,7 +220,7 @@ func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now 
 	}
 	var nf *serviceerror.NotFound
 	if !errors.As(err, &nf) {
-		return s.temporalError(err)
+		return access.TemporalError(err)
 	}
 	if d.in.resolved() {
 		// A resolved alert with no open run has nothing to remediate.
@@ -193,7 +245,7 @@ func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now 
 func (s *Service) startOrJoin(ctx context.Context, d *delivery) error {
 	started, err := s.signalWithStart(ctx, d)
 	if err != nil {
-		return s.temporalError(err)
+		return access.TemporalError(err)
 	}
 	d.out.Result = Joined
 	if started {
@@ -215,21 +267,9 @@ func (s *Service) signalWithStart(ctx context.Context, d *delivery) (bool, error
 	if err != nil {
 		return false, err
 	}
-	attrs := map[string]*commonpb.Payload{}
-	for name, v := range map[string]any{
-		names.SARunbook: d.prep.Plan.Name(), names.SAStatus: workflows.StatusRunning,
-		names.SATrigger: d.prep.Input.Trigger, names.SAKey: d.prep.Input.Key, names.SADryRun: d.prep.Input.DryRun,
-	} {
-		p, err := dc.ToPayload(v)
-		if err != nil {
-			return false, err
-		}
-		kind := "Keyword"
-		if _, ok := v.(bool); ok {
-			kind = "Bool"
-		}
-		p.Metadata["type"] = []byte(kind)
-		attrs[name] = p
+	attrs, err := d.prep.Attributes().Indexed()
+	if err != nil {
+		return false, err
 	}
 	resp, err := s.Client.WorkflowService().SignalWithStartWorkflowExecution(ctx, &workflowservice.SignalWithStartWorkflowExecutionRequest{
 		Namespace:                s.Namespace,
@@ -243,7 +283,7 @@ func (s *Service) signalWithStart(ctx context.Context, d *delivery) (bool, error
 		RequestId:                uuid.NewString(),
 		WorkflowIdReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIdConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		SearchAttributes:         &commonpb.SearchAttributes{IndexedFields: attrs},
+		SearchAttributes:         attrs,
 	})
 	if err != nil {
 		return false, err
@@ -252,7 +292,7 @@ func (s *Service) signalWithStart(ctx context.Context, d *delivery) (bool, error
 }
 
 // limited applies spec.limits to a start for this runbook and key.
-func (s *Service) limited(ctx context.Context, p *Prepared, now time.Time) (string, error) {
+func (s *Service) limited(ctx context.Context, p *runs.Prepared, now time.Time) (string, error) {
 	l := p.Plan.Runbook.Spec.Limits
 	if l == nil || (l.MaxRunsPerHour == 0 && l.Cooldown == 0) {
 		return "", nil
@@ -265,7 +305,7 @@ func (s *Service) limited(ctx context.Context, p *Prepared, now time.Time) (stri
 			Query: base + fmt.Sprintf(" AND StartTime > '%s'", now.Add(-l.Cooldown.D()).Format(time.RFC3339Nano)),
 		})
 		if err != nil {
-			return "", s.temporalError(err)
+			return "", access.TemporalError(err)
 		}
 		if ex := resp.GetExecutions(); len(ex) > 0 {
 			ago := now.Sub(ex[0].GetStartTime().AsTime()).Round(time.Second)
@@ -278,7 +318,7 @@ func (s *Service) limited(ctx context.Context, p *Prepared, now time.Time) (stri
 			Query:     base + fmt.Sprintf(" AND StartTime > '%s'", now.Add(-time.Hour).Format(time.RFC3339Nano)),
 		})
 		if err != nil {
-			return "", s.temporalError(err)
+			return "", access.TemporalError(err)
 		}
 		if n := resp.GetCount(); n >= int64(l.MaxRunsPerHour) {
 			return fmt.Sprintf("limit: %d runs for %s in the last hour (maxRunsPerHour %d)", n, p.Input.Key, l.MaxRunsPerHour), nil
@@ -297,4 +337,36 @@ func eventCEL(e map[string]any) map[string]any {
 		return map[string]any{}
 	}
 	return runbooks.NormalizeJSON(e).(map[string]any)
+}
+
+// linkDeliveries links automatic runs to the open incident of their
+// service: an alert's "service" label, or a PagerDuty event's service. An
+// incident listing that fails links nothing and holds nothing back.
+func (s *Service) linkDeliveries(ctx context.Context, matched []*delivery) {
+	if s.Incidents == nil {
+		return
+	}
+	var open map[string]string
+	listed := false
+	for _, d := range matched {
+		svc := ""
+		if d.in.Alert != nil {
+			svc = d.in.Alert.Labels["service"]
+		} else if data, ok := d.in.Event["data"].(map[string]any); ok {
+			if sv, ok := data["service"].(map[string]any); ok {
+				svc, _ = sv["summary"].(string)
+			}
+		}
+		if svc == "" || d.prep.Input.Incident != "" {
+			continue
+		}
+		if !listed {
+			listed = true
+			var err error
+			if open, err = s.Incidents.OpenByService(ctx); err != nil {
+				return
+			}
+		}
+		d.prep.Input.Incident = open[svc]
+	}
 }

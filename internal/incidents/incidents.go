@@ -1,4 +1,8 @@
-package service
+// Package incidents declares incidents and runs them: it allocates their
+// IDs, applies people's commands, records events from elsewhere in their
+// timelines, lists them, finds them by Slack channel, service or PagerDuty
+// incident, and serves their postmortems.
+package incidents
 
 import (
 	"context"
@@ -13,12 +17,13 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
-	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	"github.com/firebreak-ops/firebreak/workflows"
 )
 
@@ -32,6 +37,24 @@ const (
 	maxSummary = 8000
 )
 
+// Service declares and runs incidents on a Temporal client.
+type Service struct {
+	Client    client.Client
+	Namespace string
+	// Settings are what every declared incident does (Slack channel,
+	// paging, chaos halt).
+	Settings workflows.IncidentSettings
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (s *Service) now() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
 
 // validateDeclare checks a declaration and normalises it.
@@ -40,31 +63,31 @@ func (s *Service) validateDeclare(req *workflows.DeclareRequest) error {
 	req.Severity = strings.ToLower(strings.TrimSpace(req.Severity))
 	switch {
 	case req.Title == "":
-		return errorf(Invalid, "title", "title is required")
+		return access.Errorf(access.Invalid, "title", "title is required")
 	case len(req.Title) > maxTitle:
-		return errorf(Invalid, "title", "title is longer than %d characters", maxTitle)
+		return access.Errorf(access.Invalid, "title", "title is longer than %d characters", maxTitle)
 	case req.Severity == "":
-		return errorf(Invalid, "severity", "severity is required: one of %s", strings.Join(workflows.Severities, ", "))
+		return access.Errorf(access.Invalid, "severity", "severity is required: one of %s", strings.Join(workflows.Severities, ", "))
 	case !slices.Contains(workflows.Severities, req.Severity):
-		return errorf(Invalid, "severity", "severity must be one of %s, not %q", strings.Join(workflows.Severities, ", "), req.Severity)
+		return access.Errorf(access.Invalid, "severity", "severity must be one of %s, not %q", strings.Join(workflows.Severities, ", "), req.Severity)
 	case len(req.Services) > maxServices:
-		return errorf(Invalid, "services", "at most %d services", maxServices)
+		return access.Errorf(access.Invalid, "services", "at most %d services", maxServices)
 	}
 	for i, svc := range req.Services {
 		if !serviceName.MatchString(svc) {
-			return errorf(Invalid, fmt.Sprintf("services[%d]", i), "bad service name %q: letters, digits, . _ / -", svc)
+			return access.Errorf(access.Invalid, fmt.Sprintf("services[%d]", i), "bad service name %q: letters, digits, . _ / -", svc)
 		}
 	}
 	for i, l := range req.Links {
 		if err := checkLink(l); err != nil {
-			return errorf(Invalid, fmt.Sprintf("links[%d]", i), "%v", err)
+			return access.Errorf(access.Invalid, fmt.Sprintf("links[%d]", i), "%v", err)
 		}
 	}
 	if req.StartedAt != nil && req.StartedAt.After(s.now().Add(time.Minute)) {
-		return errorf(Invalid, "startedAt", "startedAt is in the future")
+		return access.Errorf(access.Invalid, "startedAt", "startedAt is in the future")
 	}
-	if req.Page && !s.Incidents.CanPage {
-		return errorf(Invalid, "page", "paging needs a PagerDuty routing key (pagerduty.routingKey)")
+	if req.Page && !s.Settings.CanPage {
+		return access.Errorf(access.Invalid, "page", "paging needs a PagerDuty routing key (pagerduty.routingKey)")
 	}
 	return nil
 }
@@ -87,9 +110,9 @@ func checkLink(l workflows.Link) error {
 	return nil
 }
 
-// permanentError is a service error a retry cannot fix, for the
+// permanentError is an access error a retry cannot fix, for the
 // incident.declare action.
-type permanentError struct{ err *Error }
+type permanentError struct{ err *access.Error }
 
 func (p permanentError) Error() string   { return p.err.Msg }
 func (p permanentError) Permanent() bool { return true }
@@ -100,7 +123,7 @@ func (p permanentError) Unwrap() error   { return p.err }
 // A key makes it idempotent (the same key declares one incident).
 func (s *Service) DeclareIncident(ctx context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error) {
 	if err := s.validateDeclare(&req); err != nil {
-		var se *Error
+		var se *access.Error
 		if errors.As(err, &se) {
 			return nil, permanentError{se}
 		}
@@ -114,7 +137,7 @@ func (s *Service) DeclareIncident(ctx context.Context, req workflows.DeclareRequ
 	if err != nil {
 		return nil, err
 	}
-	settings := s.Incidents
+	settings := s.Settings
 	in := workflows.IncidentInput{Incident: workflows.Incident{ID: id}, Settings: settings, Request: &req}
 	_, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       names.IncidentWorkflowID(id),
@@ -126,13 +149,11 @@ func (s *Service) DeclareIncident(ctx context.Context, req workflows.DeclareRequ
 			names.MemoIncidentTitle: req.Title, names.MemoIncidentSeverity: req.Severity,
 			names.MemoIncidentCommander: req.Commander, names.MemoIncidentServices: req.Services,
 		},
-		TypedSearchAttributes: temporal.NewSearchAttributes(
-			temporal.NewSearchAttributeKeyKeyword(names.SAStatus).ValueSet(workflows.IncidentInvestigating),
-		),
+		TypedSearchAttributes: temporalx.StatusAttributes(workflows.IncidentInvestigating),
 	}, names.IncidentWorkflow, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	return &workflows.Incident{
 		ID: id, Title: req.Title, Severity: req.Severity, Status: workflows.IncidentInvestigating,
@@ -161,11 +182,11 @@ func (s *Service) allocateIncident(ctx context.Context, year int, key string) (s
 		},
 	})
 	if err != nil {
-		return "", s.temporalError(fmt.Errorf("allocating an incident number: %w", err))
+		return "", access.TemporalError(fmt.Errorf("allocating an incident number: %w", err))
 	}
 	var id string
 	if err := h.Get(ctx, &id); err != nil {
-		return "", s.temporalError(fmt.Errorf("allocating an incident number: %w", err))
+		return "", access.TemporalError(fmt.Errorf("allocating an incident number: %w", err))
 	}
 	return id, nil
 }
@@ -173,7 +194,7 @@ func (s *Service) allocateIncident(ctx context.Context, year int, key string) (s
 // incidentWorkflow checks an incident ID and returns its workflow ID.
 func incidentWorkflow(id string) (string, error) {
 	if !names.IsIncidentID(id) {
-		return "", errorf(NotFound, "id", "no incident %q (incident IDs look like INC-2026-0042)", id)
+		return "", access.Errorf(access.NotFound, "id", "no incident %q (incident IDs look like INC-2026-0042)", id)
 	}
 	return names.IncidentWorkflowID(id), nil
 }
@@ -202,7 +223,7 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd workflows.
 		return nil, err
 	}
 	if strings.TrimSpace(cmd.By) == "" {
-		return nil, errorf(Invalid, "by", "by is required: who gives the command")
+		return nil, access.Errorf(access.Invalid, "by", "by is required: who gives the command")
 	}
 	limit := maxText
 	if cmd.Kind == workflows.CommandResolve {
@@ -213,11 +234,11 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd workflows.
 		if field == "" {
 			field = "text"
 		}
-		return nil, errorf(Invalid, field, "%s is %d characters, more than %d", field, n, limit)
+		return nil, access.Errorf(access.Invalid, field, "%s is %d characters, more than %d", field, n, limit)
 	}
 	if cmd.Link != nil {
 		if err := checkLink(*cmd.Link); err != nil {
-			return nil, errorf(Invalid, "link", "%v", err)
+			return nil, access.Errorf(access.Invalid, "link", "%v", err)
 		}
 	}
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
@@ -262,41 +283,49 @@ func (s *Service) IncidentPostmortem(ctx context.Context, id string) (*workflows
 		if _, err := s.GetIncident(ctx, id); err != nil {
 			return nil, err
 		}
-		return nil, errorf(NotFound, "id", "incident %s has no postmortem yet: it is written when the incident is resolved", id)
+		return nil, access.Errorf(access.NotFound, "id", "incident %s has no postmortem yet: it is written when the incident is resolved", id)
 	case err != nil:
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	switch desc.GetWorkflowExecutionInfo().GetStatus() {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		return nil, errorf(Conflict, "id", "the postmortem of %s is being written; try again in a moment", id)
+		return nil, access.Errorf(access.Conflict, "id", "the postmortem of %s is being written; try again in a moment", id)
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
 	default:
-		return nil, errorf(Conflict, "id", "the postmortem of %s could not be written (%s); see the incident's timeline",
+		return nil, access.Errorf(access.Conflict, "id", "the postmortem of %s could not be written (%s); see the incident's timeline",
 			id, strings.ToLower(strings.TrimPrefix(desc.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")))
 	}
 	var res workflows.PostmortemResult
 	if err := s.Client.GetWorkflow(ctx, names.PostmortemWorkflowID(id), "").Get(ctx, &res); err != nil {
-		return nil, s.temporalError(err)
+		return nil, access.TemporalError(err)
 	}
 	return &res, nil
 }
 
-// IncidentFilter narrows an incident listing.
-type IncidentFilter struct {
+// Filter narrows an incident listing.
+type Filter struct {
+	// Status is "open" (see openQuery), an incident status, or "" for all.
 	Status string
 	Limit  int
 }
 
+// openQuery finds the open incidents: incident workflows still running
+// whose status is not yet resolved (a resolved incident's workflow runs on
+// for a moment to finish its summary). Listing with status "open" and
+// every lookup by channel, service or PagerDuty incident use it.
+var openQuery = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s != '%s'",
+	names.IncidentWorkflow, names.SAStatus, workflows.IncidentResolved)
+
 // ListIncidents lists incidents, newest first.
-func (s *Service) ListIncidents(ctx context.Context, f IncidentFilter) ([]workflows.IncidentSummary, error) {
+func (s *Service) ListIncidents(ctx context.Context, f Filter) ([]workflows.IncidentSummary, error) {
 	q := fmt.Sprintf("WorkflowType = '%s'", names.IncidentWorkflow)
 	switch f.Status {
 	case "":
 	case "open":
-		q += " AND ExecutionStatus = 'Running'"
+		q = openQuery
 	default:
 		if !slices.Contains(workflows.IncidentStatuses, f.Status) {
-			return nil, errorf(Invalid, "status", "status must be open or one of %s, not %q", strings.Join(workflows.IncidentStatuses, ", "), f.Status)
+			return nil, access.Errorf(access.Invalid, "status", "status must be open or one of %s, not %q", strings.Join(workflows.IncidentStatuses, ", "), f.Status)
 		}
 		q += fmt.Sprintf(" AND %s = '%s'", names.SAStatus, f.Status)
 	}
@@ -305,30 +334,17 @@ func (s *Service) ListIncidents(ctx context.Context, f IncidentFilter) ([]workfl
 	}
 	out := []workflows.IncidentSummary{}
 	seen := map[string]bool{}
-	var token []byte
-	for len(out) < f.Limit {
-		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-			Namespace: s.Namespace, Query: q, PageSize: int32(f.Limit), NextPageToken: token,
-		})
-		if err != nil {
-			return nil, s.temporalError(err)
-		}
-		for _, e := range resp.GetExecutions() {
-			sum := incidentSummary(e)
-			// Continue-as-new leaves one closed execution per run.
-			if sum.ID == "" || seen[sum.ID] {
-				continue
-			}
+	err := temporalx.List(ctx, s.Client, s.Namespace, q, f.Limit, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		sum := incidentSummary(e)
+		// Continue-as-new leaves one closed execution per run.
+		if sum.ID != "" && !seen[sum.ID] {
 			seen[sum.ID] = true
 			out = append(out, sum)
-			if len(out) == f.Limit {
-				break
-			}
 		}
-		token = resp.GetNextPageToken()
-		if len(token) == 0 {
-			break
-		}
+		return len(out) < f.Limit
+	})
+	if err != nil {
+		return nil, access.TemporalError(err)
 	}
 	return out, nil
 }
@@ -350,11 +366,7 @@ func incidentSummary(e *workflowpb.WorkflowExecutionInfo) workflows.IncidentSumm
 	if p := fields[names.MemoIncidentServices]; p != nil {
 		_ = dc.FromPayload(p, &sum.Services)
 	}
-	sa := temporal.NewSearchAttributes()
-	if e.GetSearchAttributes() != nil {
-		sa = decodeSearchAttributes(e.GetSearchAttributes().GetIndexedFields())
-	}
-	sum.Status, _ = sa.GetKeyword(temporal.NewSearchAttributeKeyKeyword(names.SAStatus))
+	sum.Status = temporalx.Decode(e.GetSearchAttributes()).Status
 	sum.DeclaredAt = e.GetStartTime().AsTime()
 	if e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && e.GetCloseTime() != nil {
 		t := e.GetCloseTime().AsTime()
@@ -369,25 +381,23 @@ type openIncident struct {
 	PagerDuty string
 }
 
-// openIncidents lists open incidents with what their memos say.
+// openIncidents lists the open incidents (openQuery), newest first, with
+// what their memos say.
 func (s *Service) openIncidents(ctx context.Context) ([]openIncident, error) {
-	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
-		Namespace: s.Namespace, PageSize: 200,
-		Query: fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running'", names.IncidentWorkflow),
-	})
-	if err != nil {
-		return nil, s.temporalError(err)
-	}
 	var out []openIncident
 	dc := converter.GetDefaultDataConverter()
-	for _, e := range resp.GetExecutions() {
+	err := temporalx.List(ctx, s.Client, s.Namespace, openQuery, 200, func(e *workflowpb.WorkflowExecutionInfo) bool {
 		o := openIncident{IncidentSummary: incidentSummary(e)}
 		if p := e.GetMemo().GetFields()[names.MemoIncidentPagerDuty]; p != nil {
 			_ = dc.FromPayload(p, &o.PagerDuty)
 		}
-		if o.ID != "" && o.Status != workflows.IncidentResolved {
+		if o.ID != "" {
 			out = append(out, o)
 		}
+		return true
+	})
+	if err != nil {
+		return nil, access.TemporalError(err)
 	}
 	return out, nil
 }
@@ -420,18 +430,22 @@ func (s *Service) IncidentByChannel(ctx context.Context, channel string) (string
 	return "", nil
 }
 
-// incidentForService returns the newest open incident covering a
-// service, or "".
-func incidentForService(open []openIncident, service string) string {
-	if service == "" {
-		return ""
+// OpenByService maps each service of an open incident to the newest open
+// incident covering it.
+func (s *Service) OpenByService(ctx context.Context) (map[string]string, error) {
+	open, err := s.openIncidents(ctx)
+	if err != nil {
+		return nil, err
 	}
+	out := map[string]string{}
 	for _, o := range open {
-		if slices.Contains(o.Services, service) {
-			return o.ID
+		for _, svc := range o.Services {
+			if _, ok := out[svc]; !ok {
+				out[svc] = o.ID
+			}
 		}
 	}
-	return ""
+	return out, nil
 }
 
 // ReportPagerDuty puts a PagerDuty webhook event into the timeline of
@@ -497,71 +511,14 @@ func (s *Service) incidentError(id string, err error) error {
 	case errors.As(err, &appErr):
 		switch appErr.Type() {
 		case workflows.RejectIncidentResolved, workflows.RejectNotWaiting:
-			return errorf(Conflict, "", "%s", appErr.Message())
+			return access.Errorf(access.Conflict, "", "%s", appErr.Message())
 		}
-		return errorf(Invalid, "", "%s", appErr.Message())
+		return access.Errorf(access.Invalid, "", "%s", appErr.Message())
 	case errors.As(err, &nf):
 		if strings.Contains(nf.Error(), "already completed") {
-			return errorf(Conflict, "", "incident %s is resolved", id)
+			return access.Errorf(access.Conflict, "", "incident %s is resolved", id)
 		}
-		return errorf(NotFound, "id", "no incident %q", id)
+		return access.Errorf(access.NotFound, "id", "no incident %q", id)
 	}
-	return s.temporalError(err)
-}
-
-// linkIncident checks the incident a run names, or finds the incident
-// whose Slack channel the run was started from.
-func (s *Service) linkIncident(ctx context.Context, req *StartRequest, p *Prepared) error {
-	if req.Incident == "" {
-		if req.Notify == nil || req.Notify.SlackChannel == "" {
-			return nil
-		}
-		id, err := s.IncidentByChannel(ctx, req.Notify.SlackChannel)
-		if err != nil {
-			return err
-		}
-		p.Input.Incident = id
-		return nil
-	}
-	inc, err := s.GetIncident(ctx, req.Incident)
-	if err != nil {
-		var se *Error
-		if errors.As(err, &se) && se.Kind == NotFound {
-			return errorf(Invalid, "incident", "no incident %q", req.Incident)
-		}
-		return err
-	}
-	if inc.Done() {
-		return errorf(Conflict, "incident", "incident %s is resolved", req.Incident)
-	}
-	return nil
-}
-
-// linkDeliveries links automatic runs to the open incident of their
-// service: an alert's "service" label, or a PagerDuty event's service. An
-// incident listing that fails links nothing and holds nothing back.
-func (s *Service) linkDeliveries(ctx context.Context, matched []*delivery) {
-	var open []openIncident
-	listed := false
-	for _, d := range matched {
-		svc := ""
-		if d.in.Alert != nil {
-			svc = d.in.Alert.Labels["service"]
-		} else if data, ok := d.in.Event["data"].(map[string]any); ok {
-			if sv, ok := data["service"].(map[string]any); ok {
-				svc, _ = sv["summary"].(string)
-			}
-		}
-		if svc == "" || d.prep.Input.Incident != "" {
-			continue
-		}
-		if !listed {
-			listed = true
-			var err error
-			if open, err = s.openIncidents(ctx); err != nil {
-				return
-			}
-		}
-		d.prep.Input.Incident = incidentForService(open, svc)
-	}
+	return access.TemporalError(err)
 }

@@ -1,0 +1,108 @@
+// Package access holds what every domain package shares about a request:
+// who asks (Principal), what went wrong (Error and its Kind), and how
+// Temporal's answers become such errors. Transports turn a Kind into their
+// own status: an HTTP code, a Slack reply.
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+// Kind classifies errors so transports can pick a status code.
+type Kind int
+
+// Error kinds.
+const (
+	Invalid Kind = iota + 1
+	NotFound
+	Conflict
+	Forbidden
+	Unavailable
+)
+
+// Error is an error meant for the caller, naming the field at fault where
+// there is one.
+type Error struct {
+	Kind  Kind
+	Field string
+	Msg   string
+}
+
+// Error returns the message.
+func (e *Error) Error() string { return e.Msg }
+
+// Errorf returns an Error of the kind, about the field, with a formatted
+// message.
+func Errorf(kind Kind, field, format string, args ...any) *Error {
+	return &Error{Kind: kind, Field: field, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Is reports whether err is an Error of the kind.
+func Is(err error, kind Kind) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == kind
+}
+
+// Principal is an authenticated person asking for something.
+type Principal struct {
+	ID     string
+	Name   string
+	Groups []string
+	Source string
+}
+
+// DisplayName is the principal as messages name them: "name (id)", or
+// the ID alone.
+func (p *Principal) DisplayName() string {
+	if p.Name != "" && p.Name != p.ID {
+		return p.Name + " (" + p.ID + ")"
+	}
+	return p.ID
+}
+
+// TemporalError turns Temporal being out of reach into an Unavailable
+// error; any other error is returned as it is.
+func TemporalError(err error) error {
+	var unavailable *serviceerror.Unavailable
+	var deadline *serviceerror.DeadlineExceeded
+	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
+		return &Error{Kind: Unavailable, Msg: "temporal is unavailable: " + err.Error()}
+	}
+	return err
+}
+
+// RunError maps Temporal's answers about a run (or another workflow run by
+// ID) to errors: a workflow's rejection by its type, a missing or finished
+// workflow, Temporal out of reach.
+func RunError(id string, err error) error {
+	var nf *serviceerror.NotFound
+	var appErr *temporal.ApplicationError
+	switch {
+	case errors.As(err, &appErr):
+		switch appErr.Type() {
+		case workflows.RejectUnknownStep:
+			return Errorf(NotFound, "step", "%s", appErr.Message())
+		case workflows.RejectNotWaiting:
+			return Errorf(Conflict, "step", "%s", appErr.Message())
+		case workflows.RejectNotAllowed:
+			return Errorf(Forbidden, "by", "%s", appErr.Message())
+		case workflows.RejectInvalid:
+			return Errorf(Invalid, "", "%s", appErr.Message())
+		}
+		return Errorf(Invalid, "", "%s", appErr.Message())
+	case errors.As(err, &nf):
+		if strings.Contains(nf.Error(), "already completed") {
+			return Errorf(Conflict, "", "run %s has already finished", id)
+		}
+		return Errorf(NotFound, "id", "no run %q", id)
+	}
+	return TemporalError(err)
+}

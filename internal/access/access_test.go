@@ -1,0 +1,65 @@
+package access
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/firebreak-ops/firebreak/workflows"
+)
+
+func TestRunError(t *testing.T) {
+	other := errors.New("boom")
+	for _, tc := range []struct {
+		name string
+		err  error
+		kind Kind
+		msg  string
+	}{
+		{"unknown step", temporal.NewApplicationError("no step x", workflows.RejectUnknownStep), NotFound, "no step x"},
+		{"not waiting", temporal.NewApplicationError("decided", workflows.RejectNotWaiting), Conflict, "decided"},
+		{"not allowed", temporal.NewApplicationError("not you", workflows.RejectNotAllowed), Forbidden, "not you"},
+		{"other rejection", temporal.NewApplicationError("bad", "Whatever"), Invalid, "bad"},
+		{"finished", serviceerror.NewNotFound("workflow execution already completed"), Conflict, "run r has already finished"},
+		{"missing", serviceerror.NewNotFound("workflow not found"), NotFound, `no run "r"`},
+		{"unavailable", serviceerror.NewUnavailable("down"), Unavailable, "temporal is unavailable: down"},
+		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), Unavailable, "temporal is unavailable: query: context deadline exceeded"},
+		{"other", other, 0, "boom"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := RunError("r", tc.err)
+			var e *Error
+			if tc.kind == 0 {
+				if !errors.Is(err, other) || errors.As(err, &e) {
+					t.Fatalf("got %#v, want the error unchanged", err)
+				}
+				return
+			}
+			if !errors.As(err, &e) || e.Kind != tc.kind || e.Msg != tc.msg {
+				t.Fatalf("got %#v, want kind %d %q", err, tc.kind, tc.msg)
+			}
+			if !Is(err, tc.kind) {
+				t.Errorf("Is(%v, %d) = false", err, tc.kind)
+			}
+		})
+	}
+}
+
+func TestDisplayName(t *testing.T) {
+	for _, tc := range []struct {
+		p    Principal
+		want string
+	}{
+		{Principal{ID: "U0ALICE", Name: "alice"}, "alice (U0ALICE)"},
+		{Principal{ID: "alice", Name: "alice"}, "alice"},
+		{Principal{ID: "bob"}, "bob"},
+	} {
+		if got := tc.p.DisplayName(); got != tc.want {
+			t.Errorf("DisplayName(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
