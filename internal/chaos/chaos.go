@@ -19,6 +19,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -98,7 +99,7 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 			return nil, access.Errorf(access.Conflict, "", "chaos is halted (%s); resume it before starting experiments", haltText(st))
 		}
 	}
-	id := names.ExperimentWorkflowID(req.Experiment, "")
+	id := names.ExperimentRunID(req.Experiment, ids.NewSuffix())
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: names.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,

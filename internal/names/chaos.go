@@ -43,18 +43,9 @@ const (
 const experimentPrefix = "experiment:"
 const gameDayPrefix = "gameday:"
 
-// ExperimentWorkflowID returns the workflow ID of an experiment run:
-// experiment:<name>:<suffix>, with a random suffix when none is given.
-func ExperimentWorkflowID(experiment, suffix string) string {
-	if suffix == "" {
-		suffix = NewSuffix()
-	}
-	return ExperimentRunID(experiment, suffix)
-}
-
-// ExperimentRunID returns the workflow ID of an experiment run with a given
-// suffix, experiment:<name>:<suffix>; it never draws a random one, so
-// workflows (a game day naming its experiments) call it.
+// ExperimentRunID returns the workflow ID of an experiment run,
+// experiment:<name>:<suffix>. Game days name their experiments' runs from
+// a stable hash; the API draws a random suffix (internal/ids).
 func ExperimentRunID(experiment, suffix string) string {
 	return experimentPrefix + experiment + ":" + suffix
 }
@@ -73,11 +64,8 @@ func ExperimentOf(id string) string {
 // GameDayScheduleID returns the ID of a game day's Temporal Schedule.
 func GameDayScheduleID(gameDay string) string { return gameDayPrefix + gameDay }
 
-// GameDayWorkflowID returns the workflow ID of a game day run started by
-// hand; scheduled runs get the schedule's own IDs.
+// GameDayWorkflowID returns the workflow ID of a game day run,
+// gameday:<name>:<suffix>; scheduled runs get the schedule's own IDs.
 func GameDayWorkflowID(gameDay, suffix string) string {
-	if suffix == "" {
-		suffix = NewSuffix()
-	}
 	return gameDayPrefix + gameDay + ":" + suffix
 }

@@ -6,7 +6,6 @@ package names
 import (
 	"strings"
 
-	"github.com/google/uuid"
 )
 
 // TaskQueue is the task queue every Firebreak worker polls.
@@ -39,13 +38,11 @@ var KeywordAttributes = []string{SARunbook, SAStatus, SATrigger, SAKey}
 
 const runPrefix = "runbook:"
 
-// RunWorkflowID returns the workflow ID of a runbook run: with a
-// concurrency key it is runbook:<name>:<key>, so Temporal itself allows one
-// open run per key; without one it is runbook:<name>:<random suffix>.
+// RunWorkflowID returns the workflow ID of a runbook run,
+// runbook:<name>:<key>. The key is the run's concurrency key, so Temporal
+// itself allows one open run per key; a run without one gets a random key
+// from its caller (internal/ids).
 func RunWorkflowID(runbook, key string) string {
-	if key == "" {
-		key = NewSuffix()
-	}
 	return runPrefix + runbook + ":" + key
 }
 
@@ -59,23 +56,6 @@ func RunbookOf(id string) string {
 	rest := strings.TrimPrefix(id, runPrefix)
 	name, _, _ := strings.Cut(rest, ":")
 	return name
-}
-
-// NewSuffix returns 10 random lower-case base32 characters, for IDs the
-// API and CLI start runs under. Workflows never call it (nor the ID
-// helpers given an empty suffix): their IDs come from their input.
-func NewSuffix() string {
-	const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
-	// A version 4 UUID's bytes 6 and 8 carry its version and variant; the
-	// other 14 are random.
-	u := uuid.New()
-	b := make([]byte, 0, 10)
-	for i, c := range u {
-		if i != 6 && i != 8 && len(b) < 10 {
-			b = append(b, alphabet[int(c)%len(alphabet)])
-		}
-	}
-	return string(b)
 }
 
 // Signals.

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -169,7 +170,12 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	if trigger == "" {
 		trigger = workflows.TriggerAPI
 	}
-	id := names.RunWorkflowID(plan.Name(), key)
+	idKey := key
+	if idKey == "" {
+		// No concurrency key: any number of runs at once, each its own ID.
+		idKey = ids.NewSuffix()
+	}
+	id := names.RunWorkflowID(plan.Name(), idKey)
 	return &Prepared{Plan: plan, ID: id, Input: workflows.RunInput{
 		ID: id, Runbook: *plan.Runbook, Params: params, Key: key,
 		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy, Notify: req.Notify,

@@ -20,6 +20,7 @@ import (
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/app"
 	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/workflows"
@@ -97,7 +98,7 @@ func (b *bench) chaosHalt(cfg *config.Config, stopWorker func()) error {
 	var took []float64
 	for r := 0; r < b.runs; r++ {
 		for i := 0; i < n; i++ {
-			id := names.ExperimentWorkflowID(exp.Name(), "")
+			id := names.ExperimentRunID(exp.Name(), ids.NewSuffix())
 			if _, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: names.TaskQueue}, names.ExperimentWorkflow,
 				workflows.ExperimentInput{Experiment: exp}); err != nil {
 				return err

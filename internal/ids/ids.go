@@ -1,0 +1,20 @@
+// Package ids draws the random parts of workflow IDs for the services that
+// start workflows. Workflows never import it: their IDs come from their
+// input or from the ID helpers in internal/names, which hold no randomness.
+package ids
+
+import "crypto/rand"
+
+// alphabet is lower-case base32: readable, typeable, safe in IDs and URLs.
+const alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+
+// NewSuffix returns 10 random lower-case base32 characters (50 bits), for
+// the IDs the API and CLI start runs, experiments and game days under.
+func NewSuffix() string {
+	b := make([]byte, 10)
+	_, _ = rand.Read(b) // never fails (crypto/rand panics instead on broken systems)
+	for i, c := range b {
+		b[i] = alphabet[int(c)%len(alphabet)]
+	}
+	return string(b)
+}
