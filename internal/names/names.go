@@ -5,7 +5,6 @@ package names
 
 import (
 	"strings"
-
 )
 
 // TaskQueue is the task queue every Firebreak worker polls.
