@@ -115,20 +115,11 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 // mayInject applies spec.access.run to a real experiment run by a known
 // caller. Halting and aborting stay open to everyone.
 func mayInject(plan *experiments.Plan, p *access.Principal, dryRun bool) error {
-	if p == nil || dryRun {
-		return nil
-	}
 	var allowed []string
 	if a := plan.Experiment.Spec.Access; a != nil {
 		allowed = a.Run
 	}
-	if len(allowed) == 0 {
-		return access.Errorf(access.Forbidden, "experiment", "experiment %s lists nobody in spec.access.run, so only dry runs are allowed", plan.Name())
-	}
-	if !workflows.Listed(allowed, p.ID, p.Groups) {
-		return access.Errorf(access.Forbidden, "experiment", "%s may not inject %s (spec.access.run: %s); a dry run is allowed", p.DisplayName(), plan.Name(), strings.Join(allowed, ", "))
-	}
-	return nil
+	return access.MayRun("experiment", plan.Name(), "inject "+plan.Name(), allowed, p, dryRun)
 }
 
 func haltText(st *workflows.ChaosState) string {

@@ -84,20 +84,11 @@ type StartRequest struct {
 // mayRun decides whether p may start this run: anyone may dry-run; real
 // runs need the principal (or one of its groups) in spec.access.run.
 func mayRun(plan *runbooks.Plan, p *access.Principal, dryRun bool) error {
-	if p == nil || dryRun {
-		return nil
-	}
 	var allowed []string
 	if a := plan.Runbook.Spec.Access; a != nil {
 		allowed = a.Run
 	}
-	if len(allowed) == 0 {
-		return access.Errorf(access.Forbidden, "runbook", "runbook %s lists nobody in spec.access.run, so only dry runs are allowed (add --dry-run)", plan.Name())
-	}
-	if !workflows.Listed(allowed, p.ID, p.Groups) {
-		return access.Errorf(access.Forbidden, "runbook", "%s may not run %s for real (spec.access.run: %s); a dry run is allowed", p.DisplayName(), plan.Name(), strings.Join(allowed, ", "))
-	}
-	return nil
+	return access.MayRun("runbook", plan.Name(), "run "+plan.Name()+" for real", allowed, p, dryRun)
 }
 
 // Ref identifies a run.
