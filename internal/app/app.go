@@ -40,7 +40,13 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwf "github.com/firebreak-ops/firebreak/workflows/automation"
+	chaoswf "github.com/firebreak-ops/firebreak/workflows/chaos"
+	incidentwf "github.com/firebreak-ops/firebreak/workflows/incident"
+	runbookwf "github.com/firebreak-ops/firebreak/workflows/runbook"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 // Roles a process can take.
@@ -147,20 +153,20 @@ func RegisterChaos(w worker.Registry, c client.Client, cfg *config.Config) {
 var ctrlLogOnce sync.Once
 
 // ChaosEscalation turns the configuration into where stuck chaos goes.
-func ChaosEscalation(cfg *config.Config) workflows.Escalation {
-	return workflows.Escalation{SlackChannel: cfg.Chaos.SlackChannel, Page: cfg.Chaos.PageOnStuck}
+func ChaosEscalation(cfg *config.Config) chaoswire.Escalation {
+	return chaoswire.Escalation{SlackChannel: cfg.Chaos.SlackChannel, Page: cfg.Chaos.PageOnStuck}
 }
 
 // Register registers Firebreak's workflows and the given action handlers.
 func Register(w worker.Registry, handlers map[string]activities.Handler) {
-	w.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.IncidentCounterWorkflow, workflow.RegisterOptions{Name: names.IncidentCounterWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: names.PostmortemWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflow.RegisterOptions{Name: names.ExperimentWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.ChaosWorkflow, workflow.RegisterOptions{Name: names.ChaosWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.GameDayWorkflow, workflow.RegisterOptions{Name: names.GameDayWorkflow})
+	w.RegisterWorkflowWithOptions(runbookwf.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
+	w.RegisterWorkflowWithOptions(automationwf.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
+	w.RegisterWorkflowWithOptions(incidentwf.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
+	w.RegisterWorkflowWithOptions(incidentwf.IncidentCounterWorkflow, workflow.RegisterOptions{Name: names.IncidentCounterWorkflow})
+	w.RegisterWorkflowWithOptions(incidentwf.PostmortemWorkflow, workflow.RegisterOptions{Name: names.PostmortemWorkflow})
+	w.RegisterWorkflowWithOptions(chaoswf.ExperimentWorkflow, workflow.RegisterOptions{Name: names.ExperimentWorkflow})
+	w.RegisterWorkflowWithOptions(chaoswf.ChaosWorkflow, workflow.RegisterOptions{Name: names.ChaosWorkflow})
+	w.RegisterWorkflowWithOptions(chaoswf.GameDayWorkflow, workflow.RegisterOptions{Name: names.GameDayWorkflow})
 	activities.Register(w, handlers)
 }
 
@@ -191,8 +197,8 @@ func PostmortemConfig(cfg *config.Config) report.Config {
 }
 
 // IncidentSettings turns the configuration into what every incident does.
-func IncidentSettings(cfg *config.Config) workflows.IncidentSettings {
-	return workflows.IncidentSettings{
+func IncidentSettings(cfg *config.Config) incidentwire.IncidentSettings {
+	return incidentwire.IncidentSettings{
 		Slack:   cfg.Slack.BotToken != "" && !cfg.Incidents.NoSlackChannel,
 		Invite:  cfg.Incidents.Invite,
 		CanPage: cfg.PagerDuty.RoutingKey != "",
@@ -216,8 +222,8 @@ func SlackClient(cfg *config.Config) *slackgo.Client {
 }
 
 // AutomationSettings turns the configuration into circuit-breaker settings.
-func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
-	s := workflows.AutomationSettings{Failures: cfg.Automation.BreakerFailures, Window: cfg.Automation.BreakerWindow}
+func AutomationSettings(cfg *config.Config) automationwire.AutomationSettings {
+	s := automationwire.AutomationSettings{Failures: cfg.Automation.BreakerFailures, Window: cfg.Automation.BreakerWindow}
 	if cfg.Automation.PageOnOpen {
 		s.PageRoutingKey = cfg.PagerDuty.RoutingKey
 	}

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/service"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // registerChaos adds the chaos experiment, halt and game day endpoints.
@@ -102,12 +102,12 @@ type haltRequest struct {
 	By     string `json:"by"`
 }
 
-func haltOf(r *http.Request) (workflows.ChaosHalt, error) {
+func haltOf(r *http.Request) (chaoswire.ChaosHalt, error) {
 	var req haltRequest
 	if err := decodeOptional(r, &req); err != nil {
-		return workflows.ChaosHalt{}, err
+		return chaoswire.ChaosHalt{}, err
 	}
-	h := workflows.ChaosHalt{Reason: req.Reason, By: req.By}
+	h := chaoswire.ChaosHalt{Reason: req.Reason, By: req.By}
 	if p := PrincipalOf(r); p != nil {
 		h.By = p.ID
 	}
@@ -148,7 +148,7 @@ func (a *API) resumeChaos(_ http.ResponseWriter, r *http.Request) (int, any, err
 	return a.chaosSwitch(r, a.svc.ResumeChaos)
 }
 
-func (a *API) chaosSwitch(r *http.Request, do func(context.Context, workflows.ChaosHalt) (*workflows.ChaosState, error)) (int, any, error) {
+func (a *API) chaosSwitch(r *http.Request, do func(context.Context, chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)) (int, any, error) {
 	h, err := haltOf(r)
 	if err != nil {
 		return 0, nil, err

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/service"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // registerIncidents mounts the incident and audit endpoints.
@@ -29,15 +30,15 @@ func (a *API) registerIncidents() {
 
 // DeclareBody is the body of POST /v1/incidents.
 type DeclareBody struct {
-	Title             string           `json:"title"`
-	Severity          string           `json:"severity"`
-	Commander         string           `json:"commander,omitempty"`
-	Services          []string         `json:"services,omitempty"`
-	Responders        []string         `json:"responders,omitempty"`
-	Links             []workflows.Link `json:"links,omitempty"`
-	StartedAt         *time.Time       `json:"startedAt,omitempty"`
-	PagerDutyIncident string           `json:"pagerdutyIncident,omitempty"`
-	Page              bool             `json:"page,omitempty"`
+	Title             string              `json:"title"`
+	Severity          string              `json:"severity"`
+	Commander         string              `json:"commander,omitempty"`
+	Services          []string            `json:"services,omitempty"`
+	Responders        []string            `json:"responders,omitempty"`
+	Links             []incidentwire.Link `json:"links,omitempty"`
+	StartedAt         *time.Time          `json:"startedAt,omitempty"`
+	PagerDutyIncident string              `json:"pagerdutyIncident,omitempty"`
+	Page              bool                `json:"page,omitempty"`
 	// By is who declares; a named token's owner wins over it.
 	By string `json:"by,omitempty"`
 }
@@ -45,9 +46,9 @@ type DeclareBody struct {
 // who returns who is asking: the token's owner, else what the body says,
 // else the transport.
 func who(r *http.Request, by string) (string, string) {
-	source := workflows.SourceAPI
-	if r.Header.Get(clientHeader) == workflows.TriggerCLI {
-		source = workflows.TriggerCLI
+	source := runwire.SourceAPI
+	if r.Header.Get(clientHeader) == runwire.TriggerCLI {
+		source = runwire.TriggerCLI
 	}
 	if p := PrincipalOf(r); p != nil {
 		return p.ID, source
@@ -66,7 +67,7 @@ func (a *API) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any,
 	by, source := who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.svc.DeclareIncident(ctx, workflows.DeclareRequest{
+	inc, err := a.svc.DeclareIncident(ctx, incidentwire.DeclareRequest{
 		Title: b.Title, Severity: b.Severity, Commander: b.Commander, Services: b.Services, Responders: b.Responders,
 		Links: b.Links, StartedAt: b.StartedAt, PagerDutyIncident: b.PagerDutyIncident, Page: b.Page,
 		DeclaredBy: by, Source: source,
@@ -115,7 +116,7 @@ type CommandBody struct {
 	By          string   `json:"by,omitempty"`
 }
 
-func (a *API) incidentCommand(r *http.Request, build func(CommandBody) (workflows.IncidentCommand, error)) (int, any, error) {
+func (a *API) incidentCommand(r *http.Request, build func(CommandBody) (incidentwire.IncidentCommand, error)) (int, any, error) {
 	var b CommandBody
 	if err := DecodeJSON(r, &b); err != nil {
 		return 0, nil, err
@@ -143,50 +144,50 @@ func required(field, value string) error {
 }
 
 func (a *API) incidentStatus(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: b.Status, Text: b.Note}, required("status", b.Status)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandStatus, Status: b.Status, Text: b.Note}, required("status", b.Status)
 	})
 }
 
 func (a *API) incidentSeverity(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandSeverity, Severity: b.Severity, Text: b.Note}, required("severity", b.Severity)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandSeverity, Severity: b.Severity, Text: b.Note}, required("severity", b.Severity)
 	})
 }
 
 func (a *API) incidentNote(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandNote, Text: b.Text}, required("text", b.Text)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandNote, Text: b.Text}, required("text", b.Text)
 	})
 }
 
 func (a *API) incidentActionItem(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandActionItem, Text: b.Text}, required("text", b.Text)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandActionItem, Text: b.Text}, required("text", b.Text)
 	})
 }
 
 func (a *API) incidentRole(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
 		if err := required("role", b.Role); err != nil {
-			return workflows.IncidentCommand{}, err
+			return incidentwire.IncidentCommand{}, err
 		}
-		return workflows.IncidentCommand{Kind: workflows.CommandRole, Role: b.Role, User: b.User}, required("user", b.User)
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandRole, Role: b.Role, User: b.User}, required("user", b.User)
 	})
 }
 
 func (a *API) incidentLink(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
 		if b.URL == "" && b.ID == "" {
-			return workflows.IncidentCommand{}, &service.Error{Kind: service.Invalid, Field: "url", Msg: "url (or id) is required"}
+			return incidentwire.IncidentCommand{}, &service.Error{Kind: service.Invalid, Field: "url", Msg: "url (or id) is required"}
 		}
-		return workflows.IncidentCommand{Kind: workflows.CommandLink, Link: &workflows.Link{Kind: b.Kind, Title: b.Title, URL: b.URL, ID: b.ID}}, nil
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandLink, Link: &incidentwire.Link{Kind: b.Kind, Title: b.Title, URL: b.URL, ID: b.ID}}, nil
 	})
 }
 
 func (a *API) resolveIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandResolve, Text: b.Summary, ActionItems: b.ActionItems}, nil
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandResolve, Text: b.Summary, ActionItems: b.ActionItems}, nil
 	})
 }
 

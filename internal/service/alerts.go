@@ -17,13 +17,14 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Incoming is one alert or event from a webhook.
 type Incoming struct {
 	Source string
-	Alert  *workflows.Alert
+	Alert  *runwire.Alert
 	Event  map[string]any
 }
 
@@ -70,7 +71,7 @@ type delivery struct {
 	out    *Outcome
 	in     Incoming
 	prep   *Prepared
-	signal workflows.AlertSignal
+	signal runwire.AlertSignal
 }
 
 // Deliver matches every alert against every runbook trigger of its source
@@ -86,7 +87,7 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 	var matched []*delivery
 	plans := s.Catalog.List()
 	for _, in := range items {
-		vars := map[string]any{runbooks.VarNow: now, runbooks.VarAlert: workflows.AlertVars(in.Alert), runbooks.VarEvent: eventCEL(in.Event)}
+		vars := map[string]any{runbooks.VarNow: now, runbooks.VarAlert: runwire.AlertVars(in.Alert), runbooks.VarEvent: eventCEL(in.Event)}
 		seen := false
 		for _, plan := range plans {
 			for _, tp := range plan.Triggers {
@@ -109,7 +110,7 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 					break
 				}
 				outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), ID: prep.ID})
-				matched = append(matched, &delivery{idx: len(outcomes) - 1, in: in, prep: prep, signal: workflows.AlertSignal{
+				matched = append(matched, &delivery{idx: len(outcomes) - 1, in: in, prep: prep, signal: runwire.AlertSignal{
 					Source: in.Source, Alert: in.Alert, Event: in.Event, ReceivedAt: now,
 				}})
 				break // one trigger per runbook is enough
@@ -131,13 +132,13 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 		return nil, err
 	}
 	s.linkDeliveries(ctx, matched)
-	var suppressed []workflows.Suppression
+	var suppressed []automationwire.Suppression
 	for _, d := range matched {
 		if err := s.deliverOne(ctx, d, hold, now); err != nil {
 			return nil, err
 		}
 		if d.out.Result == Suppressed {
-			suppressed = append(suppressed, workflows.Suppression{
+			suppressed = append(suppressed, automationwire.Suppression{
 				At: now, Source: d.in.Source, Runbook: d.prep.Plan.Name(), Key: d.prep.Input.Key,
 				Fingerprint: d.in.ref(), Reason: d.out.Reason,
 			})
@@ -217,7 +218,7 @@ func (s *Service) signalWithStart(ctx context.Context, d *delivery) (bool, error
 	}
 	attrs := map[string]*commonpb.Payload{}
 	for name, v := range map[string]any{
-		names.SARunbook: d.prep.Plan.Name(), names.SAStatus: workflows.StatusRunning,
+		names.SARunbook: d.prep.Plan.Name(), names.SAStatus: runwire.StatusRunning,
 		names.SATrigger: d.prep.Input.Trigger, names.SAKey: d.prep.Input.Key, names.SADryRun: d.prep.Input.DryRun,
 	} {
 		p, err := dc.ToPayload(v)

@@ -10,7 +10,7 @@ import (
 	"go.temporal.io/api/workflowservice/v1"
 
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // maxAuditWorkflows bounds how many runs and incidents one export reads.
@@ -106,7 +106,7 @@ func (s *Service) listIDs(ctx context.Context, q string) ([]string, error) {
 	return ids, nil
 }
 
-func auditRun(st *workflows.RunState, add func(AuditRecord)) {
+func auditRun(st *runwire.RunState, add func(AuditRecord)) {
 	allowed := true
 	text := fmt.Sprintf("started %s (%s)", st.Runbook, st.Trigger)
 	if st.DryRun {
@@ -116,7 +116,7 @@ func auditRun(st *workflows.RunState, add func(AuditRecord)) {
 		text += " for " + st.Incident
 	}
 	add(AuditRecord{At: st.StartedAt, Kind: AuditRunStarted, By: st.RequestedBy, Source: st.Trigger, Subject: st.ID, Text: text})
-	for _, steps := range [][]workflows.StepState{st.Steps, st.Rollback} {
+	for _, steps := range [][]runwire.StepState{st.Steps, st.Rollback} {
 		for _, sp := range steps {
 			at := st.StartedAt
 			if sp.StartedAt != nil {

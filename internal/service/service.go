@@ -21,7 +21,10 @@ import (
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Kind classifies service errors so transports can pick a status code.
@@ -61,14 +64,14 @@ type Service struct {
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Automation configures the circuit breaker over automatic runs.
-	Automation workflows.AutomationSettings
+	Automation automationwire.AutomationSettings
 	// Experiments is the chaos experiment and game day catalog.
 	Experiments *experiments.Catalog
 	// ChaosEscalation says where stuck chaos rollbacks and reports go.
-	ChaosEscalation workflows.Escalation
+	ChaosEscalation chaoswire.Escalation
 	// Incidents is what every declared incident does (Slack channel,
 	// paging, chaos halt).
-	Incidents workflows.IncidentSettings
+	Incidents incidentwire.IncidentSettings
 
 	cache   automationCache
 	refresh sync.Mutex
@@ -102,7 +105,7 @@ type StartRequest struct {
 	// the API's single-token mode, which may run anything.
 	Principal *Principal `json:"-"`
 	// Notify says where the run reports (the Slack channel it came from).
-	Notify *workflows.Notify `json:"-"`
+	Notify *runwire.Notify `json:"-"`
 	// Incident links the run to an incident (INC-…): it reports its
 	// steps, decisions and approvals there.
 	Incident string `json:"incident,omitempty"`
@@ -129,7 +132,7 @@ func mayRun(plan *runbooks.Plan, p *Principal, dryRun bool) error {
 	if len(allowed) == 0 {
 		return errorf(Forbidden, "runbook", "runbook %s lists nobody in spec.access.run, so only dry runs are allowed (add --dry-run)", plan.Name())
 	}
-	if !workflows.Listed(allowed, p.ID, p.Groups) {
+	if !runwire.Listed(allowed, p.ID, p.Groups) {
 		return errorf(Forbidden, "runbook", "%s may not run %s for real (spec.access.run: %s); a dry run is allowed", p.displayName(), plan.Name(), strings.Join(allowed, ", "))
 	}
 	return nil
@@ -158,7 +161,7 @@ type RunRef struct {
 type Prepared struct {
 	Plan  *runbooks.Plan
 	ID    string
-	Input workflows.RunInput
+	Input runwire.RunInput
 }
 
 // Prepare validates a start request without starting anything.
@@ -206,14 +209,14 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 		}
 	}
 	trigger := req.Trigger
-	if trigger == "" && req.Principal != nil && req.Principal.Source == workflows.SourceSlack {
-		trigger = workflows.TriggerSlack
+	if trigger == "" && req.Principal != nil && req.Principal.Source == runwire.SourceSlack {
+		trigger = runwire.TriggerSlack
 	}
 	if trigger == "" {
-		trigger = workflows.TriggerAPI
+		trigger = runwire.TriggerAPI
 	}
 	id := names.RunWorkflowID(plan.Name(), key)
-	return &Prepared{Plan: plan, ID: id, Input: workflows.RunInput{
+	return &Prepared{Plan: plan, ID: id, Input: runwire.RunInput{
 		ID: id, Runbook: *plan.Runbook, Params: params, Key: key,
 		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy, Notify: req.Notify,
 		Incident: req.Incident,
@@ -233,7 +236,7 @@ func (s *Service) StartOptions(p *Prepared) client.StartWorkflowOptions {
 		StaticSummary:                            fmt.Sprintf("%s (%s)", p.Plan.Name(), p.Input.Trigger),
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			temporal.NewSearchAttributeKeyKeyword(names.SARunbook).ValueSet(p.Plan.Name()),
-			temporal.NewSearchAttributeKeyKeyword(names.SAStatus).ValueSet(workflows.StatusRunning),
+			temporal.NewSearchAttributeKeyKeyword(names.SAStatus).ValueSet(runwire.StatusRunning),
 			temporal.NewSearchAttributeKeyKeyword(names.SATrigger).ValueSet(p.Input.Trigger),
 			temporal.NewSearchAttributeKeyKeyword(names.SAKey).ValueSet(p.Input.Key),
 			temporal.NewSearchAttributeKeyBool(names.SADryRun).ValueSet(p.Input.DryRun),
@@ -259,7 +262,7 @@ func (s *Service) StartRun(ctx context.Context, req StartRequest) (*RunRef, erro
 		}
 		return nil, s.temporalError(err)
 	}
-	return &RunRef{ID: p.ID, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: workflows.StatusRunning,
+	return &RunRef{ID: p.ID, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: runwire.StatusRunning,
 		Key: p.Input.Key, DryRun: p.Input.DryRun, URL: s.runURL(p.ID, run.GetRunID())}, nil
 }
 
@@ -301,7 +304,7 @@ func (s *Service) ListRuns(ctx context.Context, f ListFilter) ([]RunSummary, err
 		return nil, errorf(Invalid, "runbook", "bad runbook filter %q", f.Runbook)
 	}
 	switch f.Status {
-	case "", workflows.StatusRunning, workflows.StatusWaitingApproval, workflows.StatusSucceeded, workflows.StatusFailed, workflows.StatusCancelled:
+	case "", runwire.StatusRunning, runwire.StatusWaitingApproval, runwire.StatusSucceeded, runwire.StatusFailed, runwire.StatusCancelled:
 	default:
 		return nil, errorf(Invalid, "status", "status must be one of running, waiting_approval, succeeded, failed, cancelled")
 	}
@@ -313,15 +316,15 @@ func (s *Service) ListRuns(ctx context.Context, f ListFilter) ([]RunSummary, err
 		q += fmt.Sprintf(" AND %s = '%s'", names.SARunbook, f.Runbook)
 	}
 	switch f.Status {
-	case workflows.StatusRunning:
-		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s != '%s'", names.SAStatus, workflows.StatusWaitingApproval)
-	case workflows.StatusWaitingApproval:
+	case runwire.StatusRunning:
+		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s != '%s'", names.SAStatus, runwire.StatusWaitingApproval)
+	case runwire.StatusWaitingApproval:
 		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s = '%s'", names.SAStatus, f.Status)
-	case workflows.StatusSucceeded:
+	case runwire.StatusSucceeded:
 		q += " AND ExecutionStatus = 'Completed'"
-	case workflows.StatusCancelled:
+	case runwire.StatusCancelled:
 		q += " AND ExecutionStatus = 'Canceled'"
-	case workflows.StatusFailed:
+	case runwire.StatusFailed:
 		q += " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')"
 	}
 	out := []RunSummary{}
@@ -369,23 +372,23 @@ func (s *Service) ListRuns(ctx context.Context, f ListFilter) ([]RunSummary, err
 func runStatus(st enumspb.WorkflowExecutionStatus, recorded string) string {
 	switch st {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		if recorded == workflows.StatusWaitingApproval {
+		if recorded == runwire.StatusWaitingApproval {
 			return recorded
 		}
-		return workflows.StatusRunning
+		return runwire.StatusRunning
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return workflows.StatusSucceeded
+		return runwire.StatusSucceeded
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
-		return workflows.StatusCancelled
+		return runwire.StatusCancelled
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		return workflows.StatusRunning
+		return runwire.StatusRunning
 	}
-	return workflows.StatusFailed
+	return runwire.StatusFailed
 }
 
 // GetRun returns a run's full state; runID may be empty for the latest
 // run under that ID.
-func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error) {
+func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error) {
 	if !names.IsRunWorkflowID(id) {
 		return nil, errorf(NotFound, "id", "no run %q (run IDs look like runbook:<name>:<key>)", id)
 	}
@@ -395,7 +398,7 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunS
 	if err != nil {
 		return nil, s.runError(id, err)
 	}
-	var st workflows.RunState
+	var st runwire.RunState
 	if err := resp.QueryResult.Get(&st); err != nil {
 		return nil, err
 	}
@@ -403,7 +406,7 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunS
 }
 
 // Approve records an approval decision and returns the approval as decided.
-func (s *Service) Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error) {
+func (s *Service) Approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
 	if req.Step == "" {
 		return nil, errorf(Invalid, "step", "step is required")
 	}
@@ -419,7 +422,7 @@ func (s *Service) Approve(ctx context.Context, id string, req workflows.Approval
 		var se *Error
 		if errors.As(err, &se) && se.Kind == Forbidden {
 			// A refusal is part of the run's record too.
-			_ = s.Client.SignalWorkflow(ctx, id, "", names.AccessSignal, workflows.AccessDecision{
+			_ = s.Client.SignalWorkflow(ctx, id, "", names.AccessSignal, runwire.AccessDecision{
 				At: s.now().UTC(), By: req.By, Source: req.Source, Action: "approve " + req.Step, Reason: se.Msg,
 			})
 		}
@@ -428,7 +431,7 @@ func (s *Service) Approve(ctx context.Context, id string, req workflows.Approval
 	return out, nil
 }
 
-func (s *Service) approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error) {
+func (s *Service) approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
 		UpdateName:   names.ApproveUpdate,
@@ -438,7 +441,7 @@ func (s *Service) approve(ctx context.Context, id string, req workflows.Approval
 	if err != nil {
 		return nil, err
 	}
-	var out workflows.ApprovalState
+	var out runwire.ApprovalState
 	if err := h.Get(ctx, &out); err != nil {
 		return nil, err
 	}
@@ -456,7 +459,7 @@ func (s *Service) Cancel(ctx context.Context, id string, p *Principal) error {
 		if plan, ok := s.Catalog.Get(names.RunbookOf(id)); ok && plan.Runbook.Spec.Access != nil {
 			allowed = append(append(allowed, plan.Runbook.Spec.Access.Run...), plan.Runbook.Spec.Access.Approve...)
 		}
-		if !workflows.Listed(allowed, p.ID, p.Groups) {
+		if !runwire.Listed(allowed, p.ID, p.Groups) {
 			return errorf(Forbidden, "", "%s may not cancel %s: only people in the runbook's spec.access may", p.displayName(), id)
 		}
 	}
@@ -495,13 +498,13 @@ func (s *Service) runError(id string, err error) error {
 	switch {
 	case errors.As(err, &appErr):
 		switch appErr.Type() {
-		case workflows.RejectUnknownStep:
+		case runwire.RejectUnknownStep:
 			return errorf(NotFound, "step", "%s", appErr.Message())
-		case workflows.RejectNotWaiting:
+		case runwire.RejectNotWaiting:
 			return errorf(Conflict, "step", "%s", appErr.Message())
-		case workflows.RejectNotAllowed:
+		case runwire.RejectNotAllowed:
 			return errorf(Forbidden, "by", "%s", appErr.Message())
-		case workflows.RejectInvalid:
+		case runwire.RejectInvalid:
 			return errorf(Invalid, "", "%s", appErr.Message())
 		}
 		return errorf(Invalid, "", "%s", appErr.Message())

@@ -16,7 +16,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/service"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Path is where Alertmanager's webhook receiver posts.
@@ -156,7 +156,7 @@ func (m *Message) incoming() ([]service.Incoming, error) {
 		if a.Fingerprint == "" {
 			a.Fingerprint = fingerprint(a.Labels)
 		}
-		out = append(out, service.Incoming{Source: workflows.TriggerAlertmanager, Alert: &workflows.Alert{
+		out = append(out, service.Incoming{Source: runwire.TriggerAlertmanager, Alert: &runwire.Alert{
 			Status: a.Status, Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt,
 			EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint,
 		}})

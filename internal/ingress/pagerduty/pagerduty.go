@@ -15,7 +15,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/service"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Path is where PagerDuty's webhook subscription posts.
@@ -73,7 +73,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	outcomes, err := h.API.Service().Deliver(ctx, []service.Incoming{{Source: workflows.TriggerPagerDuty, Event: ev}})
+	outcomes, err := h.API.Service().Deliver(ctx, []service.Incoming{{Source: runwire.TriggerPagerDuty, Event: ev}})
 	if err != nil {
 		var se *service.Error
 		if !errors.As(err, &se) {

@@ -25,7 +25,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Paths of the Slack app's request URLs.
@@ -63,9 +63,9 @@ type Config struct {
 type Service interface {
 	Prepare(req service.StartRequest) (*service.Prepared, error)
 	StartRun(ctx context.Context, req service.StartRequest) (*service.RunRef, error)
-	GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error)
+	GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error)
 	ListRuns(ctx context.Context, f service.ListFilter) ([]service.RunSummary, error)
-	Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error)
+	Approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error)
 	Cancel(ctx context.Context, id string, p *service.Principal) error
 	Runbooks() []runbooks.Summary
 	ChaosService
