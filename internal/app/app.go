@@ -24,7 +24,6 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
@@ -40,10 +39,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/service"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	automationwf "github.com/firebreak-ops/firebreak/workflows/automation"
-	chaoswf "github.com/firebreak-ops/firebreak/workflows/chaos"
-	incidentwf "github.com/firebreak-ops/firebreak/workflows/incident"
-	runbookwf "github.com/firebreak-ops/firebreak/workflows/runbook"
+	"github.com/firebreak-ops/firebreak/workflows"
 	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
@@ -159,14 +155,7 @@ func ChaosEscalation(cfg *config.Config) chaoswire.Escalation {
 
 // Register registers Firebreak's workflows and the given action handlers.
 func Register(w worker.Registry, handlers map[string]activities.Handler) {
-	w.RegisterWorkflowWithOptions(runbookwf.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
-	w.RegisterWorkflowWithOptions(automationwf.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
-	w.RegisterWorkflowWithOptions(incidentwf.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
-	w.RegisterWorkflowWithOptions(incidentwf.IncidentCounterWorkflow, workflow.RegisterOptions{Name: names.IncidentCounterWorkflow})
-	w.RegisterWorkflowWithOptions(incidentwf.PostmortemWorkflow, workflow.RegisterOptions{Name: names.PostmortemWorkflow})
-	w.RegisterWorkflowWithOptions(chaoswf.ExperimentWorkflow, workflow.RegisterOptions{Name: names.ExperimentWorkflow})
-	w.RegisterWorkflowWithOptions(chaoswf.ChaosWorkflow, workflow.RegisterOptions{Name: names.ChaosWorkflow})
-	w.RegisterWorkflowWithOptions(chaoswf.GameDayWorkflow, workflow.RegisterOptions{Name: names.GameDayWorkflow})
+	workflows.Register(w)
 	activities.Register(w, handlers)
 }
 

@@ -98,14 +98,9 @@ func IncidentWorkflow(ctx workflow.Context, in incidentwire.IncidentInput) (*inc
 	}
 	r.sync(ctx)
 
-	notifierDone := true
+	notifierDone := func() bool { return true }
 	if r.set.Slack {
-		notifierDone = false
-		nctx, _ := workflow.NewDisconnectedContext(ctx)
-		workflow.Go(nctx, func(gctx workflow.Context) {
-			r.notifier(gctx)
-			notifierDone = true
-		})
+		notifierDone = wfutil.GoDisconnected(ctx, r.notifier)
 	}
 	if in.Request != nil && r.set.Slack && r.inc.Slack == nil {
 		r.createChannel(ctx)
@@ -143,7 +138,7 @@ func IncidentWorkflow(ctx workflow.Context, in incidentwire.IncidentInput) (*inc
 	}
 	// Let the summary show the last state, without holding the incident.
 	r.closing = true
-	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return notifierDone })
+	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, notifierDone)
 	if r.inc.Done() {
 		return r.inc, nil
 	}

@@ -101,16 +101,11 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 	if channel == "" && in.Runbook.Spec.Notify != nil && in.Runbook.Spec.Notify.Slack != nil {
 		channel = in.Runbook.Spec.Notify.Slack.Channel
 	}
-	notifierDone := true
+	notifierDone := func() bool { return true }
 	if channel != "" {
 		r.state.Slack = &runwire.SlackMessage{Channel: channel}
 		r.changed()
-		notifierDone = false
-		nctx, _ := workflow.NewDisconnectedContext(ctx)
-		workflow.Go(nctx, func(gctx workflow.Context) {
-			r.notifier(gctx)
-			notifierDone = true
-		})
+		notifierDone = wfutil.GoDisconnected(ctx, r.notifier)
 	}
 	denied := workflow.GetSignalChannel(ctx, names.AccessSignal)
 	workflow.Go(ctx, func(gctx workflow.Context) {
@@ -178,7 +173,7 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 	r.reportFinish(fctx, final)
 	// Let the Slack message show the end, but never hold the run for it.
 	r.closing = true
-	_, _ = workflow.AwaitWithTimeout(fctx, time.Minute, func() bool { return notifierDone })
+	_, _ = workflow.AwaitWithTimeout(fctx, time.Minute, notifierDone)
 	r.flushReports(fctx)
 	if runwire.IsAutomatic(in.Trigger) {
 		// The circuit breaker counts automatic runs; if the automation

@@ -33,6 +33,20 @@ func ActionMessage(err error, timeout time.Duration) string {
 	return err.Error()
 }
 
+// GoDisconnected runs f in a new coroutine, on a context that the
+// cancellation of ctx does not reach; done reports whether f has returned.
+// Workflows run their Slack notifiers this way, so that a cancelled run
+// still shows how it ended.
+func GoDisconnected(ctx workflow.Context, f func(workflow.Context)) (done func() bool) {
+	finished := false
+	dctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(dctx, func(gctx workflow.Context) {
+		f(gctx)
+		finished = true
+	})
+	return func() bool { return finished }
+}
+
 // SlackOptions are the activity options of Slack calls made on the side of
 // a workflow: short, retried for a while, never failing the workflow.
 func SlackOptions(ctx workflow.Context, summary string) workflow.Context {
