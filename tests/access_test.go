@@ -10,7 +10,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const guardedRunbook = `
@@ -60,15 +60,15 @@ func TestAccess(t *testing.T) {
 	// carol may run (group sre); she may not approve her own run.
 	ref = as("tok-carol").start(runs.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "db"), RequestedBy: "someone-else"})
 	a := as("operator")
-	a.waitFor(ref.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	a.waitFor(ref.ID, "waiting", func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
 	expectError(t, as("tok-carol"), "POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "ok", "approve": true}, http.StatusForbidden, "carol requested this run")
 	expectError(t, as("tok-alice"), "POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "ok", "approve": true, "by": "dave"}, http.StatusForbidden, "alice may not decide")
-	var decided workflows.ApprovalState
+	var decided runwire.ApprovalState
 	if code := as("tok-dave").do("POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "ok", "approve": true}, &decided); code != 200 || decided.By != "dave" {
 		t.Fatalf("dave: %d %+v", code, decided)
 	}
-	st := a.waitFor(ref.ID, "done", func(s *workflows.RunState) bool { return s.Done() && len(s.Access) == 3 })
-	if st.Status != workflows.StatusSucceeded || st.RequestedBy != "carol" {
+	st := a.waitFor(ref.ID, "done", func(s *runwire.RunState) bool { return s.Done() && len(s.Access) == 3 })
+	if st.Status != runwire.StatusSucceeded || st.RequestedBy != "carol" {
 		t.Fatalf("run %+v", st)
 	}
 	want := []struct {
@@ -82,7 +82,7 @@ func TestAccess(t *testing.T) {
 	}
 	// Cancelling follows spec.access too.
 	ref = as("tok-alice").start(runs.StartRequest{Runbook: "guarded-restart", Params: fmtParams("target", "cache")})
-	a.waitFor(ref.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	a.waitFor(ref.ID, "waiting", func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
 	expectError(t, as("tok-bob"), "POST", runURL(ref.ID)+"/cancel", "{}", http.StatusForbidden, "bob may not cancel")
 	if code := as("tok-alice").do("POST", runURL(ref.ID)+"/cancel", "{}", nil); code != http.StatusAccepted {
 		t.Fatalf("alice cancel: %d", code)

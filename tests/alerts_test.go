@@ -16,7 +16,8 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const alertRunbooks = `
@@ -172,10 +173,10 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		if len(listed) != 2 {
 			t.Fatalf("want 2 runs (checkout, cart), got %+v", listed)
 		}
-		st := a.waitFor("runbook:restart-test:prod/checkout", "waiting for resolve", func(s *workflows.RunState) bool {
-			return step(s, "act").Status == workflows.StepSucceeded
+		st := a.waitFor("runbook:restart-test:prod/checkout", "waiting for resolve", func(s *runwire.RunState) bool {
+			return step(s, "act").Status == runwire.StepSucceeded
 		})
-		if st.Trigger != workflows.TriggerAlertmanager || len(st.Alerts) != 2 {
+		if st.Trigger != runwire.TriggerAlertmanager || len(st.Alerts) != 2 {
 			t.Fatalf("run record: trigger %s alerts %+v", st.Trigger, st.Alerts)
 		}
 		total := 0
@@ -194,8 +195,8 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		if code != 200 || resp.Counts[router.Joined] != 1 {
 			t.Fatalf("resolve: %d %+v", code, resp)
 		}
-		st = a.waitFor("runbook:restart-test:prod/checkout", "succeeded", func(s *workflows.RunState) bool { return s.Done() })
-		if st.Status != workflows.StatusSucceeded {
+		st = a.waitFor("runbook:restart-test:prod/checkout", "succeeded", func(s *runwire.RunState) bool { return s.Done() })
+		if st.Status != runwire.StatusSucceeded {
 			t.Fatalf("run %+v", st)
 		}
 		// A resolved alert with no open run starts nothing.
@@ -211,7 +212,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		if code, resp := a.notify(msg); code != 200 || resp.Counts[router.Started] != 1 {
 			t.Fatalf("first: %d %+v", code, resp)
 		}
-		a.waitFor("runbook:limited-test:db-1", "done", func(s *workflows.RunState) bool { return s.Done() })
+		a.waitFor("runbook:limited-test:db-1", "done", func(s *runwire.RunState) bool { return s.Done() })
 		var resp alertmanager.Response
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) { // visibility of the first run's start may lag a moment
@@ -224,7 +225,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		if resp.Counts[router.Suppressed] != 1 || !strings.Contains(resp.Outcomes[0].Reason, "maxRunsPerHour 1") {
 			t.Fatalf("second: %+v", resp)
 		}
-		var auto workflows.AutomationState
+		var auto automationwire.AutomationState
 		a.do("GET", "/v1/automation", nil, &auto)
 		if len(auto.Suppressed) == 0 || auto.Suppressed[len(auto.Suppressed)-1].Runbook != "limited-test" {
 			t.Fatalf("suppression not recorded: %+v", auto)
@@ -232,7 +233,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	})
 
 	t.Run("kill switch", func(t *testing.T) {
-		var auto workflows.AutomationState
+		var auto automationwire.AutomationState
 		if code := a.do("POST", "/v1/automation/pause", map[string]string{"by": "alice", "reason": "game day"}, &auto); code != 200 || !auto.Paused {
 			t.Fatalf("pause: %d %+v", code, auto)
 		}
@@ -256,9 +257,9 @@ func TestAlertmanagerWebhook(t *testing.T) {
 			if code, resp := a.notify(notification("firing", amAlert("firing", "alertname", "Broken", "target", target))); code != 200 || resp.Counts[router.Started] != 1 {
 				t.Fatalf("broken %s: %d %+v", target, code, resp)
 			}
-			a.waitFor("runbook:failing-test:"+target, "failed", func(s *workflows.RunState) bool { return s.Done() })
+			a.waitFor("runbook:failing-test:"+target, "failed", func(s *runwire.RunState) bool { return s.Done() })
 		}
-		var auto workflows.AutomationState
+		var auto automationwire.AutomationState
 		deadline := time.Now().Add(10 * time.Second)
 		for !auto.Circuit.Open && time.Now().Before(deadline) {
 			a.do("GET", "/v1/automation", nil, &auto)
@@ -306,7 +307,7 @@ func TestThroughRealAlertmanager(t *testing.T) {
 	if len(listed) != 2 {
 		t.Fatalf("want 2 runs, got %+v", listed)
 	}
-	st := a.waitFor("runbook:restart-test:prod/checkout", "acted", func(s *workflows.RunState) bool { return step(s, "act").Status == workflows.StepSucceeded })
+	st := a.waitFor("runbook:restart-test:prod/checkout", "acted", func(s *runwire.RunState) bool { return step(s, "act").Status == runwire.StepSucceeded })
 	if len(st.Alerts) != 3 {
 		t.Fatalf("checkout run received %+v, want its 3 distinct alerts", st.Alerts)
 	}
@@ -316,8 +317,8 @@ func TestThroughRealAlertmanager(t *testing.T) {
 		am.Post(testenv.PostAlert{Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": "prod", "deployment": "checkout", "pod": fmt.Sprintf("checkout-%d", i)},
 			StartsAt: now.Add(-time.Minute), EndsAt: now})
 	}
-	st = a.waitFor("runbook:restart-test:prod/checkout", "succeeded", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded {
+	st = a.waitFor("runbook:restart-test:prod/checkout", "succeeded", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded {
 		t.Fatalf("run %+v", st)
 	}
 	time.Sleep(2 * time.Second) // any late repeat must not start a second run

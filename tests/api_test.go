@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/runs"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // api is a tiny JSON client for tests.
@@ -57,12 +57,12 @@ func (a *api) do(method, path string, body any, out any) int {
 func runURL(id string) string { return "/v1/runs/" + url.PathEscape(id) }
 
 // waitFor polls a run until cond holds.
-func (a *api) waitFor(id string, what string, cond func(*workflows.RunState) bool) *workflows.RunState {
+func (a *api) waitFor(id string, what string, cond func(*runwire.RunState) bool) *runwire.RunState {
 	a.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	var st workflows.RunState
+	var st runwire.RunState
 	for time.Now().Before(deadline) {
-		st = workflows.RunState{}
+		st = runwire.RunState{}
 		if code := a.do("GET", runURL(id), nil, &st); code == 200 && cond(&st) {
 			return &st
 		}
@@ -81,13 +81,13 @@ func (a *api) start(req runs.StartRequest) runs.Ref {
 	return ref
 }
 
-func step(st *workflows.RunState, name string) workflows.StepState {
+func step(st *runwire.RunState, name string) runwire.StepState {
 	for _, s := range st.Steps {
 		if s.Name == name {
 			return s
 		}
 	}
-	return workflows.StepState{}
+	return runwire.StepState{}
 }
 
 type errBody struct {

@@ -17,6 +17,8 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/source"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // TestCircuitOpenedWhileDrainingPages: the automation workflow continues as
@@ -50,7 +52,7 @@ func TestCircuitOpenedWhileDrainingPages(t *testing.T) {
 	w := newWorker()
 	const id = "automation-drain-test"
 	if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: queue}, names.AutomationWorkflow,
-		workflows.AutomationInput{Settings: workflows.AutomationSettings{Failures: 3, Window: source.Duration(30 * time.Minute), PageRoutingKey: "rk"}}); err != nil {
+		automationwire.AutomationInput{Settings: automationwire.AutomationSettings{Failures: 3, Window: source.Duration(30 * time.Minute), PageRoutingKey: "rk"}}); err != nil {
 		t.Fatal(err)
 	}
 	// 998 successes, then two failures end the run's event budget; the
@@ -60,22 +62,22 @@ func TestCircuitOpenedWhileDrainingPages(t *testing.T) {
 	g.SetLimit(16)
 	for i := 0; i < budget-2; i++ {
 		g.Go(func() error {
-			return c.SignalWorkflow(ctx, id, "", names.RunFinishedSignal, workflows.RunFinished{ID: fmt.Sprintf("ok-%d", i), Status: workflows.StatusSucceeded})
+			return c.SignalWorkflow(ctx, id, "", names.RunFinishedSignal, runwire.RunFinished{ID: fmt.Sprintf("ok-%d", i), Status: runwire.StatusSucceeded})
 		})
 	}
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-	waitAutomation(t, ctx, c, id, func(st *workflows.AutomationState) bool { return st.Finished == budget-2 })
+	waitAutomation(t, ctx, c, id, func(st *automationwire.AutomationState) bool { return st.Finished == budget-2 })
 	w.Stop()
 	for _, f := range []string{"a", "b", "c"} {
-		if err := c.SignalWorkflow(ctx, id, "", names.RunFinishedSignal, workflows.RunFinished{ID: f, Status: workflows.StatusFailed, Error: "boom", At: time.Now()}); err != nil {
+		if err := c.SignalWorkflow(ctx, id, "", names.RunFinishedSignal, runwire.RunFinished{ID: f, Status: runwire.StatusFailed, Error: "boom", At: time.Now()}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	w = newWorker()
 	defer w.Stop()
-	st := waitAutomation(t, ctx, c, id, func(st *workflows.AutomationState) bool { return st.Circuit.Open })
+	st := waitAutomation(t, ctx, c, id, func(st *automationwire.AutomationState) bool { return st.Circuit.Open })
 	if st.Finished != budget+1 {
 		t.Errorf("finished %d, want %d", st.Finished, budget+1)
 	}
@@ -88,9 +90,9 @@ func TestCircuitOpenedWhileDrainingPages(t *testing.T) {
 	}
 }
 
-func waitAutomation(t *testing.T, ctx context.Context, c client.Client, id string, cond func(*workflows.AutomationState) bool) *workflows.AutomationState {
+func waitAutomation(t *testing.T, ctx context.Context, c client.Client, id string, cond func(*automationwire.AutomationState) bool) *automationwire.AutomationState {
 	t.Helper()
-	var st workflows.AutomationState
+	var st automationwire.AutomationState
 	for {
 		v, err := c.QueryWorkflow(ctx, id, "", names.AutomationQuery)
 		if err == nil {

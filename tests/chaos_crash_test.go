@@ -17,7 +17,7 @@ import (
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // crashExperiment injects for 12 s; the tests kill its worker in the middle.
@@ -63,12 +63,12 @@ func crashSetup(t *testing.T) (e *chaosEnv, expPath, cfgPath string) {
 
 // rolledBack waits for the run to finish and checks the fault is gone and
 // the removal verified by the run itself.
-func rolledBack(t *testing.T, e *chaosEnv, id string, within time.Duration) *workflows.ExperimentState {
+func rolledBack(t *testing.T, e *chaosEnv, id string, within time.Duration) *chaoswire.ExperimentState {
 	t.Helper()
 	st := e.wait(id, within, done)
-	var rollback *workflows.Phase
+	var rollback *chaoswire.Phase
 	for i := range st.Phases {
-		if st.Phases[i].Name == workflows.PhaseRollback {
+		if st.Phases[i].Name == chaoswire.PhaseRollback {
 			rollback = &st.Phases[i]
 		}
 	}
@@ -130,7 +130,7 @@ func TestChaosWorkerKilledDuringObservation(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	serve(t, bin, eng.FrontendAddress(), "worker", "--experiments", expPath, "--config", cfgPath)
 	st := rolledBack(t, e, ref.ID, 90*time.Second)
-	if st.Verdict != workflows.VerdictPassed {
+	if st.Verdict != chaoswire.VerdictPassed {
 		t.Errorf("verdict %s: %s", st.Verdict, st.Reason)
 	}
 }
@@ -184,7 +184,7 @@ func TestChaosDevRestart(t *testing.T) {
 	}
 	dev()
 	st := rolledBack(t, e, ref.ID, 120*time.Second)
-	if st.Verdict != workflows.VerdictPassed {
+	if st.Verdict != chaoswire.VerdictPassed {
 		t.Errorf("verdict %s: %s", st.Verdict, st.Reason)
 	}
 }

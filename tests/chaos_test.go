@@ -28,7 +28,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // chaosExperiments are the experiments the chaos tests run against the
@@ -201,15 +201,15 @@ func (e *chaosEnv) start(name string, dry bool) chaos.ExperimentRef {
 	return ref
 }
 
-func (e *chaosEnv) get(id string) *workflows.ExperimentState {
-	var st workflows.ExperimentState
+func (e *chaosEnv) get(id string) *chaoswire.ExperimentState {
+	var st chaoswire.ExperimentState
 	if code := e.api.do("GET", "/v1/experiments/runs/"+url.PathEscape(id), nil, &st); code != http.StatusOK {
 		e.t.Fatalf("get %s: HTTP %d", id, code)
 	}
 	return &st
 }
 
-func (e *chaosEnv) wait(id string, d time.Duration, cond func(*workflows.ExperimentState) bool) *workflows.ExperimentState {
+func (e *chaosEnv) wait(id string, d time.Duration, cond func(*chaoswire.ExperimentState) bool) *chaoswire.ExperimentState {
 	e.t.Helper()
 	deadline := time.Now().Add(d)
 	for {
@@ -224,9 +224,9 @@ func (e *chaosEnv) wait(id string, d time.Duration, cond func(*workflows.Experim
 	}
 }
 
-func done(st *workflows.ExperimentState) bool { return st.Status == workflows.ExperimentCompleted }
+func done(st *chaoswire.ExperimentState) bool { return st.Status == chaoswire.ExperimentCompleted }
 
-func injected(st *workflows.ExperimentState) bool { return st.InjectedAt != nil || done(st) }
+func injected(st *chaoswire.ExperimentState) bool { return st.InjectedAt != nil || done(st) }
 
 // podChaos lists the PodChaos resources Firebreak owns in shop.
 func (e *chaosEnv) podChaos() []string {
@@ -260,26 +260,26 @@ func TestChaosExperiments(t *testing.T) {
 	t.Run("passes and rolls back", func(t *testing.T) {
 		killedBefore := len(e.ctrl.Killed())
 		ref := e.start("kill-checkout", false)
-		if ref.Status != workflows.ExperimentRunning || !names.IsExperimentWorkflowID(ref.ID) {
+		if ref.Status != chaoswire.ExperimentRunning || !names.IsExperimentWorkflowID(ref.ID) {
 			t.Fatalf("ref %+v", ref)
 		}
 		st := e.wait(ref.ID, 20*time.Second, injected)
 		// While the fault is on, the resource is there with our labels and
 		// the spec the experiment renders.
-		if live := e.podChaos(); len(live) != 1 || live[0] != workflows.ChaosResourceName(ref.ID) {
+		if live := e.podChaos(); len(live) != 1 || live[0] != chaoswire.ChaosResourceName(ref.ID) {
 			t.Fatalf("live PodChaos %v", live)
 		}
-		obj, err := e.dyn.Resource(podChaosGVR).Namespace("shop").Get(context.Background(), workflows.ChaosResourceName(ref.ID), metav1.GetOptions{})
+		obj, err := e.dyn.Resource(podChaosGVR).Namespace("shop").Get(context.Background(), chaoswire.ChaosResourceName(ref.ID), metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
 		spec := obj.Object["spec"].(map[string]any)
 		if spec["action"] != "pod-kill" || spec["mode"] != "one" || spec["duration"] != "8s" ||
-			obj.GetLabels()[names.LabelRun] != workflows.RunLabel(ref.ID) || obj.GetAnnotations()[names.AnnotationRunID] != ref.ID {
+			obj.GetLabels()[names.LabelRun] != chaoswire.RunLabel(ref.ID) || obj.GetAnnotations()[names.AnnotationRunID] != ref.ID {
 			t.Fatalf("resource spec %v labels %v annotations %v", spec, obj.GetLabels(), obj.GetAnnotations())
 		}
 		st = e.wait(ref.ID, 40*time.Second, done)
-		if st.Verdict != workflows.VerdictPassed {
+		if st.Verdict != chaoswire.VerdictPassed {
 			t.Fatalf("verdict %s: %s\n%+v", st.Verdict, st.Reason, st.Phases)
 		}
 		if len(st.Targets) != 1 || !strings.HasPrefix(st.Targets[0].ID, "shop/checkout-") {
@@ -324,7 +324,7 @@ func TestChaosExperiments(t *testing.T) {
 		e.metrics.ratio.Set(0.5)
 		st := e.wait(ref.ID, 30*time.Second, done)
 		e.setRatio(0.01)
-		if st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "probes.error_ratio=0.5") {
+		if st.Verdict != chaoswire.VerdictAborted || !strings.Contains(st.Reason, "probes.error_ratio=0.5") {
 			t.Fatalf("verdict %s: %s", st.Verdict, st.Reason)
 		}
 		if live := e.podChaos(); len(live) != 0 {
@@ -335,7 +335,7 @@ func TestChaosExperiments(t *testing.T) {
 	t.Run("dry run injects nothing", func(t *testing.T) {
 		before := len(e.ctrl.Injected())
 		st := e.wait(e.start("kill-checkout", true).ID, 30*time.Second, done)
-		if st.Verdict != workflows.VerdictPassed || !st.DryRun || !strings.Contains(st.Manifest, "pod-kill") {
+		if st.Verdict != chaoswire.VerdictPassed || !st.DryRun || !strings.Contains(st.Manifest, "pod-kill") {
 			t.Fatalf("verdict %s (%s) manifest %q", st.Verdict, st.Reason, st.Manifest)
 		}
 		if len(e.ctrl.Injected()) != before || len(e.podChaos()) != 0 {
@@ -349,7 +349,7 @@ func TestChaosExperiments(t *testing.T) {
 		defer e.ctrl.SetStuck(false)
 		ref := e.start("kill-checkout", false)
 		st := e.wait(ref.ID, 60*time.Second, done)
-		if st.Verdict != workflows.VerdictNeedsAttention {
+		if st.Verdict != chaoswire.VerdictNeedsAttention {
 			t.Fatalf("verdict %s: %s", st.Verdict, st.Reason)
 		}
 		var escalated bool
@@ -378,7 +378,7 @@ func TestChaosExperiments(t *testing.T) {
 			t.Fatalf("abort: HTTP %d", code)
 		}
 		st := e.wait(ref.ID, 30*time.Second, done)
-		if st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "enough") || len(e.podChaos()) != 0 {
+		if st.Verdict != chaoswire.VerdictAborted || !strings.Contains(st.Reason, "enough") || len(e.podChaos()) != 0 {
 			t.Fatalf("verdict %s (%s), resources %v", st.Verdict, st.Reason, e.podChaos())
 		}
 	})
@@ -422,9 +422,9 @@ func TestChaosExperiments(t *testing.T) {
 			}
 		}
 		id := got.Recent[0].WorkflowID
-		var st workflows.GameDayState
+		var st chaoswire.GameDayState
 		deadline = time.Now().Add(90 * time.Second)
-		for st.Status != workflows.ExperimentCompleted {
+		for st.Status != chaoswire.ExperimentCompleted {
 			if time.Now().After(deadline) {
 				t.Fatalf("game day %s not done: %+v", id, st)
 			}
@@ -479,10 +479,10 @@ func TestChaosExperiments(t *testing.T) {
 			t.Fatalf("declare: HTTP %d %v", code, inc)
 		}
 		st := e.wait(ref.ID, 30*time.Second, done)
-		if st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "halted") || len(e.podChaos()) != 0 {
+		if st.Verdict != chaoswire.VerdictAborted || !strings.Contains(st.Reason, "halted") || len(e.podChaos()) != 0 {
 			t.Fatalf("verdict %s (%s), resources %v", st.Verdict, st.Reason, e.podChaos())
 		}
-		var cs workflows.ChaosState
+		var cs chaoswire.ChaosState
 		e.api.do("GET", "/v1/chaos", nil, &cs)
 		if !cs.Halted || !strings.Contains(cs.Reason, fmt.Sprint(inc["id"])) {
 			t.Fatalf("chaos state %+v after incident %v", cs, inc["id"])
@@ -491,7 +491,7 @@ func TestChaosExperiments(t *testing.T) {
 		// open incident are not run, even after chaos resumes.
 		e.api.do("POST", "/v1/chaos/resume", nil, &cs)
 		st = e.wait(e.start("kill-checkout", false).ID, 30*time.Second, done)
-		if st.Verdict != workflows.VerdictNotRun || !strings.Contains(st.Reason, "context.openIncidents=1") {
+		if st.Verdict != chaoswire.VerdictNotRun || !strings.Contains(st.Reason, "context.openIncidents=1") {
 			t.Fatalf("with an open incident: %s (%s)", st.Verdict, st.Reason)
 		}
 		if code := e.api.do("POST", "/v1/incidents/"+url.PathEscape(fmt.Sprint(inc["id"]))+"/resolve", map[string]string{"summary": "test over"}, nil); code != http.StatusOK {
@@ -513,7 +513,7 @@ func TestChaosExperiments(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 		began := time.Now()
-		var st workflows.ChaosState
+		var st chaoswire.ChaosState
 		if code := e.api.do("POST", "/v1/chaos/halt", map[string]string{"reason": "SEV1 declared"}, &st); code != http.StatusOK || !st.Halted {
 			t.Fatalf("halt: HTTP %d %+v", code, st)
 		}
@@ -525,7 +525,7 @@ func TestChaosExperiments(t *testing.T) {
 		}
 		t.Logf("halt: %d experiments rolled back, every resource gone %s after the halt", n, time.Since(began).Round(time.Millisecond))
 		for _, id := range ids {
-			if st := e.wait(id, 30*time.Second, done); st.Verdict != workflows.VerdictAborted || !strings.Contains(st.Reason, "halted") {
+			if st := e.wait(id, 30*time.Second, done); st.Verdict != chaoswire.VerdictAborted || !strings.Contains(st.Reason, "halted") {
 				t.Fatalf("%s: %s (%s)", id, st.Verdict, st.Reason)
 			}
 		}

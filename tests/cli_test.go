@@ -10,7 +10,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/cli"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 func runCLI(args ...string) (int, string, string) {
@@ -72,7 +72,7 @@ func TestCLIRunWait(t *testing.T) {
 		close(done)
 	}()
 	a := &api{t: t, base: fb.URL}
-	a.waitFor("runbook:hello-world:deny-me", "waiting", func(s *workflows.RunState) bool { return s.Status == "waiting_approval" })
+	a.waitFor("runbook:hello-world:deny-me", "waiting", func(s *runwire.RunState) bool { return s.Status == "waiting_approval" })
 	time.Sleep(time.Second) // let the following CLI see the wait and print its hint
 	if code, out, errOut := runCLI("--server", fb.URL, "runs", "deny", "runbook:hello-world:deny-me", "confirm", "--by", "bob", "--comment", "no"); code != 0 {
 		t.Fatalf("deny: %d %s %s", code, out, errOut)

@@ -14,7 +14,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const crashRunbook = `
@@ -94,8 +94,8 @@ func TestWorkerKilledMidStep(t *testing.T) {
 	_ = worker.Wait() // reaped: its cleanup then skips it
 	serve(t, bin, eng.FrontendAddress(), "worker", "--runbooks", rbPath)
 
-	st := a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || step(st, "effect").Attempts < 2 {
+	st := a.waitForLong(ref.ID, 60*time.Second, func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || step(st, "effect").Attempts < 2 {
 		t.Fatalf("run %s, effect %+v", st.Status, step(st, "effect"))
 	}
 	effect.mu.Lock()

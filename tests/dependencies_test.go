@@ -13,7 +13,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const pagingRunbook = `
@@ -57,8 +57,8 @@ func TestPagerDutyErrorsAreRetried(t *testing.T) {
 		PagerDuty: config.PagerDuty{EventsURL: pd.URL, RoutingKey: "rk"}}})
 	a := &api{t: t, base: fb.URL}
 	ref := a.start(runs.StartRequest{Runbook: "page-oncall"})
-	st := a.waitForLong(ref.ID, time.Minute, func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || step(st, "page").Attempts != 3 || calls.Load() != 3 {
+	st := a.waitForLong(ref.ID, time.Minute, func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || step(st, "page").Attempts != 3 || calls.Load() != 3 {
 		t.Fatalf("run %s, page %+v, PagerDuty saw %d calls", st.Status, step(st, "page"), calls.Load())
 	}
 }

@@ -27,7 +27,9 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // incidentRunbooks: an alert on checkout declares an incident (its
@@ -92,12 +94,12 @@ func incidentCatalog(t *testing.T) *runbooks.Catalog {
 func incidentURL(id string) string { return "/v1/incidents/" + url.PathEscape(id) }
 
 // waitIncident polls an incident until cond holds.
-func (a *api) waitIncident(id, what string, cond func(*workflows.Incident) bool) *workflows.Incident {
+func (a *api) waitIncident(id, what string, cond func(*incidentwire.Incident) bool) *incidentwire.Incident {
 	a.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
-	var inc workflows.Incident
+	var inc incidentwire.Incident
 	for time.Now().Before(deadline) {
-		inc = workflows.Incident{}
+		inc = incidentwire.Incident{}
 		if code := a.do("GET", incidentURL(id), nil, &inc); code == 200 && cond(&inc) {
 			return &inc
 		}
@@ -107,7 +109,7 @@ func (a *api) waitIncident(id, what string, cond func(*workflows.Incident) bool)
 	return nil
 }
 
-func hasEntry(inc *workflows.Incident, kind, text string) bool {
+func hasEntry(inc *incidentwire.Incident, kind, text string) bool {
 	for _, e := range inc.Timeline {
 		if e.Kind == kind && strings.Contains(e.Text, text) {
 			return true
@@ -157,7 +159,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 		t.Fatalf("alert: HTTP %d %+v", code, resp)
 	}
 	runID := "runbook:checkout-errors:checkout"
-	st := a.waitFor(runID, "waiting for approval", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	st := a.waitFor(runID, "waiting for approval", func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
 	id := st.Incident
 	if id != fmt.Sprintf("INC-%d-0001", time.Now().UTC().Year()) {
 		t.Fatalf("the run declared %q", id)
@@ -180,22 +182,22 @@ func TestIncidentEndToEnd(t *testing.T) {
 
 	// The incident knows its run, its alert, and that it is a SEV2 (the
 	// severity rule); the chaos halt is recorded either way.
-	inc := a.waitIncident(id, "saw the approval wait", func(i *workflows.Incident) bool {
-		return hasEntry(i, workflows.TimelineApproval, "confirm: waiting for approval")
+	inc := a.waitIncident(id, "saw the approval wait", func(i *incidentwire.Incident) bool {
+		return hasEntry(i, incidentwire.TimelineApproval, "confirm: waiting for approval")
 	})
-	if inc.Severity != workflows.SeverityMajor || inc.Commander != "alice" || len(inc.Runs) != 1 || inc.Runs[0] != runID ||
-		len(inc.Alerts) != 1 || !inc.StartedAt.Equal(alertStart) || !hasEntry(inc, workflows.TimelineChaos, "chaos halted: "+id+" sev2 declared") || !inc.ChaosHalted {
+	if inc.Severity != incidentwire.SeverityMajor || inc.Commander != "alice" || len(inc.Runs) != 1 || inc.Runs[0] != runID ||
+		len(inc.Alerts) != 1 || !inc.StartedAt.Equal(alertStart) || !hasEntry(inc, incidentwire.TimelineChaos, "chaos halted: "+id+" sev2 declared") || !inc.ChaosHalted {
 		t.Errorf("incident after declaration: %+v", inc)
 	}
 	// The SEV2 halted chaos through the chaos workflow itself.
-	var chaos workflows.ChaosState
+	var chaos chaoswire.ChaosState
 	if code := a.do("GET", "/v1/chaos", nil, &chaos); code != 200 || !chaos.Halted || chaos.Reason != id+" sev2 declared" || chaos.By != "run "+runID {
 		t.Errorf("chaos state: HTTP %d %+v", code, chaos)
 	}
 
 	// A PagerDuty incident is linked; its acknowledgement arrives by
 	// webhook, twice, and is recorded once.
-	var linked workflows.Incident
+	var linked incidentwire.Incident
 	if code := a.do("POST", incidentURL(id)+"/links", map[string]any{"kind": "pagerduty", "id": "PDCHK1", "title": "PagerDuty PDCHK1", "by": "alice"}, &linked); code != 200 {
 		t.Fatalf("link: HTTP %d", code)
 	}
@@ -211,27 +213,27 @@ func TestIncidentEndToEnd(t *testing.T) {
 	}
 
 	// Alice approves; the run finishes and reports its steps.
-	var approval workflows.ApprovalState
-	if code := a.do("POST", runURL(runID)+"/approvals", workflows.ApprovalRequest{Step: "confirm", Approve: true, By: "alice", Comment: "restart it"}, &approval); code != 200 {
+	var approval runwire.ApprovalState
+	if code := a.do("POST", runURL(runID)+"/approvals", runwire.ApprovalRequest{Step: "confirm", Approve: true, By: "alice", Comment: "restart it"}, &approval); code != 200 {
 		t.Fatalf("approve: HTTP %d", code)
 	}
-	a.waitFor(runID, "succeeded", func(s *workflows.RunState) bool { return s.Status == workflows.StatusSucceeded })
+	a.waitFor(runID, "succeeded", func(s *runwire.RunState) bool { return s.Status == runwire.StatusSucceeded })
 
 	// A run started by hand for the incident reports in too.
 	ref := a.start(runs.StartRequest{Runbook: "diagnose", Incident: id, RequestedBy: "bob"})
-	a.waitFor(ref.ID, "succeeded", func(s *workflows.RunState) bool { return s.Status == workflows.StatusSucceeded && s.Incident == id })
+	a.waitFor(ref.ID, "succeeded", func(s *runwire.RunState) bool { return s.Status == runwire.StatusSucceeded && s.Incident == id })
 
 	// The CLI adds a note; the API mitigates.
 	var out, errOut bytes.Buffer
 	if code := cli.Main([]string{"--server", fb.URL, "--token", "api-token", "incident", "note", id, "restart done, watching", "--by", "bob"}, &out, &errOut); code != 0 {
 		t.Fatalf("cli note: %d %s", code, errOut.String())
 	}
-	var cmdOut workflows.Incident
+	var cmdOut incidentwire.Incident
 	if code := a.do("POST", incidentURL(id)+"/status", map[string]any{"status": "mitigated", "note": "error rate normal", "by": "alice"}, &cmdOut); code != 200 || cmdOut.MitigatedAt == nil {
 		t.Fatalf("mitigate: HTTP %d %+v", code, cmdOut)
 	}
-	a.waitIncident(id, "saw both runs end", func(i *workflows.Incident) bool {
-		return hasEntry(i, workflows.TimelineRun, runID+" succeeded") && hasEntry(i, workflows.TimelineRun, ref.ID+" succeeded")
+	a.waitIncident(id, "saw both runs end", func(i *incidentwire.Incident) bool {
+		return hasEntry(i, incidentwire.TimelineRun, runID+" succeeded") && hasEntry(i, incidentwire.TimelineRun, ref.ID+" succeeded")
 	})
 
 	resolveAt := time.Now()
@@ -260,7 +262,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	if err != nil || string(file) != md {
 		t.Fatalf("postmortem file: %v (same as the API's: %t)", err, string(file) == md)
 	}
-	inc = a.waitIncident(id, "recorded its postmortem", func(i *workflows.Incident) bool { return i.Postmortem != nil })
+	inc = a.waitIncident(id, "recorded its postmortem", func(i *incidentwire.Incident) bool { return i.Postmortem != nil })
 	d := report.KeyDurations(inc)
 	// Detection is when the alert reached Firebreak, ten minutes into the
 	// impact; acknowledgement is PagerDuty's; resolution is now.
@@ -304,7 +306,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 	}
 
 	// Listing and the CLI's postmortem.
-	var list []workflows.IncidentSummary
+	var list []incidentwire.IncidentSummary
 	if code := a.do("GET", "/v1/incidents?status=resolved", nil, &list); code != 200 || len(list) != 1 || list[0].ID != id || list[0].Title != "checkout 5xx" {
 		t.Errorf("list resolved: HTTP %d %+v", code, list)
 	}
@@ -375,21 +377,21 @@ func TestIncidentEndToEnd(t *testing.T) {
 			}
 		}
 		// Nothing was lost: the resolved incident is as it was.
-		after := a.waitIncident(id, "readable", func(*workflows.Incident) bool { return true })
-		if after.Status != workflows.IncidentResolved || len(after.Timeline) != len(inc.Timeline) {
+		after := a.waitIncident(id, "readable", func(*incidentwire.Incident) bool { return true })
+		if after.Status != incidentwire.IncidentResolved || len(after.Timeline) != len(inc.Timeline) {
 			t.Errorf("incident changed by bad input: %d entries, was %d", len(after.Timeline), len(inc.Timeline))
 		}
 	})
 
 	t.Run("declare through the API", func(t *testing.T) {
 		start := time.Now()
-		var inc workflows.Incident
+		var inc incidentwire.Incident
 		if code := a.do("POST", "/v1/incidents", map[string]any{"title": "Login errors", "severity": "sev4", "commander": "U0EVE", "services": []string{"login"},
 			"links": []map[string]any{{"kind": "dashboard", "url": "https://grafana.example/d/login"}}}, &inc); code != http.StatusCreated {
 			t.Fatalf("declare: HTTP %d", code)
 		}
 		answered := time.Since(start)
-		if inc.Status != workflows.IncidentInvestigating || inc.Severity != "sev4" || !strings.HasPrefix(inc.ID, "INC-") {
+		if inc.Status != incidentwire.IncidentInvestigating || inc.Severity != "sev4" || !strings.HasPrefix(inc.ID, "INC-") {
 			t.Errorf("declared %+v", inc)
 		}
 		fake.WaitFor(10*time.Second, "the login channel", func() bool {
@@ -401,7 +403,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 			return false
 		})
 		t.Logf("POST /v1/incidents answered in %s; channel created and summary pinned %s after the request", answered, time.Since(start))
-		var done workflows.Incident
+		var done incidentwire.Incident
 		if code := a.do("POST", incidentURL(inc.ID)+"/resolve", map[string]any{}, &done); code != 200 || done.Timeline[len(done.Timeline)-1].By != "api" {
 			t.Fatalf("resolve: HTTP %d %+v", code, done.Timeline)
 		}
@@ -413,41 +415,41 @@ func TestIncidentEndToEnd(t *testing.T) {
 		const long = "INC-2026-0500"
 		_, err := fb.Client.ExecuteWorkflow(t.Context(), client.StartWorkflowOptions{
 			ID: names.IncidentWorkflowID(long), TaskQueue: names.TaskQueue,
-		}, names.IncidentWorkflow, workflows.IncidentInput{
-			Incident: workflows.Incident{ID: long}, Settings: workflows.IncidentSettings{MaxEvents: 3},
-			Request: &workflows.DeclareRequest{Title: "Long haul", Severity: "sev4", DeclaredBy: "erin", Services: []string{"batch"}},
+		}, names.IncidentWorkflow, incidentwire.IncidentInput{
+			Incident: incidentwire.Incident{ID: long}, Settings: incidentwire.IncidentSettings{MaxEvents: 3},
+			Request: &incidentwire.DeclareRequest{Title: "Long haul", Severity: "sev4", DeclaredBy: "erin", Services: []string{"batch"}},
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i := range 8 {
-			var out workflows.Incident
+			var out incidentwire.Incident
 			if code := a.do("POST", incidentURL(long)+"/notes", map[string]any{"text": fmt.Sprintf("note %d", i), "by": "erin"}, &out); code != 200 {
 				t.Fatalf("note %d: HTTP %d", i, code)
 			}
 		}
-		inc := a.waitIncident(long, "continued as new with every note", func(i *workflows.Incident) bool {
-			return i.Generation >= 2 && hasEntry(i, workflows.TimelineNote, "note 7")
+		inc := a.waitIncident(long, "continued as new with every note", func(i *incidentwire.Incident) bool {
+			return i.Generation >= 2 && hasEntry(i, incidentwire.TimelineNote, "note 7")
 		})
 		notes := 0
 		for _, e := range inc.Timeline {
-			if e.Kind == workflows.TimelineNote {
+			if e.Kind == incidentwire.TimelineNote {
 				notes++
 			}
 		}
-		if notes != 8 || inc.Timeline[0].Kind != workflows.TimelineDeclared || inc.Title != "Long haul" {
+		if notes != 8 || inc.Timeline[0].Kind != incidentwire.TimelineDeclared || inc.Title != "Long haul" {
 			t.Errorf("after %d generations: %d notes, timeline %+v", inc.Generation, notes, inc.Timeline)
 		}
-		var list []workflows.IncidentSummary
+		var list []incidentwire.IncidentSummary
 		a.do("GET", "/v1/incidents?status=open", nil, &list)
 		found := false
 		for _, s := range list {
-			found = found || (s.ID == long && s.Title == "Long haul" && s.Status == workflows.IncidentInvestigating)
+			found = found || (s.ID == long && s.Title == "Long haul" && s.Status == incidentwire.IncidentInvestigating)
 		}
 		if !found {
 			t.Errorf("open incidents %+v lack %s", list, long)
 		}
-		var done workflows.Incident
+		var done incidentwire.Incident
 		if code := a.do("POST", incidentURL(long)+"/resolve", map[string]any{"by": "erin"}, &done); code != 200 {
 			t.Fatalf("resolve: HTTP %d", code)
 		}
@@ -515,15 +517,15 @@ func TestIncidentEndToEnd(t *testing.T) {
 		}); code != 200 || !strings.Contains(body, "Status must be one of") {
 			t.Errorf("bad status: HTTP %d %s", code, body)
 		}
-		sinc := a.waitIncident(sid, "took the commands and the run", func(i *workflows.Incident) bool {
-			return i.Roles["scribe"] == "U0DAN" && i.Severity == "sev1" && len(i.Runs) == 1 && hasEntry(i, workflows.TimelineRun, "succeeded")
+		sinc := a.waitIncident(sid, "took the commands and the run", func(i *incidentwire.Incident) bool {
+			return i.Roles["scribe"] == "U0DAN" && i.Severity == "sev1" && len(i.Runs) == 1 && hasEntry(i, incidentwire.TimelineRun, "succeeded")
 		})
 		for _, e := range sinc.Timeline {
-			if (e.Kind == workflows.TimelineStatus || e.Kind == workflows.TimelineNote || e.Kind == workflows.TimelineRole) && (e.By != "U0ALICE" || e.Source != "slack") {
+			if (e.Kind == incidentwire.TimelineStatus || e.Kind == incidentwire.TimelineNote || e.Kind == incidentwire.TimelineRole) && (e.By != "U0ALICE" || e.Source != "slack") {
 				t.Errorf("entry without who: %+v", e)
 			}
 		}
-		if !hasEntry(sinc, workflows.TimelineChaos, sid+" escalated to sev1") {
+		if !hasEntry(sinc, incidentwire.TimelineChaos, sid+" escalated to sev1") {
 			t.Errorf("escalation to sev1 did not try to halt chaos: %+v", sinc.Timeline)
 		}
 		fake.WaitFor(10*time.Second, "the pinned summary showing sev1", func() bool {

@@ -9,7 +9,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
 	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // TestTemporalOutage: while Temporal is down the webhook answers 503 (so
@@ -55,8 +55,8 @@ func TestTemporalOutage(t *testing.T) {
 	if resp.Counts[router.Started] != 1 {
 		t.Fatalf("after recovery: %+v", resp)
 	}
-	st := a.waitForLong("runbook:restart-test:prod/outage", 60*time.Second, func(s *workflows.RunState) bool {
-		return step(s, "act").Status == workflows.StepSucceeded
+	st := a.waitForLong("runbook:restart-test:prod/outage", 60*time.Second, func(s *runwire.RunState) bool {
+		return step(s, "act").Status == runwire.StepSucceeded
 	})
 	if len(st.Alerts) != 1 {
 		t.Fatalf("run record %+v", st.Alerts)

@@ -17,7 +17,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const pdRunbook = `
@@ -107,7 +107,7 @@ func TestPagerDutyWebhook(t *testing.T) {
 	if code, body := postPD(t, fb.URL, triggered, sign(triggered, "new-secret")); code != 200 || !strings.Contains(body, `"result": "started"`) {
 		t.Fatalf("signed: %d %s", code, body)
 	}
-	st := a.waitFor("runbook:pd-test:PINC1", "noted", func(s *workflows.RunState) bool { return step(s, "note").Status == workflows.StepSucceeded })
+	st := a.waitFor("runbook:pd-test:PINC1", "noted", func(s *runwire.RunState) bool { return step(s, "note").Status == runwire.StepSucceeded })
 	if out := step(st, "note").Output.(map[string]any); out["message"] != "incident PINC1: Checkout 5xx" {
 		t.Fatalf("note %v", out)
 	}
@@ -119,8 +119,8 @@ func TestPagerDutyWebhook(t *testing.T) {
 			t.Fatalf("%s: %d %s", typ, code, body)
 		}
 	}
-	st = a.waitFor("runbook:pd-test:PINC1", "done", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || len(st.Alerts) != 3 || st.Trigger != workflows.TriggerPagerDuty {
+	st = a.waitFor("runbook:pd-test:PINC1", "done", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || len(st.Alerts) != 3 || st.Trigger != runwire.TriggerPagerDuty {
 		t.Fatalf("run %+v", st)
 	}
 	// A resolution with no open run starts nothing.

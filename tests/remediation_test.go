@@ -13,7 +13,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // TestAlertRestartsDeployment is the whole alert-triggered remediation
@@ -46,12 +46,12 @@ func TestAlertRestartsDeployment(t *testing.T) {
 	am.Post(testenv.PostAlert{Labels: map[string]string{"alertname": "KubePodCrashLooping", "namespace": "prod", "pod": "orphan"}})
 
 	for _, dep := range []string{"checkout", "cart"} {
-		st := a.waitForLong("runbook:restart-deployment:prod/"+dep, 90*time.Second, func(s *workflows.RunState) bool { return s.Done() })
-		if st.Status != workflows.StatusSucceeded {
+		st := a.waitForLong("runbook:restart-deployment:prod/"+dep, 90*time.Second, func(s *runwire.RunState) bool { return s.Done() })
+		if st.Status != runwire.StatusSucceeded {
 			t.Fatalf("%s run: %+v", dep, st)
 		}
 		for _, name := range []string{"restart", "rollout", "report"} {
-			if s := step(st, name); s.Status != workflows.StepSucceeded {
+			if s := step(st, name); s.Status != runwire.StepSucceeded {
 				t.Errorf("%s: step %s is %s: %s", dep, name, s.Status, s.Error)
 			}
 		}
@@ -84,7 +84,7 @@ func TestAlertRestartsDeployment(t *testing.T) {
 	if len(listed) != 2 {
 		t.Fatalf("runs %+v", listed)
 	}
-	st := a.waitFor("runbook:restart-deployment:prod/checkout", "done", func(s *workflows.RunState) bool { return s.Done() })
+	st := a.waitFor("runbook:restart-deployment:prod/checkout", "done", func(s *runwire.RunState) bool { return s.Done() })
 	if len(st.Alerts) != 2 {
 		t.Errorf("checkout run recorded %+v, want its two alerts (pods 0 and 1)", st.Alerts)
 	}
@@ -99,8 +99,8 @@ func TestAlertRestartsDeployment(t *testing.T) {
 
 	// A dry run reaches the apiserver (server-side dry run) and changes nothing.
 	ref := a.start(runs.StartRequest{Runbook: "restart-deployment", DryRun: true, Params: fmtParams("namespace", "prod", "deployment", "search")})
-	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || step(st, "restart").Output.(map[string]any)["dryRun"] != true {
+	st = a.waitForLong(ref.ID, 60*time.Second, func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || step(st, "restart").Output.(map[string]any)["dryRun"] != true {
 		t.Fatalf("dry run %+v", st)
 	}
 	rs, _ := kube.Clientset.AppsV1().ReplicaSets("prod").List(ctx, metav1.ListOptions{LabelSelector: "app=search"})
@@ -110,16 +110,16 @@ func TestAlertRestartsDeployment(t *testing.T) {
 
 	// A deployment that does not exist: the step fails with the reason.
 	ref = a.start(runs.StartRequest{Runbook: "restart-deployment", Params: fmtParams("namespace", "prod", "deployment", "ghost")})
-	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusFailed || step(st, "restart").Attempts != 1 {
+	st = a.waitForLong(ref.ID, 60*time.Second, func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusFailed || step(st, "restart").Attempts != 1 {
 		t.Fatalf("ghost run %+v", st)
 	}
 	t.Logf("ghost: %s", step(st, "restart").Error)
 
 	// scale-on-saturation: +2 within bounds, then at the ceiling it says so.
 	ref = a.start(runs.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
-	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || step(st, "scale").Status != workflows.StepSucceeded || step(st, "rollout").Status != workflows.StepSucceeded {
+	st = a.waitForLong(ref.ID, 60*time.Second, func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || step(st, "scale").Status != runwire.StepSucceeded || step(st, "rollout").Status != runwire.StepSucceeded {
 		t.Fatalf("scale run %+v", st)
 	}
 	d, _ := kube.Clientset.AppsV1().Deployments("prod").Get(ctx, "search", metav1.GetOptions{})
@@ -127,35 +127,35 @@ func TestAlertRestartsDeployment(t *testing.T) {
 		t.Fatalf("search has %d replicas, want 3 (1 + 2, max 3)", *d.Spec.Replicas)
 	}
 	ref = a.start(runs.StartRequest{Runbook: "scale-on-saturation", Params: fmtParams("namespace", "prod", "deployment", "search", "max_replicas", 3)})
-	st = a.waitForLong(ref.ID, 60*time.Second, func(s *workflows.RunState) bool { return s.Done() })
-	if step(st, "scale").Status != workflows.StepSkipped || step(st, "at_ceiling").Status != workflows.StepSucceeded {
+	st = a.waitForLong(ref.ID, 60*time.Second, func(s *runwire.RunState) bool { return s.Done() })
+	if step(st, "scale").Status != runwire.StepSkipped || step(st, "at_ceiling").Status != runwire.StepSucceeded {
 		t.Fatalf("scale at ceiling %+v", st)
 	}
 
 	// cordon-node: waits for a human, then cordons the node.
 	ref = a.start(runs.StartRequest{Runbook: "cordon-node", Params: fmtParams("node", kube.NodeName)})
-	a.waitForLong(ref.ID, 30*time.Second, func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	a.waitForLong(ref.ID, 30*time.Second, func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
 	if n, _ := kube.Clientset.CoreV1().Nodes().Get(ctx, kube.NodeName, metav1.GetOptions{}); n.Spec.Unschedulable {
 		t.Fatal("node cordoned before approval")
 	}
 	if code := a.do("POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "approve", "approve": true, "by": "oncall"}, nil); code != 200 {
 		t.Fatalf("approve: HTTP %d", code)
 	}
-	st = a.waitForLong(ref.ID, 30*time.Second, func(s *workflows.RunState) bool { return s.Done() })
+	st = a.waitForLong(ref.ID, 30*time.Second, func(s *runwire.RunState) bool { return s.Done() })
 	n, _ := kube.Clientset.CoreV1().Nodes().Get(ctx, kube.NodeName, metav1.GetOptions{})
-	if st.Status != workflows.StatusSucceeded || !n.Spec.Unschedulable {
+	if st.Status != runwire.StatusSucceeded || !n.Spec.Unschedulable {
 		t.Fatalf("cordon run %s, node unschedulable=%v", st.Status, n.Spec.Unschedulable)
 	}
 }
 
 // waitForLong is waitFor with a longer deadline, for runs that wait on a
 // rollout.
-func (a *api) waitForLong(id string, d time.Duration, cond func(*workflows.RunState) bool) *workflows.RunState {
+func (a *api) waitForLong(id string, d time.Duration, cond func(*runwire.RunState) bool) *runwire.RunState {
 	a.t.Helper()
 	deadline := time.Now().Add(d)
-	var st workflows.RunState
+	var st runwire.RunState
 	for time.Now().Before(deadline) {
-		st = workflows.RunState{}
+		st = runwire.RunState{}
 		if code := a.do("GET", runURL(id), nil, &st); code == 200 && cond(&st) {
 			return &st
 		}

@@ -16,7 +16,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const secretRunbook = `
@@ -89,7 +89,7 @@ func TestSecretsStayOut(t *testing.T) {
 		answers.Write(b)
 	}
 	ref := a.start(runs.StartRequest{Runbook: "calls-api", Params: fmtParams("target", target.URL)})
-	a.waitFor(ref.ID, "done", func(s *workflows.RunState) bool { return s.Done() })
+	a.waitFor(ref.ID, "done", func(s *runwire.RunState) bool { return s.Done() })
 	record("GET", runURL(ref.ID), nil)
 	record("GET", "/v1/runs", nil)
 	record("GET", "/v1/runbooks", nil)

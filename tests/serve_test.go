@@ -13,7 +13,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // TestServeRoles runs the real binary as `firebreak serve --role api` and
@@ -41,8 +41,8 @@ func TestServeRoles(t *testing.T) {
 		time.Sleep(200 * time.Millisecond)
 	}
 	ref := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "serve", "times", 2)})
-	st := a.waitFor(ref.ID, "succeeded", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded {
+	st := a.waitFor(ref.ID, "succeeded", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded {
 		t.Fatalf("run %+v", st)
 	}
 }

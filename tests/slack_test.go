@@ -20,7 +20,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const slackSecret = "e2e-signing-secret"
@@ -174,8 +174,8 @@ func TestSlack(t *testing.T) {
 	if text, _ := refusal["text"].(string); !strings.HasPrefix(text, "not allowed: ") || refusal["response_type"] != "ephemeral" || refusal["replace_original"] != false {
 		t.Fatalf("refusal %v", refusal)
 	}
-	st := a.waitFor(id, "still waiting", func(s *workflows.RunState) bool { return true })
-	if st.Status != workflows.StatusWaitingApproval || step(st, "confirm").Approval.Decision != "" {
+	st := a.waitFor(id, "still waiting", func(s *runwire.RunState) bool { return true })
+	if st.Status != runwire.StatusWaitingApproval || step(st, "confirm").Approval.Decision != "" {
 		t.Fatalf("after the refusal: %s %+v", st.Status, step(st, "confirm").Approval)
 	}
 	if buttons() == "" {
@@ -187,11 +187,11 @@ func TestSlack(t *testing.T) {
 	fake.FailNext("chat.update", slackfake.Failure{Status: http.StatusTooManyRequests, RetryAfter: 2})
 	click("approve-1", slackApprover, "firebreak_approve")
 	click("approve-2", slackApprover, "firebreak_approve")
-	st = a.waitFor(id, "succeeded", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || st.Trigger != workflows.TriggerSlack || st.RequestedBy != slackRequester {
+	st = a.waitFor(id, "succeeded", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || st.Trigger != runwire.TriggerSlack || st.RequestedBy != slackRequester {
 		t.Fatalf("run %s trigger %s requested by %s: %s", st.Status, st.Trigger, st.RequestedBy, st.Error)
 	}
-	if ap := step(st, "confirm").Approval; ap.Decision != workflows.DecisionApproved || ap.By != slackApprover {
+	if ap := step(st, "confirm").Approval; ap.Decision != runwire.DecisionApproved || ap.By != slackApprover {
 		t.Fatalf("approval %+v", ap)
 	}
 	fake.WaitFor(10*time.Second, "the double click's answer", func() bool {

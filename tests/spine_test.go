@@ -10,7 +10,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // TestSpine drives hello-world through the API on the embedded server:
@@ -29,11 +29,11 @@ func TestSpine(t *testing.T) {
 
 	// A run that needs an approval (times > 3).
 	ref := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "ops", "times", 5), RequestedBy: "alice"})
-	if ref.ID != "runbook:hello-world:ops" || ref.Status != workflows.StatusRunning {
+	if ref.ID != "runbook:hello-world:ops" || ref.Status != runwire.StatusRunning {
 		t.Fatalf("ref %+v", ref)
 	}
-	st := a.waitFor(ref.ID, "waiting for approval", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
-	if s := step(st, "shout"); s.Status != workflows.StepSucceeded || s.Decision == nil || !s.Decision.Result {
+	st := a.waitFor(ref.ID, "waiting for approval", func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
+	if s := step(st, "shout"); s.Status != runwire.StepSucceeded || s.Decision == nil || !s.Decision.Result {
 		t.Fatalf("shout %+v", s)
 	}
 	if s := step(st, "confirm"); s.Approval == nil || s.Approval.Message != "Greet ops more than three times?" {
@@ -52,13 +52,13 @@ func TestSpine(t *testing.T) {
 	// Approvals: wrong step, not an approval, then the real one, then again.
 	expectError(t, a, "POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "nope", "approve": true, "by": "bob"}, http.StatusNotFound, `no step "nope"`)
 	expectError(t, a, "POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "greet", "approve": true, "by": "bob"}, http.StatusBadRequest, "not an approval")
-	var decided workflows.ApprovalState
-	if code := a.do("POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "confirm", "approve": true, "by": "bob", "comment": "looks safe"}, &decided); code != 200 || decided.Decision != workflows.DecisionApproved {
+	var decided runwire.ApprovalState
+	if code := a.do("POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "confirm", "approve": true, "by": "bob", "comment": "looks safe"}, &decided); code != 200 || decided.Decision != runwire.DecisionApproved {
 		t.Fatalf("approve: %d %+v", code, decided)
 	}
 	expectError(t, a, "POST", runURL(ref.ID)+"/approvals", map[string]any{"step": "confirm", "approve": false, "by": "carol"}, http.StatusConflict, "already decided")
-	st = a.waitFor(ref.ID, "succeeded", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || step(st, "farewell").Status != workflows.StepSucceeded {
+	st = a.waitFor(ref.ID, "succeeded", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || step(st, "farewell").Status != runwire.StepSucceeded {
 		t.Fatalf("final %+v", st)
 	}
 	if out := step(st, "farewell").Output.(map[string]any); out["message"] != "Goodbye, ops. The greeting step was succeeded." {
@@ -77,12 +77,12 @@ func TestSpine(t *testing.T) {
 
 	// A dry run, and a run left waiting for approval across the restart.
 	dry := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "dry", "times", 9), DryRun: true})
-	st = a.waitFor(dry.ID, "done", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusSucceeded || !st.DryRun {
+	st = a.waitFor(dry.ID, "done", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || !st.DryRun {
 		t.Fatalf("dry run %+v", st)
 	}
 	pending := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "later", "times", 4)})
-	a.waitFor(pending.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	a.waitFor(pending.ID, "waiting", func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
 
 	// Restart everything on the same data dir.
 	fb.Stop()
@@ -92,7 +92,7 @@ func TestSpine(t *testing.T) {
 	eng = testenv.Engine(t, dir)
 	fb = testenv.StartFirebreak(t, eng, testenv.Options{})
 	a = &api{t: t, base: fb.URL}
-	st = a.waitFor(ref.ID, "found after restart", func(s *workflows.RunState) bool { return s.Status == workflows.StatusSucceeded })
+	st = a.waitFor(ref.ID, "found after restart", func(s *runwire.RunState) bool { return s.Status == runwire.StatusSucceeded })
 	if step(st, "confirm").Approval.By != "bob" {
 		t.Fatalf("approval lost across restart: %+v", step(st, "confirm"))
 	}
@@ -104,19 +104,19 @@ func TestSpine(t *testing.T) {
 	if code := a.do("POST", runURL(pending.ID)+"/approvals", map[string]any{"step": "confirm", "approve": false, "by": "bob", "comment": "not now"}, nil); code != 200 {
 		t.Fatalf("approval after restart: HTTP %d", code)
 	}
-	st = a.waitFor(pending.ID, "done", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusFailed || st.Steps[0].Status != workflows.StepRolledBack || len(st.Rollback) != 1 {
+	st = a.waitFor(pending.ID, "done", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusFailed || st.Steps[0].Status != runwire.StepRolledBack || len(st.Rollback) != 1 {
 		t.Fatalf("denied run %+v", st)
 	}
 
 	// Cancel: a fresh run waiting for approval, cancelled, rolls back.
 	c := a.start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "cancel-me", "times", 4)})
-	a.waitFor(c.ID, "waiting", func(s *workflows.RunState) bool { return s.Status == workflows.StatusWaitingApproval })
+	a.waitFor(c.ID, "waiting", func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
 	if code := a.do("POST", runURL(c.ID)+"/cancel", "{}", nil); code != http.StatusAccepted {
 		t.Fatalf("cancel: HTTP %d", code)
 	}
-	st = a.waitFor(c.ID, "cancelled", func(s *workflows.RunState) bool { return s.Done() })
-	if st.Status != workflows.StatusCancelled || st.Steps[0].Status != workflows.StepRolledBack {
+	st = a.waitFor(c.ID, "cancelled", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusCancelled || st.Steps[0].Status != runwire.StepRolledBack {
 		t.Fatalf("cancelled run %+v", st)
 	}
 	expectError(t, a, "POST", runURL(c.ID)+"/cancel", "{}", http.StatusConflict, "already finished")

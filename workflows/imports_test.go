@@ -81,6 +81,29 @@ func TestWorkflowsArePure(t *testing.T) {
 	}
 }
 
+// TestWireHasNoWorkflowCode checks that the wire packages, which
+// activities, services and transports import for the types they exchange
+// with workflows, link no workflow code: neither the Temporal SDK's
+// workflow package nor a package of the workflows themselves.
+func TestWireHasNoWorkflowCode(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs go list")
+	}
+	var stderr bytes.Buffer
+	cmd := exec.Command("go", "list", "-deps", "./wire/...")
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, stderr.String())
+	}
+	for _, p := range strings.Fields(string(out)) {
+		if under(p, "go.temporal.io/sdk/workflow") ||
+			(under(p, module+"/workflows") && !under(p, module+"/workflows/wire")) {
+			t.Errorf("./workflows/wire/... links %s", p)
+		}
+	}
+}
+
 // under reports whether path is pkg or a package below it.
 func under(path, pkg string) bool {
 	return path == pkg || strings.HasPrefix(path, pkg+"/")

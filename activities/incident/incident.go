@@ -10,12 +10,12 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 // Declarer declares incidents; the service implements it.
 type Declarer interface {
-	DeclareIncident(ctx context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error)
+	DeclareIncident(ctx context.Context, req incidentwire.DeclareRequest, key string) (*incidentwire.Incident, error)
 }
 
 // Activities performs incident actions.
@@ -52,12 +52,12 @@ func (a *Activities) Declare(ctx context.Context, req actions.Request) (any, err
 	switch {
 	case strings.TrimSpace(in.Title) == "":
 		return nil, actions.Permanentf("title is required")
-	case !slices.Contains(workflows.Severities, in.Severity):
-		return nil, actions.Permanentf("severity must be one of %s, not %q", strings.Join(workflows.Severities, ", "), in.Severity)
+	case !slices.Contains(incidentwire.Severities, in.Severity):
+		return nil, actions.Permanentf("severity must be one of %s, not %q", strings.Join(incidentwire.Severities, ", "), in.Severity)
 	case a.Declarer == nil:
 		return nil, actions.Permanentf("incidents are not available in this worker")
 	}
-	d := workflows.DeclareRequest{
+	d := incidentwire.DeclareRequest{
 		Title: in.Title, Severity: in.Severity, Commander: in.Commander, Services: in.Services,
 		Responders: in.Responders, Page: in.Page, Runs: []string{req.RunID},
 		DeclaredBy: "run " + req.RunID, Source: "runbook",

@@ -2,13 +2,12 @@ package report
 
 import (
 	"fmt"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	"html"
 	"math"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // Chart sizes, in SVG user units.
@@ -23,9 +22,9 @@ const (
 
 // phaseColors tell before, during and after apart.
 var phaseColors = map[string]string{
-	workflows.SampleBefore: "#2b7bb9",
-	workflows.SampleDuring: "#d9480f",
-	workflows.SampleAfter:  "#2f9e44",
+	chaoswire.SampleBefore: "#2b7bb9",
+	chaoswire.SampleDuring: "#d9480f",
+	chaoswire.SampleAfter:  "#2f9e44",
 }
 
 // series is one probe's numeric readings.
@@ -57,7 +56,7 @@ func chartNumeric(v any) (float64, string, bool) {
 	return 0, "", false
 }
 
-func probeSeries(st *workflows.ExperimentState) []series {
+func probeSeries(st *chaoswire.ExperimentState) []series {
 	names := make([]string, 0, len(st.Probes))
 	for n := range st.Probes {
 		names = append(names, n)
@@ -81,7 +80,7 @@ func probeSeries(st *workflows.ExperimentState) []series {
 
 // ProbeChart draws every numeric probe of a run as a line over time, one
 // panel per probe, with the fault window shaded.
-func ProbeChart(st *workflows.ExperimentState) string {
+func ProbeChart(st *chaoswire.ExperimentState) string {
 	all := probeSeries(st)
 	height := padTop + len(all)*panelHeight + 30
 	if len(all) == 0 {
@@ -160,7 +159,7 @@ func ProbeChart(st *workflows.ExperimentState) string {
 	}
 	ly := float64(height - 10)
 	lx := padLeft
-	for _, ph := range []string{workflows.SampleBefore, workflows.SampleDuring, workflows.SampleAfter} {
+	for _, ph := range []string{chaoswire.SampleBefore, chaoswire.SampleDuring, chaoswire.SampleAfter} {
 		fmt.Fprintf(&b, `<circle cx="%d" cy="%.1f" r="4" fill="%s"/><text x="%d" y="%.1f">%s</text>`, lx, ly-4, phaseColors[ph], lx+8, ly, ph)
 		lx += 80
 	}

@@ -3,18 +3,17 @@ package report
 import (
 	"encoding/base64"
 	"fmt"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	"math"
 	"sort"
 	"strings"
 	"time"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // ExperimentMarkdown renders an experiment run as Markdown: verdict, key
 // times, phases, targets, the checks evaluated, probe values before, during
 // and after the fault, and the probe chart embedded as an SVG image.
-func ExperimentMarkdown(st *workflows.ExperimentState) string {
+func ExperimentMarkdown(st *chaoswire.ExperimentState) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Chaos experiment: %s\n\n", st.Experiment)
 	verdict := "**" + st.Verdict + "**"
@@ -96,7 +95,7 @@ func ExperimentMarkdown(st *workflows.ExperimentState) string {
 	return b.String()
 }
 
-func probeRow(samples []workflows.ProbeSample) string {
+func probeRow(samples []chaoswire.ProbeSample) string {
 	var before, after string
 	lo, hi := math.Inf(1), math.Inf(-1)
 	errs := 0
@@ -111,11 +110,11 @@ func probeRow(samples []workflows.ProbeSample) string {
 			shown = chartNum(v) + unit
 		}
 		switch s.Phase {
-		case workflows.SampleBefore:
+		case chaoswire.SampleBefore:
 			before = shown
-		case workflows.SampleAfter:
+		case chaoswire.SampleAfter:
 			after = shown
-		case workflows.SampleDuring:
+		case chaoswire.SampleDuring:
 			if ok {
 				lo, hi = math.Min(lo, v), math.Max(hi, v)
 			}
@@ -130,7 +129,7 @@ func probeRow(samples []workflows.ProbeSample) string {
 
 // GameDayMarkdown renders a game day run: each experiment's verdict, the
 // resilience score, and each experiment's own report below.
-func GameDayMarkdown(st *workflows.GameDayState) string {
+func GameDayMarkdown(st *chaoswire.GameDayState) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "# Game day: %s\n\n", st.GameDay)
 	fmt.Fprintf(&b, "Resilience score: **%.0f%%** (weighted share of passed experiments)\n\n", st.Score)

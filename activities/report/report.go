@@ -17,7 +17,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 //go:embed postmortem.md.tmpl
@@ -64,7 +64,7 @@ func (a *Activities) Postmortem(_ context.Context, req actions.Request) (any, er
 	if err := actions.Decode(req.With, &in); err != nil {
 		return nil, actions.Permanent(err)
 	}
-	var inc workflows.Incident
+	var inc incidentwire.Incident
 	if len(in.Incident) == 0 || json.Unmarshal(in.Incident, &inc) != nil || !names.IsIncidentID(inc.ID) {
 		return nil, actions.Permanentf("incident is required: an incident record with an INC-… id")
 	}
@@ -175,7 +175,7 @@ func cell(s string) string {
 	return s
 }
 
-func linkCell(l workflows.Link) string {
+func linkCell(l incidentwire.Link) string {
 	title := l.Title
 	if title == "" {
 		title = strings.TrimSpace(l.Kind + " " + l.ID)

@@ -10,7 +10,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/report"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 func TestDuration(t *testing.T) {
@@ -33,13 +33,13 @@ func TestDuration(t *testing.T) {
 	}
 }
 
-func incident() workflows.Incident {
+func incident() incidentwire.Incident {
 	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	at := func(m int) *time.Time { t := t0.Add(time.Duration(m) * time.Minute); return &t }
-	return workflows.Incident{
+	return incidentwire.Incident{
 		ID: "INC-2026-0007", Title: "Queue: backlog #2; growing", Severity: "sev3", Status: "resolved",
 		StartedAt: t0, DetectedAt: *at(4), DeclaredAt: *at(5), AcknowledgedAt: at(7), MitigatedAt: at(30), ResolvedAt: at(95),
-		Timeline: []workflows.TimelineEntry{{At: *at(5), Kind: "declared", By: "ann", Text: "declared | with a pipe\nand a newline"}},
+		Timeline: []incidentwire.TimelineEntry{{At: *at(5), Kind: "declared", By: "ann", Text: "declared | with a pipe\nand a newline"}},
 	}
 }
 
@@ -132,16 +132,16 @@ func BenchmarkPostmortem(b *testing.B) {
 	inc := incident()
 	t0 := inc.StartedAt
 	for i := range 5000 {
-		inc.Timeline = append(inc.Timeline, workflows.TimelineEntry{At: t0.Add(time.Duration(i) * time.Second), Kind: "note", By: "bob", Text: "a note of ordinary length about what was seen"})
+		inc.Timeline = append(inc.Timeline, incidentwire.TimelineEntry{At: t0.Add(time.Duration(i) * time.Second), Kind: "note", By: "bob", Text: "a note of ordinary length about what was seen"})
 	}
 	ok := true
 	for i := range 500 {
 		s, e := t0.Add(time.Duration(i)*time.Second), t0.Add(time.Duration(i+1)*time.Second)
-		inc.Automation = append(inc.Automation, workflows.StepReport{Run: "runbook:x:y", Step: "step", Kind: "action", Action: "log", Status: "succeeded",
+		inc.Automation = append(inc.Automation, incidentwire.StepReport{Run: "runbook:x:y", Step: "step", Kind: "action", Action: "log", Status: "succeeded",
 			Guard: "params.x > 1", GuardOK: &ok, StartedAt: &s, FinishedAt: &e})
 	}
 	for i := range 100 {
-		inc.Alerts = append(inc.Alerts, workflows.IncidentAlert{Source: "alertmanager", Fingerprint: string(rune('a' + i%26)), Labels: map[string]string{"alertname": "X", "pod": "p"}})
+		inc.Alerts = append(inc.Alerts, incidentwire.IncidentAlert{Source: "alertmanager", Fingerprint: string(rune('a' + i%26)), Labels: map[string]string{"alertname": "X", "pod": "p"}})
 	}
 	a := report.New(report.Config{Dir: b.TempDir()})
 	req := actions.Request{With: map[string]any{"incident": inc}}

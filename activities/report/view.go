@@ -2,17 +2,17 @@ package report
 
 import (
 	"fmt"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"strings"
 	"text/template"
 	"time"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // View is what a postmortem template sees: the incident record and what
 // the report works out from it.
 type View struct {
-	Incident *workflows.Incident
+	Incident *incidentwire.Incident
 	// Impact is the impact window's length; TTD, TTA, TTM and TTR are the
 	// key durations ("—" when a time is missing).
 	Impact, TTD, TTA, TTM, TTR string
@@ -42,7 +42,7 @@ type Durations struct {
 }
 
 // KeyDurations works out an incident's key durations.
-func KeyDurations(inc *workflows.Incident) Durations {
+func KeyDurations(inc *incidentwire.Incident) Durations {
 	since := func(from time.Time, to *time.Time) time.Duration {
 		if to == nil || from.IsZero() {
 			return -1
@@ -60,11 +60,11 @@ func KeyDurations(inc *workflows.Incident) Durations {
 }
 
 // NewView works out a postmortem's view of an incident.
-func NewView(inc *workflows.Incident) *View {
+func NewView(inc *incidentwire.Incident) *View {
 	d := KeyDurations(inc)
 	v := &View{Incident: inc, Impact: Duration(d.Impact), TTD: Duration(d.TTD), TTA: Duration(d.TTA), TTM: Duration(d.TTM), TTR: Duration(d.TTR)}
-	for _, r := range workflows.IncidentRoles {
-		if u := inc.Roles[r]; u != "" && r != workflows.RoleCommander {
+	for _, r := range incidentwire.IncidentRoles {
+		if u := inc.Roles[r]; u != "" && r != incidentwire.RoleCommander {
 			v.Roles = append(v.Roles, Role{Name: r, User: u})
 		}
 	}
@@ -75,7 +75,7 @@ func NewView(inc *workflows.Incident) *View {
 }
 
 // Render renders the postmortem of an incident with a template.
-func Render(inc *workflows.Incident, t *template.Template) (string, error) {
+func Render(inc *incidentwire.Incident, t *template.Template) (string, error) {
 	var b strings.Builder
 	if err := t.Execute(&b, NewView(inc)); err != nil {
 		return "", fmt.Errorf("postmortem template: %w", err)
@@ -85,7 +85,7 @@ func Render(inc *workflows.Incident, t *template.Template) (string, error) {
 
 // actionsOf lists every automated step. An action's approver is whoever
 // approved the latest approval step before it in the same run.
-func actionsOf(inc *workflows.Incident) []Action {
+func actionsOf(inc *incidentwire.Incident) []Action {
 	var out []Action
 	approver := map[string]string{}
 	for _, s := range inc.Automation {
@@ -102,13 +102,13 @@ func actionsOf(inc *workflows.Incident) []Action {
 		if s.Kind == "approval" {
 			if s.Approver != "" {
 				a.Approver = s.Approver + " (" + strings.ReplaceAll(s.Decision, "_", " ") + ")"
-				if s.Decision == workflows.DecisionApproved {
+				if s.Decision == runwire.DecisionApproved {
 					approver[s.Run] = s.Approver
 				}
 			} else if s.Decision != "" {
 				a.Approver = strings.ReplaceAll(s.Decision, "_", " ")
 			}
-		} else if who := approver[s.Run]; who != "" && s.Status != workflows.StepSkipped {
+		} else if who := approver[s.Run]; who != "" && s.Status != runwire.StepSkipped {
 			a.Approver = who
 		}
 		if s.DryRun {
@@ -123,7 +123,7 @@ func actionsOf(inc *workflows.Incident) []Action {
 }
 
 // automationSummary says in a few lines what Firebreak did.
-func automationSummary(inc *workflows.Incident) []string {
+func automationSummary(inc *incidentwire.Incident) []string {
 	var lines []string
 	counts := map[string]int{}
 	var approvals []string
@@ -135,13 +135,13 @@ func automationSummary(inc *workflows.Incident) []string {
 			} else if s.Decision != "" {
 				approvals = append(approvals, fmt.Sprintf("%s %s", s.Step, s.Decision))
 			}
-		case s.Status == workflows.StepSkipped:
+		case s.Status == runwire.StepSkipped:
 			counts["skipped"]++
-		case s.Kind == "action" && s.Status == workflows.StepSucceeded:
+		case s.Kind == "action" && s.Status == runwire.StepSucceeded:
 			counts["succeeded"]++
-		case s.Kind == "action" && s.Status == workflows.StepFailed:
+		case s.Kind == "action" && s.Status == runwire.StepFailed:
 			counts["failed"]++
-		case s.Status == workflows.StepRolledBack:
+		case s.Status == runwire.StepRolledBack:
 			counts["rolled back"]++
 		}
 	}
@@ -159,7 +159,7 @@ func automationSummary(inc *workflows.Incident) []string {
 		lines = append(lines, fmt.Sprintf("Took in %d alert(s) and event(s).", len(inc.Alerts)))
 	}
 	for _, e := range inc.Timeline {
-		if e.Kind == workflows.TimelineChaos {
+		if e.Kind == incidentwire.TimelineChaos {
 			lines = append(lines, strings.ToUpper(e.Text[:1])+e.Text[1:]+".")
 		}
 	}
@@ -174,7 +174,7 @@ const ganttTime = "2006-01-02 15:04:05"
 
 // Gantt draws the incident as a Mermaid gantt chart: the impact window,
 // the response phases and each automated step.
-func Gantt(inc *workflows.Incident) string {
+func Gantt(inc *incidentwire.Incident) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "gantt\n    title %s %s\n    dateFormat YYYY-MM-DD HH:mm:ss\n    axisFormat %%H:%%M\n", inc.ID, ganttName(inc.Title))
 	bar := func(name, tag, id string, from time.Time, to *time.Time) {
@@ -216,9 +216,9 @@ func Gantt(inc *workflows.Incident) string {
 		}
 		tag := "done"
 		switch s.Status {
-		case workflows.StepFailed:
+		case runwire.StepFailed:
 			tag = "crit"
-		case workflows.StepSkipped:
+		case runwire.StepSkipped:
 			continue
 		}
 		bar(s.Step, tag, fmt.Sprintf("step%d", i+1), *s.StartedAt, s.FinishedAt)

@@ -10,7 +10,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 type channelInput struct {
@@ -96,7 +96,7 @@ func (a *Activities) IncidentSummary(ctx context.Context, req actions.Request) (
 	if err := actions.Decode(req.With, &in); err != nil {
 		return nil, actions.Permanent(err)
 	}
-	var inc workflows.Incident
+	var inc incidentwire.Incident
 	if in.Channel == "" || len(in.Incident) == 0 {
 		return nil, actions.Permanentf("channel and incident are required")
 	}
@@ -125,13 +125,13 @@ func (a *Activities) IncidentSummary(ctx context.Context, req actions.Request) (
 }
 
 // IncidentText is the summary's plain text, for notifications.
-func IncidentText(inc *workflows.Incident) string {
+func IncidentText(inc *incidentwire.Incident) string {
 	return fmt.Sprintf("%s [%s] %s — %s", inc.ID, strings.ToUpper(inc.Severity), inc.Title, inc.Status)
 }
 
 // IncidentBlocks renders the pinned summary: title, fields, links, runs
 // and the latest timeline entries.
-func IncidentBlocks(inc *workflows.Incident) []slackgo.Block {
+func IncidentBlocks(inc *incidentwire.Incident) []slackgo.Block {
 	title := fmt.Sprintf("%s %s: %s", incidentIcon(inc), inc.ID, inc.Title)
 	blocks := []slackgo.Block{
 		slackgo.NewHeaderBlock(slackgo.NewTextBlockObject(slackgo.PlainTextType, truncate(title, 150), false, false)),
@@ -143,8 +143,8 @@ func IncidentBlocks(inc *workflows.Incident) []slackgo.Block {
 		return slackgo.NewTextBlockObject(slackgo.MarkdownType, "*"+name+"*\n"+escape(value), false, false)
 	}
 	var roles []string
-	for _, r := range workflows.IncidentRoles {
-		if r == workflows.RoleCommander {
+	for _, r := range incidentwire.IncidentRoles {
+		if r == incidentwire.RoleCommander {
 			continue
 		}
 		if u := inc.Roles[r]; u != "" {
@@ -189,11 +189,11 @@ func IncidentBlocks(inc *workflows.Incident) []slackgo.Block {
 	return blocks
 }
 
-func incidentIcon(inc *workflows.Incident) string {
-	if inc.Status == workflows.IncidentResolved {
+func incidentIcon(inc *incidentwire.Incident) string {
+	if inc.Status == incidentwire.IncidentResolved {
 		return "✅"
 	}
-	if workflows.HaltsChaos(inc.Severity) {
+	if incidentwire.HaltsChaos(inc.Severity) {
 		return "🔴"
 	}
 	return "🟠"

@@ -10,7 +10,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 func incidentActivities(t *testing.T) (*slack.Activities, *slackfake.Server) {
@@ -83,12 +83,12 @@ func TestIncidentSummary(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch := out.(map[string]any)["channel"].(string)
-	inc := workflows.Incident{
+	inc := incidentwire.Incident{
 		ID: "INC-2026-0003", Title: "Search slow", Severity: "sev2", Status: "investigating", Commander: "U1",
 		Roles: map[string]string{"commander": "U1", "scribe": "U2"}, Services: []string{"search"},
-		Links:      []workflows.Link{{Kind: "dashboard", Title: "Search <latency>", URL: "https://grafana.example/d/search"}},
+		Links:      []incidentwire.Link{{Kind: "dashboard", Title: "Search <latency>", URL: "https://grafana.example/d/search"}},
 		DeclaredBy: "U1", DeclaredAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC),
-		Timeline: []workflows.TimelineEntry{{At: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Kind: "declared", By: "U1", Text: "SEV2 declared: Search slow"}},
+		Timeline: []incidentwire.TimelineEntry{{At: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC), Kind: "declared", By: "U1", Text: "SEV2 declared: Search slow"}},
 	}
 	summary := func(ts string) string {
 		t.Helper()
@@ -99,7 +99,7 @@ func TestIncidentSummary(t *testing.T) {
 		return out.(map[string]any)["ts"].(string)
 	}
 	ts := summary("")
-	inc.Status = workflows.IncidentMitigated
+	inc.Status = incidentwire.IncidentMitigated
 	if again := summary(ts); again != ts {
 		t.Errorf("update posted a new message: %s, was %s", again, ts)
 	}

@@ -10,9 +10,8 @@ import (
 	"time"
 	"unicode/utf8"
 
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	slackgo "github.com/slack-go/slack"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // Action IDs of the approval buttons.
@@ -39,15 +38,15 @@ const (
 )
 
 var runIcons = map[string]string{
-	workflows.StatusRunning:         "▶",
-	workflows.StatusWaitingApproval: "⏸",
-	workflows.StatusSucceeded:       "✓",
-	workflows.StatusFailed:          "✗",
-	workflows.StatusCancelled:       "⊘",
+	runwire.StatusRunning:         "▶",
+	runwire.StatusWaitingApproval: "⏸",
+	runwire.StatusSucceeded:       "✓",
+	runwire.StatusFailed:          "✗",
+	runwire.StatusCancelled:       "⊘",
 }
 
 func stepIcon(status string) string {
-	if i, ok := workflows.StepIcons[status]; ok {
+	if i, ok := runwire.StepIcons[status]; ok {
 		return i
 	}
 	return "·"
@@ -61,7 +60,7 @@ func runIcon(status string) string {
 }
 
 func statusWords(status string) string {
-	if status == workflows.StatusWaitingApproval {
+	if status == runwire.StatusWaitingApproval {
 		return "waiting for approval"
 	}
 	if status == "" {
@@ -72,26 +71,26 @@ func statusWords(status string) string {
 
 // RunText is the plain text of a run's message: what notifications and
 // screen readers show.
-func RunText(st *workflows.RunState) string {
+func RunText(st *runwire.RunState) string {
 	var b strings.Builder
 	b.WriteString(runIcon(st.Status) + " " + st.Runbook)
 	if st.DryRun {
 		b.WriteString(" (dry run)")
 	}
 	switch st.Status {
-	case workflows.StatusWaitingApproval:
+	case runwire.StatusWaitingApproval:
 		b.WriteString(" needs approval")
 		if s := waitingStep(st); s != nil {
 			b.WriteString(" for " + s.Name)
 		}
-	case workflows.StatusFailed:
+	case runwire.StatusFailed:
 		b.WriteString(" failed")
 		if st.Error != "" {
 			b.WriteString(": " + truncate(st.Error, maxErrorChars))
 		}
-	case workflows.StatusCancelled:
+	case runwire.StatusCancelled:
 		b.WriteString(" was cancelled")
-	case workflows.StatusRunning:
+	case runwire.StatusRunning:
 		b.WriteString(" is running")
 		if s := currentStep(st); s != nil {
 			b.WriteString(" (" + s.Name + ")")
@@ -107,7 +106,7 @@ func RunText(st *workflows.RunState) string {
 // who and what started it, one line per step, the rollback, and while a
 // step waits for approval, who may decide and the Approve and Deny buttons.
 // uiURL, when set, adds a link to the run's history in the Temporal UI.
-func RunBlocks(st *workflows.RunState, uiURL string) []slackgo.Block {
+func RunBlocks(st *runwire.RunState, uiURL string) []slackgo.Block {
 	blocks := []slackgo.Block{
 		slackgo.NewHeaderBlock(plain(truncate(fmt.Sprintf("%s %s — %s", runIcon(st.Status), st.Runbook, statusWords(st.Status)), 150))),
 		slackgo.NewContextBlock("run", mrkdwn(contextLine(st, uiURL))),
@@ -146,7 +145,7 @@ func RunBlocks(st *workflows.RunState, uiURL string) []slackgo.Block {
 	return blocks
 }
 
-func contextLine(st *workflows.RunState, uiURL string) string {
+func contextLine(st *runwire.RunState, uiURL string) string {
 	parts := []string{}
 	if st.Trigger != "" {
 		parts = append(parts, "trigger: "+escape(st.Trigger))
@@ -200,7 +199,7 @@ func paramsText(params map[string]any) string {
 	return truncate(strings.Join(parts, ", "), 400)
 }
 
-func stepLine(s *workflows.StepState, ref time.Time, rollback bool) string {
+func stepLine(s *runwire.StepState, ref time.Time, rollback bool) string {
 	head := stepIcon(s.Status) + " *" + escape(s.Name) + "*"
 	if s.Action != "" {
 		head += " `" + escape(s.Action) + "`"
@@ -210,16 +209,16 @@ func stepLine(s *workflows.StepState, ref time.Time, rollback bool) string {
 	}
 	var parts []string
 	switch s.Status {
-	case workflows.StepWaitingApproval:
+	case runwire.StepWaitingApproval:
 		parts = append(parts, "waiting for approval")
-	case workflows.StepSkipped:
+	case runwire.StepSkipped:
 		if s.Decision == nil || s.Decision.Reason == "" {
 			parts = append(parts, "skipped")
 		}
-	case workflows.StepRolledBack:
+	case runwire.StepRolledBack:
 		parts = append(parts, "rolled back")
 	}
-	if s.FinishedAt != nil && s.StartedAt != nil && s.Status != workflows.StepSkipped {
+	if s.FinishedAt != nil && s.StartedAt != nil && s.Status != runwire.StepSkipped {
 		parts = append(parts, duration(s.FinishedAt.Sub(*s.StartedAt)))
 	}
 	if s.Attempts > 1 {
@@ -240,10 +239,10 @@ func stepLine(s *workflows.StepState, ref time.Time, rollback bool) string {
 	return truncate(head+" — "+strings.Join(parts, " — "), maxLineChars)
 }
 
-func decisionText(a *workflows.ApprovalState, ref time.Time) string {
+func decisionText(a *runwire.ApprovalState, ref time.Time) string {
 	var b strings.Builder
 	switch a.Decision {
-	case workflows.DecisionTimedOut:
+	case runwire.DecisionTimedOut:
 		b.WriteString("approval timed out")
 	default:
 		b.WriteString(escape(a.Decision))
@@ -260,7 +259,7 @@ func decisionText(a *workflows.ApprovalState, ref time.Time) string {
 	return b.String()
 }
 
-func approvalBlocks(st *workflows.RunState, s *workflows.StepState, ref time.Time) []slackgo.Block {
+func approvalBlocks(st *runwire.RunState, s *runwire.StepState, ref time.Time) []slackgo.Block {
 	a := s.Approval
 	var b strings.Builder
 	b.WriteString("*⏸ Approval needed: " + escape(s.Name) + "*")
@@ -299,19 +298,19 @@ func approvalBlocks(st *workflows.RunState, s *workflows.StepState, ref time.Tim
 }
 
 // waitingStep is the step waiting for a decision, if any.
-func waitingStep(st *workflows.RunState) *workflows.StepState {
+func waitingStep(st *runwire.RunState) *runwire.StepState {
 	for i := range st.Steps {
 		s := &st.Steps[i]
-		if s.Status == workflows.StepWaitingApproval && s.Approval != nil && s.Approval.Decision == "" {
+		if s.Status == runwire.StepWaitingApproval && s.Approval != nil && s.Approval.Decision == "" {
 			return s
 		}
 	}
 	return nil
 }
 
-func currentStep(st *workflows.RunState) *workflows.StepState {
+func currentStep(st *runwire.RunState) *runwire.StepState {
 	for i := range st.Steps {
-		if st.Steps[i].Status == workflows.StepRunning {
+		if st.Steps[i].Status == runwire.StepRunning {
 			return &st.Steps[i]
 		}
 	}
@@ -320,7 +319,7 @@ func currentStep(st *workflows.RunState) *workflows.StepState {
 
 // item is a step line or a summary standing in for several steps.
 type item struct {
-	step    *workflows.StepState
+	step    *runwire.StepState
 	summary string
 }
 
@@ -328,7 +327,7 @@ type item struct {
 // and last step and those worth reading (running, waiting, failed, rolled
 // back, and their neighbours) keep their line; runs of the others become
 // one summary line each.
-func collapse(steps []workflows.StepState, max int) []item {
+func collapse(steps []runwire.StepState, max int) []item {
 	out := make([]item, 0, len(steps))
 	if len(steps) <= max {
 		for i := range steps {
@@ -347,14 +346,14 @@ func collapse(steps []workflows.StepState, max int) []item {
 	}
 	for i := range steps {
 		switch steps[i].Status {
-		case workflows.StepSucceeded, workflows.StepSkipped, workflows.StepPending:
+		case runwire.StepSucceeded, runwire.StepSkipped, runwire.StepPending:
 		default:
 			mark(i)
 		}
 	}
 	for i := range steps {
 		switch steps[i].Status {
-		case workflows.StepSucceeded, workflows.StepSkipped, workflows.StepPending:
+		case runwire.StepSucceeded, runwire.StepSkipped, runwire.StepPending:
 		default:
 			mark(i - 1)
 			mark(i + 1)
@@ -378,8 +377,8 @@ func collapse(steps []workflows.StepState, max int) []item {
 }
 
 var statusOrder = []string{
-	workflows.StepSucceeded, workflows.StepSkipped, workflows.StepFailed, workflows.StepRolledBack,
-	workflows.StepRunning, workflows.StepWaitingApproval, workflows.StepPending,
+	runwire.StepSucceeded, runwire.StepSkipped, runwire.StepFailed, runwire.StepRolledBack,
+	runwire.StepRunning, runwire.StepWaitingApproval, runwire.StepPending,
 }
 
 func summaryLine(n int, counts map[string]int) string {

@@ -11,7 +11,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/firebreak-ops/firebreak/activities/slack"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // checkLimits fails on anything Slack would refuse: more than 50 blocks,
@@ -83,7 +83,7 @@ func TestRunBlocks(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name    string
-		state   func() *workflows.RunState
+		state   func() *runwire.RunState
 		uiURL   string
 		want    []string
 		notWant []string
@@ -108,7 +108,7 @@ func TestRunBlocks(t *testing.T) {
 		},
 		{
 			name: "approvers listed",
-			state: func() *workflows.RunState {
+			state: func() *runwire.RunState {
 				st := waitingState()
 				st.DryRun = true
 				st.Steps[2].Approval.Approvers = []string{"U0ALICE", "@oncall", "bob"}
@@ -127,15 +127,15 @@ func TestRunBlocks(t *testing.T) {
 		},
 		{
 			name: "approved and finished",
-			state: func() *workflows.RunState {
+			state: func() *runwire.RunState {
 				st := waitingState()
-				st.Status = workflows.StatusSucceeded
+				st.Status = runwire.StatusSucceeded
 				st.FinishedAt = at(4)
 				c := &st.Steps[2]
-				c.Status, c.FinishedAt = workflows.StepSucceeded, at(3)
-				c.Approval.Decision, c.Approval.By, c.Approval.At, c.Approval.Comment = workflows.DecisionApproved, "U0APPROVE", at(3), "go <ahead> & greet"
-				st.Steps[3].Status, st.Steps[3].StartedAt, st.Steps[3].FinishedAt = workflows.StepSucceeded, at(3), at(3)
-				st.Steps[4].Status, st.Steps[4].StartedAt, st.Steps[4].FinishedAt = workflows.StepSucceeded, at(3), at(3)
+				c.Status, c.FinishedAt = runwire.StepSucceeded, at(3)
+				c.Approval.Decision, c.Approval.By, c.Approval.At, c.Approval.Comment = runwire.DecisionApproved, "U0APPROVE", at(3), "go <ahead> & greet"
+				st.Steps[3].Status, st.Steps[3].StartedAt, st.Steps[3].FinishedAt = runwire.StepSucceeded, at(3), at(3)
+				st.Steps[4].Status, st.Steps[4].StartedAt, st.Steps[4].FinishedAt = runwire.StepSucceeded, at(3), at(3)
 				return st
 			},
 			want: []string{
@@ -147,19 +147,19 @@ func TestRunBlocks(t *testing.T) {
 		},
 		{
 			name: "denied, failed, rolled back",
-			state: func() *workflows.RunState {
+			state: func() *runwire.RunState {
 				st := waitingState()
-				st.Status = workflows.StatusFailed
+				st.Status = runwire.StatusFailed
 				st.Error = "step confirm: denied by U0APPROVE: not today"
 				st.FinishedAt = at(5)
-				st.Steps[0].Status = workflows.StepRolledBack
-				st.Steps[1].Status = workflows.StepSkipped
+				st.Steps[0].Status = runwire.StepRolledBack
+				st.Steps[1].Status = runwire.StepSkipped
 				st.Steps[1].StartedAt, st.Steps[1].FinishedAt = nil, nil
-				st.Steps[1].Decision = &workflows.Decision{Reason: "when: params.times > 1 is false"}
+				st.Steps[1].Decision = &runwire.Decision{Reason: "when: params.times > 1 is false"}
 				c := &st.Steps[2]
-				c.Status, c.FinishedAt, c.Error = workflows.StepFailed, at(3), "denied by U0APPROVE: not today"
-				c.Approval.Decision, c.Approval.By, c.Approval.At, c.Approval.Comment = workflows.DecisionDenied, "U0APPROVE", at(3), "not today"
-				st.Rollback = []workflows.StepState{{Name: "apologise", Action: "log", For: "greet", Status: workflows.StepSucceeded, StartedAt: at(4), FinishedAt: at(4)}}
+				c.Status, c.FinishedAt, c.Error = runwire.StepFailed, at(3), "denied by U0APPROVE: not today"
+				c.Approval.Decision, c.Approval.By, c.Approval.At, c.Approval.Comment = runwire.DecisionDenied, "U0APPROVE", at(3), "not today"
+				st.Rollback = []runwire.StepState{{Name: "apologise", Action: "log", For: "greet", Status: runwire.StepSucceeded, StartedAt: at(4), FinishedAt: at(4)}}
 				return st
 			},
 			want: []string{
@@ -174,23 +174,23 @@ func TestRunBlocks(t *testing.T) {
 		},
 		{
 			name: "failed action",
-			state: func() *workflows.RunState {
+			state: func() *runwire.RunState {
 				st := waitingState()
-				st.Status = workflows.StatusFailed
+				st.Status = runwire.StatusFailed
 				st.Steps = st.Steps[:1]
-				st.Steps[0].Status, st.Steps[0].Attempts, st.Steps[0].Error = workflows.StepFailed, 3, "HTTP 503 from <http://x>"
+				st.Steps[0].Status, st.Steps[0].Attempts, st.Steps[0].Error = runwire.StepFailed, 3, "HTTP 503 from <http://x>"
 				return st
 			},
 			want: []string{"✗ *greet* `log` — 400ms — 3 attempts — error: HTTP 503 from &lt;http://x&gt;"},
 		},
 		{
 			name: "timed out",
-			state: func() *workflows.RunState {
+			state: func() *runwire.RunState {
 				st := waitingState()
-				st.Status = workflows.StatusFailed
+				st.Status = runwire.StatusFailed
 				c := &st.Steps[2]
-				c.Status, c.Error = workflows.StepFailed, "approval timed out after 15m"
-				c.Approval.Decision, c.Approval.At = workflows.DecisionTimedOut, at(17)
+				c.Status, c.Error = runwire.StepFailed, "approval timed out after 15m"
+				c.Approval.Decision, c.Approval.At = runwire.DecisionTimedOut, at(17)
 				return st
 			},
 			want:    []string{"✗ *confirm* — approval timed out at 03:17 UTC"},
@@ -198,29 +198,29 @@ func TestRunBlocks(t *testing.T) {
 		},
 		{
 			name: "cancelled while waiting shows no buttons",
-			state: func() *workflows.RunState {
+			state: func() *runwire.RunState {
 				st := waitingState()
-				st.Status = workflows.StatusCancelled
+				st.Status = runwire.StatusCancelled
 				return st
 			},
 			want: []string{"⊘ hello-world — cancelled"},
 		},
 		{
 			name: "long step list collapses",
-			state: func() *workflows.RunState {
+			state: func() *runwire.RunState {
 				st := waitingState()
-				st.Status = workflows.StatusRunning
+				st.Status = runwire.StatusRunning
 				st.Steps = nil
 				for i := 0; i < 200; i++ {
-					s := workflows.StepState{Name: fmt.Sprintf("step-%03d", i), Action: "log", Status: workflows.StepSucceeded,
+					s := runwire.StepState{Name: fmt.Sprintf("step-%03d", i), Action: "log", Status: runwire.StepSucceeded,
 						Error: strings.Repeat("x", 2000)}
 					switch {
 					case i == 120:
-						s.Status = workflows.StepRunning
+						s.Status = runwire.StepRunning
 					case i > 120:
-						s.Status = workflows.StepPending
+						s.Status = runwire.StepPending
 					case i%10 == 3:
-						s.Status = workflows.StepSkipped
+						s.Status = runwire.StepSkipped
 					}
 					st.Steps = append(st.Steps, s)
 				}
@@ -269,12 +269,12 @@ func TestRunText(t *testing.T) {
 	if got := slack.RunText(st); got != "⏸ hello-world needs approval for confirm — runbook:hello-world:ops" {
 		t.Errorf("waiting: %q", got)
 	}
-	st.Status, st.Error, st.DryRun = workflows.StatusFailed, "step greet: boom", true
+	st.Status, st.Error, st.DryRun = runwire.StatusFailed, "step greet: boom", true
 	if got := slack.RunText(st); got != "✗ hello-world (dry run) failed: step greet: boom — runbook:hello-world:ops" {
 		t.Errorf("failed: %q", got)
 	}
-	st.Status, st.DryRun = workflows.StatusRunning, false
-	st.Steps[2].Status = workflows.StepRunning
+	st.Status, st.DryRun = runwire.StatusRunning, false
+	st.Steps[2].Status = runwire.StepRunning
 	if got := slack.RunText(st); got != "▶ hello-world is running (confirm) — runbook:hello-world:ops" {
 		t.Errorf("running: %q", got)
 	}

@@ -17,7 +17,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // ErrTypeRateLimited is the Temporal error type of a call Slack rate
@@ -93,7 +93,7 @@ func (a *Activities) RunMessage(ctx context.Context, req actions.Request) (any, 
 	if in.Channel == "" {
 		return nil, actions.Permanentf("channel is required")
 	}
-	var st workflows.RunState
+	var st runwire.RunState
 	if len(in.State) == 0 || string(in.State) == "null" {
 		return nil, actions.Permanentf("state is required: the run's state")
 	}

@@ -13,24 +13,24 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
-func waitingState() *workflows.RunState {
+func waitingState() *runwire.RunState {
 	t0 := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
 	t1, t2 := t0.Add(400*time.Millisecond), t0.Add(2*time.Second)
-	return &workflows.RunState{
-		ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: workflows.StatusWaitingApproval,
+	return &runwire.RunState{
+		ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: runwire.StatusWaitingApproval,
 		Trigger: "slack", RequestedBy: "U0REQUEST", StartedAt: t0,
 		Params: map[string]any{"name": "ops", "times": 5},
-		Steps: []workflows.StepState{
-			{Name: "greet", Kind: "action", Action: "log", Status: workflows.StepSucceeded, StartedAt: &t0, FinishedAt: &t1, Attempts: 1},
-			{Name: "shout", Kind: "action", Action: "log", Status: workflows.StepSucceeded, StartedAt: &t1, FinishedAt: &t2,
-				Decision: &workflows.Decision{Expression: "params.times > 1", Result: true, Reason: "when: params.times > 1 is true"}},
-			{Name: "confirm", Kind: "approval", Status: workflows.StepWaitingApproval, StartedAt: &t2,
-				Approval: &workflows.ApprovalState{Message: "Greet ops more than three times?", Timeout: "15m", OnTimeout: "abort", Deadline: t2.Add(15 * time.Minute)}},
-			{Name: "settle", Kind: "wait", Status: workflows.StepPending},
-			{Name: "farewell", Kind: "action", Action: "log", Status: workflows.StepPending},
+		Steps: []runwire.StepState{
+			{Name: "greet", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t0, FinishedAt: &t1, Attempts: 1},
+			{Name: "shout", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t1, FinishedAt: &t2,
+				Decision: &runwire.Decision{Expression: "params.times > 1", Result: true, Reason: "when: params.times > 1 is true"}},
+			{Name: "confirm", Kind: "approval", Status: runwire.StepWaitingApproval, StartedAt: &t2,
+				Approval: &runwire.ApprovalState{Message: "Greet ops more than three times?", Timeout: "15m", OnTimeout: "abort", Deadline: t2.Add(15 * time.Minute)}},
+			{Name: "settle", Kind: "wait", Status: runwire.StepPending},
+			{Name: "farewell", Kind: "action", Action: "log", Status: runwire.StepPending},
 		},
 	}
 }
@@ -81,10 +81,10 @@ func TestRunMessage(t *testing.T) {
 
 	// The same message, updated.
 	now := st.Steps[2].StartedAt.Add(time.Minute)
-	st.Status = workflows.StatusRunning
-	st.Steps[2].Status = workflows.StepSucceeded
+	st.Status = runwire.StatusRunning
+	st.Steps[2].Status = runwire.StepSucceeded
 	st.Steps[2].FinishedAt = &now
-	st.Steps[2].Approval.Decision, st.Steps[2].Approval.By, st.Steps[2].Approval.At = workflows.DecisionApproved, "U0APPROVE", &now
+	st.Steps[2].Approval.Decision, st.Steps[2].Approval.By, st.Steps[2].Approval.At = runwire.DecisionApproved, "U0APPROVE", &now
 	out, err = h[actions.SlackRunMessage](ctx, req(map[string]any{"channel": "C0OPS", "ts": ts, "state": st}))
 	if err != nil {
 		t.Fatal(err)

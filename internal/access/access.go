@@ -10,10 +10,9 @@ import (
 	"fmt"
 	"strings"
 
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // Kind classifies errors so transports can pick a status code.
@@ -88,13 +87,13 @@ func RunError(id string, err error) error {
 	switch {
 	case errors.As(err, &appErr):
 		switch appErr.Type() {
-		case workflows.RejectUnknownStep:
+		case runwire.RejectUnknownStep:
 			return Errorf(NotFound, "step", "%s", appErr.Message())
-		case workflows.RejectNotWaiting:
+		case runwire.RejectNotWaiting:
 			return Errorf(Conflict, "step", "%s", appErr.Message())
-		case workflows.RejectNotAllowed:
+		case runwire.RejectNotAllowed:
 			return Errorf(Forbidden, "by", "%s", appErr.Message())
-		case workflows.RejectInvalid:
+		case runwire.RejectInvalid:
 			return Errorf(Invalid, "", "%s", appErr.Message())
 		}
 		return Errorf(Invalid, "", "%s", appErr.Message())

@@ -6,10 +6,9 @@ import (
 	"fmt"
 	"testing"
 
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 func TestRunError(t *testing.T) {
@@ -20,9 +19,9 @@ func TestRunError(t *testing.T) {
 		kind Kind
 		msg  string
 	}{
-		{"unknown step", temporal.NewApplicationError("no step x", workflows.RejectUnknownStep), NotFound, "no step x"},
-		{"not waiting", temporal.NewApplicationError("decided", workflows.RejectNotWaiting), Conflict, "decided"},
-		{"not allowed", temporal.NewApplicationError("not you", workflows.RejectNotAllowed), Forbidden, "not you"},
+		{"unknown step", temporal.NewApplicationError("no step x", runwire.RejectUnknownStep), NotFound, "no step x"},
+		{"not waiting", temporal.NewApplicationError("decided", runwire.RejectNotWaiting), Conflict, "decided"},
+		{"not allowed", temporal.NewApplicationError("not you", runwire.RejectNotAllowed), Forbidden, "not you"},
 		{"other rejection", temporal.NewApplicationError("bad", "Whatever"), Invalid, "bad"},
 		{"finished", serviceerror.NewNotFound("workflow execution already completed"), Conflict, "run r has already finished"},
 		{"missing", serviceerror.NewNotFound("workflow not found"), NotFound, `no run "r"`},

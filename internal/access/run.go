@@ -1,9 +1,8 @@
 package access
 
 import (
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"strings"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // MayRun applies a definition's spec.access.run to a real run by a known
@@ -18,7 +17,7 @@ func MayRun(what, name, act string, allowed []string, p *Principal, dryRun bool)
 	if len(allowed) == 0 {
 		return Errorf(Forbidden, what, "%s %s lists nobody in spec.access.run, so only dry runs are allowed (add --dry-run)", what, name)
 	}
-	if !workflows.Listed(allowed, p.ID, p.Groups) {
+	if !runwire.Listed(allowed, p.ID, p.Groups) {
 		return Errorf(Forbidden, what, "%s may not %s (spec.access.run: %s); a dry run is allowed", p.DisplayName(), act, strings.Join(allowed, ", "))
 	}
 	return nil

@@ -24,7 +24,6 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities"
 	"github.com/firebreak-ops/firebreak/activities/kubernetes"
@@ -48,6 +47,9 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 // Roles a process can take.
@@ -154,20 +156,13 @@ func RegisterChaos(w worker.Registry, c client.Client, cfg *config.Config) {
 var ctrlLogOnce sync.Once
 
 // ChaosEscalation turns the configuration into where stuck chaos goes.
-func ChaosEscalation(cfg *config.Config) workflows.Escalation {
-	return workflows.Escalation{SlackChannel: cfg.Chaos.SlackChannel, Page: cfg.Chaos.PageOnStuck}
+func ChaosEscalation(cfg *config.Config) chaoswire.Escalation {
+	return chaoswire.Escalation{SlackChannel: cfg.Chaos.SlackChannel, Page: cfg.Chaos.PageOnStuck}
 }
 
 // Register registers Firebreak's workflows and the given action handlers.
 func Register(w worker.Registry, handlers map[string]activities.Handler) {
-	w.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflow.RegisterOptions{Name: names.RunbookWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.IncidentCounterWorkflow, workflow.RegisterOptions{Name: names.IncidentCounterWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: names.PostmortemWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflow.RegisterOptions{Name: names.ExperimentWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.ChaosWorkflow, workflow.RegisterOptions{Name: names.ChaosWorkflow})
-	w.RegisterWorkflowWithOptions(workflows.GameDayWorkflow, workflow.RegisterOptions{Name: names.GameDayWorkflow})
+	workflows.Register(w)
 	activities.Register(w, handlers)
 }
 
@@ -198,8 +193,8 @@ func PostmortemConfig(cfg *config.Config) report.Config {
 }
 
 // IncidentSettings turns the configuration into what every incident does.
-func IncidentSettings(cfg *config.Config) workflows.IncidentSettings {
-	return workflows.IncidentSettings{
+func IncidentSettings(cfg *config.Config) incidentwire.IncidentSettings {
+	return incidentwire.IncidentSettings{
 		Slack:   cfg.Slack.BotToken != "" && !cfg.Incidents.NoSlackChannel,
 		Invite:  cfg.Incidents.Invite,
 		CanPage: cfg.PagerDuty.RoutingKey != "",
@@ -223,8 +218,8 @@ func SlackClient(cfg *config.Config) *slackgo.Client {
 }
 
 // AutomationSettings turns the configuration into circuit-breaker settings.
-func AutomationSettings(cfg *config.Config) workflows.AutomationSettings {
-	s := workflows.AutomationSettings{Failures: cfg.Automation.BreakerFailures, Window: cfg.Automation.BreakerWindow}
+func AutomationSettings(cfg *config.Config) automationwire.AutomationSettings {
+	s := automationwire.AutomationSettings{Failures: cfg.Automation.BreakerFailures, Window: cfg.Automation.BreakerWindow}
 	if cfg.Automation.PageOnOpen {
 		s.PageRoutingKey = cfg.PagerDuty.RoutingKey
 	}

@@ -15,7 +15,8 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // maxAuditWorkflows bounds how many runs and incidents one export reads.
@@ -23,12 +24,12 @@ const maxAuditWorkflows = 2000
 
 // Runs is what the audit needs of runs: a run's record.
 type Runs interface {
-	GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error)
+	GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error)
 }
 
 // Incidents is what the audit needs of incidents: an incident's record.
 type Incidents interface {
-	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
+	GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error)
 }
 
 // Service exports the audit trail.
@@ -119,7 +120,7 @@ func (s *Service) listIDs(ctx context.Context, q string) ([]string, error) {
 	return ids, nil
 }
 
-func auditRun(st *workflows.RunState, add func(Record)) {
+func auditRun(st *runwire.RunState, add func(Record)) {
 	allowed := true
 	text := fmt.Sprintf("started %s (%s)", st.Runbook, st.Trigger)
 	if st.DryRun {
@@ -129,7 +130,7 @@ func auditRun(st *workflows.RunState, add func(Record)) {
 		text += " for " + st.Incident
 	}
 	add(Record{At: st.StartedAt, Kind: RunStarted, By: st.RequestedBy, Source: st.Trigger, Subject: st.ID, Text: text})
-	for _, steps := range [][]workflows.StepState{st.Steps, st.Rollback} {
+	for _, steps := range [][]runwire.StepState{st.Steps, st.Rollback} {
 		for _, sp := range steps {
 			at := st.StartedAt
 			if sp.StartedAt != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 )
 
 // automationCacheTTL bounds how stale the kill switch may look to a busy
@@ -29,7 +29,7 @@ const automationCacheTTL = 250 * time.Millisecond
 // storm costs one query per TTL rather than one per alert.
 type automationCache struct {
 	mu    sync.Mutex
-	state *workflows.AutomationState
+	state *automationwire.AutomationState
 	at    time.Time
 }
 
@@ -37,7 +37,7 @@ type automationCache struct {
 type Service struct {
 	Client client.Client
 	// Settings configure the circuit breaker.
-	Settings workflows.AutomationSettings
+	Settings automationwire.AutomationSettings
 
 	cache   automationCache
 	refresh sync.Mutex
@@ -51,13 +51,13 @@ func (s *Service) EnsureAutomation(ctx context.Context) error {
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		StaticSummary:            "Firebreak automation: kill switch and circuit breaker",
-	}, names.AutomationWorkflow, workflows.AutomationInput{Settings: s.Settings})
+	}, names.AutomationWorkflow, automationwire.AutomationInput{Settings: s.Settings})
 	return err
 }
 
 // AutomationState returns the kill switch, circuit breaker and recent
 // suppressions.
-func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationState, error) {
+func (s *Service) AutomationState(ctx context.Context) (*automationwire.AutomationState, error) {
 	asOf := time.Now()
 	resp, err := s.Client.QueryWorkflow(ctx, names.AutomationWorkflowID, "", names.AutomationQuery)
 	var nf *serviceerror.NotFound
@@ -70,7 +70,7 @@ func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationSta
 	if err != nil {
 		return nil, access.TemporalError(err)
 	}
-	var st workflows.AutomationState
+	var st automationwire.AutomationState
 	if err := resp.Get(&st); err != nil {
 		return nil, err
 	}
@@ -80,7 +80,7 @@ func (s *Service) AutomationState(ctx context.Context) (*workflows.AutomationSta
 
 // store keeps st unless the cache already holds a state known later: a
 // query that began before a pause or resume finished must not undo it.
-func (c *automationCache) store(st *workflows.AutomationState, asOf time.Time) {
+func (c *automationCache) store(st *automationwire.AutomationState, asOf time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.state == nil || !asOf.Before(c.at) {
@@ -135,16 +135,16 @@ func (s *Service) WatchAutomation(ctx context.Context) {
 }
 
 // Pause stops every new automatic run until Resume. Manual runs still work.
-func (s *Service) Pause(ctx context.Context, req workflows.SwitchRequest) (*workflows.AutomationState, error) {
+func (s *Service) Pause(ctx context.Context, req automationwire.SwitchRequest) (*automationwire.AutomationState, error) {
 	return s.automationUpdate(ctx, names.PauseUpdate, req)
 }
 
 // Resume lifts a pause and closes an open circuit.
-func (s *Service) Resume(ctx context.Context, req workflows.SwitchRequest) (*workflows.AutomationState, error) {
+func (s *Service) Resume(ctx context.Context, req automationwire.SwitchRequest) (*automationwire.AutomationState, error) {
 	return s.automationUpdate(ctx, names.ResumeUpdate, req)
 }
 
-func (s *Service) automationUpdate(ctx context.Context, name string, req workflows.SwitchRequest) (*workflows.AutomationState, error) {
+func (s *Service) automationUpdate(ctx context.Context, name string, req automationwire.SwitchRequest) (*automationwire.AutomationState, error) {
 	if req.By == "" {
 		return nil, access.Errorf(access.Invalid, "by", "by is required: who")
 	}
@@ -158,7 +158,7 @@ func (s *Service) automationUpdate(ctx context.Context, name string, req workflo
 	if err != nil {
 		return nil, access.RunError(names.AutomationWorkflowID, err)
 	}
-	var st workflows.AutomationState
+	var st automationwire.AutomationState
 	if err := h.Get(ctx, &st); err != nil {
 		return nil, access.RunError(names.AutomationWorkflowID, err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // Service runs experiments and game days on a Temporal client.
@@ -36,7 +36,7 @@ type Service struct {
 	// Experiments is the experiment and game day catalog.
 	Experiments *experiments.Catalog
 	// Escalation says where stuck rollbacks and reports go.
-	Escalation workflows.Escalation
+	Escalation chaoswire.Escalation
 }
 
 func (s *Service) now() time.Time {
@@ -103,13 +103,13 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 	run, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: id, TaskQueue: names.TaskQueue,
 		WorkflowIDReusePolicy: enumspb.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, names.ExperimentWorkflow, workflows.ExperimentInput{
+	}, names.ExperimentWorkflow, chaoswire.ExperimentInput{
 		Experiment: plan.Experiment, DryRun: req.DryRun, RequestedBy: req.RequestedBy, Escalation: s.Escalation,
 	})
 	if err != nil {
 		return nil, access.TemporalError(err)
 	}
-	return &ExperimentRef{ID: id, Status: workflows.ExperimentRunning, URL: temporalx.HistoryURL(s.UIURL, s.Namespace, id, run.GetRunID())}, nil
+	return &ExperimentRef{ID: id, Status: chaoswire.ExperimentRunning, URL: temporalx.HistoryURL(s.UIURL, s.Namespace, id, run.GetRunID())}, nil
 }
 
 // mayInject applies spec.access.run to a real experiment run by a known
@@ -122,7 +122,7 @@ func mayInject(plan *experiments.Plan, p *access.Principal, dryRun bool) error {
 	return access.MayRun("experiment", plan.Name(), "inject "+plan.Name(), allowed, p, dryRun)
 }
 
-func haltText(st *workflows.ChaosState) string {
+func haltText(st *chaoswire.ChaosState) string {
 	parts := []string{"halted"}
 	if st.By != "" {
 		parts = append(parts, "by "+st.By)
@@ -135,11 +135,11 @@ func haltText(st *workflows.ChaosState) string {
 
 // GetExperimentRun returns an experiment run's state: the final result
 // once it has finished (no worker needed), else the live state.
-func (s *Service) GetExperimentRun(ctx context.Context, id string) (*workflows.ExperimentState, error) {
+func (s *Service) GetExperimentRun(ctx context.Context, id string) (*chaoswire.ExperimentState, error) {
 	if !names.IsExperimentWorkflowID(id) {
 		return nil, access.Errorf(access.NotFound, "id", "no experiment run %q (IDs look like experiment:<name>:<suffix>)", id)
 	}
-	var st workflows.ExperimentState
+	var st chaoswire.ExperimentState
 	if err := s.readWorkflow(ctx, id, &st); err != nil {
 		return nil, err
 	}
@@ -170,7 +170,7 @@ func (s *Service) readWorkflow(ctx context.Context, id string, out any) error {
 }
 
 // AbortExperiment rolls an experiment back now; it ends aborted.
-func (s *Service) AbortExperiment(ctx context.Context, id string, h workflows.ChaosHalt) error {
+func (s *Service) AbortExperiment(ctx context.Context, id string, h chaoswire.ChaosHalt) error {
 	if !names.IsExperimentWorkflowID(id) {
 		return access.Errorf(access.NotFound, "id", "no experiment run %q", id)
 	}
@@ -182,16 +182,16 @@ func (s *Service) AbortExperiment(ctx context.Context, id string, h workflows.Ch
 }
 
 // ChaosState returns the halt switch and the running experiments.
-func (s *Service) ChaosState(ctx context.Context) (*workflows.ChaosState, error) {
+func (s *Service) ChaosState(ctx context.Context) (*chaoswire.ChaosState, error) {
 	resp, err := s.Client.QueryWorkflow(ctx, names.ChaosWorkflowID, "", names.ChaosQuery)
 	if err != nil {
 		var nf *serviceerror.NotFound
 		if errors.As(err, &nf) {
-			return &workflows.ChaosState{Running: []string{}}, nil
+			return &chaoswire.ChaosState{Running: []string{}}, nil
 		}
 		return nil, access.TemporalError(err)
 	}
-	var st workflows.ChaosState
+	var st chaoswire.ChaosState
 	if err := resp.Get(&st); err != nil {
 		return nil, err
 	}
@@ -204,7 +204,7 @@ func (s *Service) EnsureChaos(ctx context.Context) error {
 	_, err := s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID: names.ChaosWorkflowID, TaskQueue: names.TaskQueue,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-	}, names.ChaosWorkflow, workflows.ChaosInput{})
+	}, names.ChaosWorkflow, chaoswire.ChaosInput{})
 	return access.TemporalError(err)
 }
 
@@ -213,7 +213,7 @@ func (s *Service) EnsureChaos(ctx context.Context) error {
 // registered with it; this also signals every running experiment it
 // finds in visibility, which covers runs that started before the chaos
 // workflow existed.
-func (s *Service) HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+func (s *Service) HaltChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error) {
 	st, err := s.chaosSignal(ctx, names.ChaosHaltSignal, h)
 	if err != nil {
 		return nil, err
@@ -249,15 +249,15 @@ func (s *Service) HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workfl
 }
 
 // ResumeChaos lifts a halt.
-func (s *Service) ResumeChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+func (s *Service) ResumeChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error) {
 	return s.chaosSignal(ctx, names.ChaosResumeSignal, h)
 }
 
-func (s *Service) chaosSignal(ctx context.Context, signal string, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+func (s *Service) chaosSignal(ctx context.Context, signal string, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error) {
 	h.At = s.now().UTC()
 	_, err := s.Client.SignalWithStartWorkflow(ctx, names.ChaosWorkflowID, signal, h, client.StartWorkflowOptions{
 		ID: names.ChaosWorkflowID, TaskQueue: names.TaskQueue,
-	}, names.ChaosWorkflow, workflows.ChaosInput{})
+	}, names.ChaosWorkflow, chaoswire.ChaosInput{})
 	if err != nil {
 		return nil, access.TemporalError(err)
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // GameDaySummary describes a game day and its Temporal Schedule.
@@ -49,7 +49,7 @@ func (s *Service) gameDayAction(g *experiments.GameDay, requestedBy string) (*cl
 		ID:        names.GameDayWorkflowID(g.Name(), "scheduled"),
 		Workflow:  names.GameDayWorkflow,
 		TaskQueue: names.TaskQueue,
-		Args: []any{workflows.GameDayInput{GameDay: g, Experiments: exps, Escalation: s.Escalation,
+		Args: []any{chaoswire.GameDayInput{GameDay: g, Experiments: exps, Escalation: s.Escalation,
 			RequestedBy: requestedBy}},
 	}, nil
 }
@@ -202,8 +202,8 @@ func (s *Service) GameDayControl(ctx context.Context, name, op, by, note string)
 }
 
 // GetGameDayRun returns a game day run's state.
-func (s *Service) GetGameDayRun(ctx context.Context, id string) (*workflows.GameDayState, error) {
-	var st workflows.GameDayState
+func (s *Service) GetGameDayRun(ctx context.Context, id string) (*chaoswire.GameDayState, error) {
+	var st chaoswire.GameDayState
 	if err := s.readWorkflow(ctx, id, &st); err != nil {
 		return nil, err
 	}

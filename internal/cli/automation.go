@@ -4,16 +4,15 @@ import (
 	"fmt"
 	"time"
 
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 	"github.com/spf13/cobra"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 func newAutomationCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{Use: "automation", Short: "Kill switch and circuit breaker of alert-started runs"}
 	var by, reason string
 	var asJSON bool
-	show := func(st *workflows.AutomationState) {
+	show := func(st *automationwire.AutomationState) {
 		switch {
 		case st.Paused:
 			fmt.Fprintf(g.out, "automation: PAUSED by %s (%s)\n", st.PausedBy, st.PauseReason)
@@ -34,7 +33,7 @@ func newAutomationCmd(g *globals) *cobra.Command {
 		Short: "Show whether automatic runs are allowed, and recent suppressions",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var st workflows.AutomationState
+			var st automationwire.AutomationState
 			if err := g.client().do(cmd.Context(), "GET", "/v1/automation", nil, &st); err != nil {
 				return err
 			}
@@ -52,8 +51,8 @@ func newAutomationCmd(g *globals) *cobra.Command {
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				var st workflows.AutomationState
-				if err := g.client().do(cmd.Context(), "POST", "/v1/automation/"+verb, workflows.SwitchRequest{By: by, Reason: reason}, &st); err != nil {
+				var st automationwire.AutomationState
+				if err := g.client().do(cmd.Context(), "POST", "/v1/automation/"+verb, automationwire.SwitchRequest{By: by, Reason: reason}, &st); err != nil {
 					return err
 				}
 				show(&st)

@@ -12,7 +12,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/chaos"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 func experimentPath(id, suffix string) string {
@@ -67,7 +67,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if st.Verdict != workflows.VerdictPassed {
+			if st.Verdict != chaoswire.VerdictPassed {
 				return exitError{code: 1}
 			}
 			return nil
@@ -82,7 +82,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 0 {
-				var st workflows.ChaosState
+				var st chaoswire.ChaosState
 				if err := g.client().do(cmd.Context(), "GET", "/v1/chaos", nil, &st); err != nil {
 					return err
 				}
@@ -92,7 +92,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 				showChaos(g.out, &st)
 				return nil
 			}
-			var st workflows.ExperimentState
+			var st chaoswire.ExperimentState
 			if err := g.client().do(cmd.Context(), "GET", experimentPath(args[0], ""), nil, &st); err != nil {
 				return err
 			}
@@ -137,7 +137,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 			Short: short,
 			Args:  cobra.NoArgs,
 			RunE: func(cmd *cobra.Command, _ []string) error {
-				var st workflows.ChaosState
+				var st chaoswire.ChaosState
 				if err := g.client().do(cmd.Context(), "POST", "/v1/chaos/"+verb, haltBody{Reason: reason, By: by}, &st); err != nil {
 					return err
 				}
@@ -156,7 +156,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func showChaos(w io.Writer, st *workflows.ChaosState) {
+func showChaos(w io.Writer, st *chaoswire.ChaosState) {
 	if st.Halted {
 		fmt.Fprintf(w, "chaos: HALTED by %s", st.By)
 		if st.Reason != "" {
@@ -172,7 +172,7 @@ func showChaos(w io.Writer, st *workflows.ChaosState) {
 	}
 }
 
-func showExperiment(w io.Writer, st *workflows.ExperimentState) {
+func showExperiment(w io.Writer, st *chaoswire.ExperimentState) {
 	verdict := st.Verdict
 	if verdict == "" {
 		verdict = st.Status
@@ -194,10 +194,10 @@ func showExperiment(w io.Writer, st *workflows.ExperimentState) {
 }
 
 // followExperiment prints phases as they happen until the run completes.
-func followExperiment(ctx context.Context, c *apiClient, id string, w io.Writer) (*workflows.ExperimentState, error) {
+func followExperiment(ctx context.Context, c *apiClient, id string, w io.Writer) (*chaoswire.ExperimentState, error) {
 	shown := 0
 	for {
-		var st workflows.ExperimentState
+		var st chaoswire.ExperimentState
 		if err := c.do(ctx, "GET", experimentPath(id, ""), nil, &st); err != nil {
 			return nil, err
 		}
@@ -208,7 +208,7 @@ func followExperiment(ctx context.Context, c *apiClient, id string, w io.Writer)
 			}
 			fmt.Fprintf(w, "  %-20s %-8s %s\n", p.Name, p.Status, p.Detail)
 		}
-		if st.Status == workflows.ExperimentCompleted {
+		if st.Status == chaoswire.ExperimentCompleted {
 			fmt.Fprintf(w, "%s: %s\n", strings.ToUpper(st.Verdict), st.Reason)
 			return &st, nil
 		}

@@ -14,7 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak-ops/firebreak/internal/ingress/incidentapi"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 func incidentPath(id, suffix string) string {
@@ -66,7 +66,7 @@ func newIncidentDeclareCmd(g *globals, by *string) *cobra.Command {
 				t := time.Now().Add(-startedAgo).UTC()
 				b.StartedAt = &t
 			}
-			var inc workflows.Incident
+			var inc incidentwire.Incident
 			if err := g.client().do(cmd.Context(), "POST", "/v1/incidents", b, &inc); err != nil {
 				return err
 			}
@@ -91,7 +91,7 @@ func newIncidentListCmd(g *globals) *cobra.Command {
 		Short: "List incidents, newest first",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var list []workflows.IncidentSummary
+			var list []incidentwire.IncidentSummary
 			path := "/v1/incidents"
 			if status != "" {
 				path += "?status=" + url.QueryEscape(status)
@@ -126,7 +126,7 @@ func newIncidentShowCmd(g *globals) *cobra.Command {
 		Short: "Show an incident and its timeline",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var inc workflows.Incident
+			var inc incidentwire.Incident
 			if err := g.client().do(cmd.Context(), "GET", incidentPath(args[0], ""), nil, &inc); err != nil {
 				return err
 			}
@@ -143,10 +143,10 @@ func newIncidentShowCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-func printIncident(out io.Writer, inc *workflows.Incident) {
+func printIncident(out io.Writer, inc *incidentwire.Incident) {
 	fmt.Fprintf(out, "%s  %s  %s\n%s\n", inc.ID, strings.ToUpper(inc.Severity), inc.Status, inc.Title)
 	fmt.Fprintf(out, "  commander: %s\n", dash(inc.Commander))
-	for _, r := range []string{workflows.RoleScribe, workflows.RoleComms} {
+	for _, r := range []string{incidentwire.RoleScribe, incidentwire.RoleComms} {
 		if u := inc.Roles[r]; u != "" {
 			fmt.Fprintf(out, "  %s: %s\n", r, u)
 		}
@@ -181,7 +181,7 @@ func incidentCommandCmd(g *globals, by *string, use, short string, nargs int, su
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b := body(args, note).(incidentapi.CommandBody)
 			b.By = *by
-			var inc workflows.Incident
+			var inc incidentwire.Incident
 			if err := g.client().do(cmd.Context(), "POST", incidentPath(args[0], suffix), b, &inc); err != nil {
 				return err
 			}
@@ -195,7 +195,7 @@ func incidentCommandCmd(g *globals, by *string, use, short string, nargs int, su
 	return cmd
 }
 
-func lastText(inc *workflows.Incident) string {
+func lastText(inc *incidentwire.Incident) string {
 	if len(inc.Timeline) == 0 {
 		return ""
 	}
@@ -211,7 +211,7 @@ func newIncidentResolveCmd(g *globals, by *string) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b.By = *by
-			var inc workflows.Incident
+			var inc incidentwire.Incident
 			c := g.client()
 			if err := c.do(cmd.Context(), "POST", incidentPath(args[0], "/resolve"), b, &inc); err != nil {
 				return err

@@ -15,7 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak-ops/firebreak/internal/runs"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 func currentUser() string {
@@ -105,19 +105,19 @@ func follow(ctx context.Context, c *apiClient, id string, out io.Writer) error {
 	seen := map[string]string{}
 	hinted := map[string]bool{}
 	for {
-		var st workflows.RunState
+		var st runwire.RunState
 		err := c.do(ctx, "GET", runPath(id, ""), nil, &st)
 		if err != nil {
 			return err
 		}
-		for _, s := range append(append([]workflows.StepState{}, st.Steps...), st.Rollback...) {
+		for _, s := range append(append([]runwire.StepState{}, st.Steps...), st.Rollback...) {
 			key := s.Name + "/" + s.For
-			if seen[key] == s.Status || s.Status == workflows.StepPending {
+			if seen[key] == s.Status || s.Status == runwire.StepPending {
 				continue
 			}
 			seen[key] = s.Status
 			fmt.Fprintln(out, "  "+stepLine(s))
-			if s.Status == workflows.StepWaitingApproval && !hinted[s.Name] {
+			if s.Status == runwire.StepWaitingApproval && !hinted[s.Name] {
 				hinted[s.Name] = true
 				who := ""
 				if s.Approval != nil && len(s.Approval.Approvers) > 0 {
@@ -128,7 +128,7 @@ func follow(ctx context.Context, c *apiClient, id string, out io.Writer) error {
 			}
 		}
 		if st.Done() {
-			if st.Status == workflows.StatusSucceeded {
+			if st.Status == runwire.StatusSucceeded {
 				fmt.Fprintf(out, "run %s succeeded\n", id)
 				return nil
 			}
@@ -143,9 +143,9 @@ func follow(ctx context.Context, c *apiClient, id string, out io.Writer) error {
 	}
 }
 
-func stepLine(s workflows.StepState) string {
+func stepLine(s runwire.StepState) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s %-18s %s", workflows.StepIcons[s.Status], s.Name, s.Status)
+	fmt.Fprintf(&b, "%s %-18s %s", runwire.StepIcons[s.Status], s.Name, s.Status)
 	if s.For != "" {
 		fmt.Fprintf(&b, " (rollback of %s)", s.For)
 	}
@@ -155,7 +155,7 @@ func stepLine(s workflows.StepState) string {
 	if s.Attempts > 1 {
 		fmt.Fprintf(&b, " after %d attempts", s.Attempts)
 	}
-	if s.Decision != nil && s.Status == workflows.StepSkipped {
+	if s.Decision != nil && s.Status == runwire.StepSkipped {
 		fmt.Fprintf(&b, " — %s", s.Decision.Reason)
 	}
 	if s.Error != "" {
@@ -218,7 +218,7 @@ func newRunsCmd(g *globals) *cobra.Command {
 		Short: "Show a run's steps, guard decisions and approvals",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var st workflows.RunState
+			var st runwire.RunState
 			if err := g.client().do(cmd.Context(), "GET", runPath(args[0], ""), nil, &st); err != nil {
 				return err
 			}
@@ -251,8 +251,8 @@ func newRunsCmd(g *globals) *cobra.Command {
 			Short: strings.ToUpper(verb[:1]) + verb[1:] + " a step waiting for approval",
 			Args:  cobra.ExactArgs(2),
 			RunE: func(cmd *cobra.Command, args []string) error {
-				var out workflows.ApprovalState
-				req := workflows.ApprovalRequest{Step: args[1], Approve: approve, By: by, Comment: comment}
+				var out runwire.ApprovalState
+				req := runwire.ApprovalRequest{Step: args[1], Approve: approve, By: by, Comment: comment}
 				if err := g.client().do(cmd.Context(), "POST", runPath(args[0], "/approvals"), req, &out); err != nil {
 					return err
 				}

@@ -24,7 +24,8 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Bounds of declarations.
@@ -43,7 +44,7 @@ type Service struct {
 	Namespace string
 	// Settings are what every declared incident does (Slack channel,
 	// paging, chaos halt).
-	Settings workflows.IncidentSettings
+	Settings incidentwire.IncidentSettings
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 }
@@ -58,7 +59,7 @@ func (s *Service) now() time.Time {
 var serviceName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$`)
 
 // validateDeclare checks a declaration and normalises it.
-func (s *Service) validateDeclare(req *workflows.DeclareRequest) error {
+func (s *Service) validateDeclare(req *incidentwire.DeclareRequest) error {
 	req.Title = strings.TrimSpace(req.Title)
 	req.Severity = strings.ToLower(strings.TrimSpace(req.Severity))
 	switch {
@@ -67,9 +68,9 @@ func (s *Service) validateDeclare(req *workflows.DeclareRequest) error {
 	case len(req.Title) > maxTitle:
 		return access.Errorf(access.Invalid, "title", "title is longer than %d characters", maxTitle)
 	case req.Severity == "":
-		return access.Errorf(access.Invalid, "severity", "severity is required: one of %s", strings.Join(workflows.Severities, ", "))
-	case !slices.Contains(workflows.Severities, req.Severity):
-		return access.Errorf(access.Invalid, "severity", "severity must be one of %s, not %q", strings.Join(workflows.Severities, ", "), req.Severity)
+		return access.Errorf(access.Invalid, "severity", "severity is required: one of %s", strings.Join(incidentwire.Severities, ", "))
+	case !slices.Contains(incidentwire.Severities, req.Severity):
+		return access.Errorf(access.Invalid, "severity", "severity must be one of %s, not %q", strings.Join(incidentwire.Severities, ", "), req.Severity)
 	case len(req.Services) > maxServices:
 		return access.Errorf(access.Invalid, "services", "at most %d services", maxServices)
 	}
@@ -92,9 +93,9 @@ func (s *Service) validateDeclare(req *workflows.DeclareRequest) error {
 	return nil
 }
 
-func checkLink(l workflows.Link) error {
+func checkLink(l incidentwire.Link) error {
 	switch l.Kind {
-	case "", workflows.LinkPagerDuty, workflows.LinkDashboard, workflows.LinkOther:
+	case "", incidentwire.LinkPagerDuty, incidentwire.LinkDashboard, incidentwire.LinkOther:
 	default:
 		return fmt.Errorf("link kind must be pagerduty, dashboard or link, not %q", l.Kind)
 	}
@@ -121,7 +122,7 @@ func (p permanentError) Unwrap() error   { return p.err }
 // DeclareIncident declares an incident: it allocates the next number of
 // the year from the counter workflow and starts the incident's workflow.
 // A key makes it idempotent (the same key declares one incident).
-func (s *Service) DeclareIncident(ctx context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error) {
+func (s *Service) DeclareIncident(ctx context.Context, req incidentwire.DeclareRequest, key string) (*incidentwire.Incident, error) {
 	if err := s.validateDeclare(&req); err != nil {
 		var se *access.Error
 		if errors.As(err, &se) {
@@ -138,7 +139,7 @@ func (s *Service) DeclareIncident(ctx context.Context, req workflows.DeclareRequ
 		return nil, err
 	}
 	settings := s.Settings
-	in := workflows.IncidentInput{Incident: workflows.Incident{ID: id}, Settings: settings, Request: &req}
+	in := incidentwire.IncidentInput{Incident: incidentwire.Incident{ID: id}, Settings: settings, Request: &req}
 	_, err = s.Client.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       names.IncidentWorkflowID(id),
 		TaskQueue:                names.TaskQueue,
@@ -149,17 +150,17 @@ func (s *Service) DeclareIncident(ctx context.Context, req workflows.DeclareRequ
 			names.MemoIncidentTitle: req.Title, names.MemoIncidentSeverity: req.Severity,
 			names.MemoIncidentCommander: req.Commander, names.MemoIncidentServices: req.Services,
 		},
-		TypedSearchAttributes: temporalx.StatusAttributes(workflows.IncidentInvestigating),
+		TypedSearchAttributes: temporalx.StatusAttributes(incidentwire.IncidentInvestigating),
 	}, names.IncidentWorkflow, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if err != nil && !errors.As(err, &started) {
 		return nil, access.TemporalError(err)
 	}
-	return &workflows.Incident{
-		ID: id, Title: req.Title, Severity: req.Severity, Status: workflows.IncidentInvestigating,
+	return &incidentwire.Incident{
+		ID: id, Title: req.Title, Severity: req.Severity, Status: incidentwire.IncidentInvestigating,
 		Commander: req.Commander, Services: req.Services, Links: req.Links, Responders: req.Responders,
 		DeclaredBy: req.DeclaredBy, DeclaredAt: now, DetectedAt: now, StartedAt: now, Runs: req.Runs,
-		Timeline: []workflows.TimelineEntry{},
+		Timeline: []incidentwire.TimelineEntry{},
 	}, nil
 }
 
@@ -172,12 +173,12 @@ func (s *Service) allocateIncident(ctx context.Context, year int, key string) (s
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		StaticSummary:            "Firebreak incident numbers",
-	}, names.IncidentCounterWorkflow, workflows.IncidentCounterInput{})
+	}, names.IncidentCounterWorkflow, incidentwire.IncidentCounterInput{})
 	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: op,
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateName:   names.AllocateIncidentUpdate,
-			Args:         []any{workflows.AllocateRequest{Year: year, Key: key}},
+			Args:         []any{incidentwire.AllocateRequest{Year: year, Key: key}},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		},
 	})
@@ -200,7 +201,7 @@ func incidentWorkflow(id string) (string, error) {
 }
 
 // GetIncident returns an incident's whole record.
-func (s *Service) GetIncident(ctx context.Context, id string) (*workflows.Incident, error) {
+func (s *Service) GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error) {
 	wid, err := incidentWorkflow(id)
 	if err != nil {
 		return nil, err
@@ -209,7 +210,7 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*workflows.Incide
 	if err != nil {
 		return nil, s.incidentError(id, err)
 	}
-	var inc workflows.Incident
+	var inc incidentwire.Incident
 	if err := resp.Get(&inc); err != nil {
 		return nil, err
 	}
@@ -217,7 +218,7 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*workflows.Incide
 }
 
 // IncidentCommand applies a person's command to an incident.
-func (s *Service) IncidentCommand(ctx context.Context, id string, cmd workflows.IncidentCommand) (*workflows.Incident, error) {
+func (s *Service) IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.Incident, error) {
 	wid, err := incidentWorkflow(id)
 	if err != nil {
 		return nil, err
@@ -226,11 +227,11 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd workflows.
 		return nil, access.Errorf(access.Invalid, "by", "by is required: who gives the command")
 	}
 	limit := maxText
-	if cmd.Kind == workflows.CommandResolve {
+	if cmd.Kind == incidentwire.CommandResolve {
 		limit = maxSummary
 	}
 	if n := len([]rune(cmd.Text)); n > limit {
-		field := map[string]string{workflows.CommandResolve: "summary", workflows.CommandStatus: "note", workflows.CommandSeverity: "note"}[cmd.Kind]
+		field := map[string]string{incidentwire.CommandResolve: "summary", incidentwire.CommandStatus: "note", incidentwire.CommandSeverity: "note"}[cmd.Kind]
 		if field == "" {
 			field = "text"
 		}
@@ -248,7 +249,7 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd workflows.
 	if err != nil {
 		return nil, s.incidentError(id, err)
 	}
-	var inc workflows.Incident
+	var inc incidentwire.Incident
 	if err := h.Get(ctx, &inc); err != nil {
 		return nil, s.incidentError(id, err)
 	}
@@ -257,7 +258,7 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd workflows.
 
 // ReportIncidentEvent records something that happened elsewhere in an
 // incident's timeline.
-func (s *Service) ReportIncidentEvent(ctx context.Context, id string, ev workflows.IncidentEvent) error {
+func (s *Service) ReportIncidentEvent(ctx context.Context, id string, ev incidentwire.IncidentEvent) error {
 	wid, err := incidentWorkflow(id)
 	if err != nil {
 		return err
@@ -272,7 +273,7 @@ func (s *Service) ReportIncidentEvent(ctx context.Context, id string, ev workflo
 }
 
 // IncidentPostmortem returns an incident's postmortem, once written.
-func (s *Service) IncidentPostmortem(ctx context.Context, id string) (*workflows.PostmortemResult, error) {
+func (s *Service) IncidentPostmortem(ctx context.Context, id string) (*incidentwire.PostmortemResult, error) {
 	if _, err := incidentWorkflow(id); err != nil {
 		return nil, err
 	}
@@ -295,7 +296,7 @@ func (s *Service) IncidentPostmortem(ctx context.Context, id string) (*workflows
 		return nil, access.Errorf(access.Conflict, "id", "the postmortem of %s could not be written (%s); see the incident's timeline",
 			id, strings.ToLower(strings.TrimPrefix(desc.GetWorkflowExecutionInfo().GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_")))
 	}
-	var res workflows.PostmortemResult
+	var res incidentwire.PostmortemResult
 	if err := s.Client.GetWorkflow(ctx, names.PostmortemWorkflowID(id), "").Get(ctx, &res); err != nil {
 		return nil, access.TemporalError(err)
 	}
@@ -314,25 +315,25 @@ type Filter struct {
 // for a moment to finish its summary). Listing with status "open" and
 // every lookup by channel, service or PagerDuty incident use it.
 var openQuery = fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus = 'Running' AND %s != '%s'",
-	names.IncidentWorkflow, names.SAStatus, workflows.IncidentResolved)
+	names.IncidentWorkflow, names.SAStatus, incidentwire.IncidentResolved)
 
 // ListIncidents lists incidents, newest first.
-func (s *Service) ListIncidents(ctx context.Context, f Filter) ([]workflows.IncidentSummary, error) {
+func (s *Service) ListIncidents(ctx context.Context, f Filter) ([]incidentwire.IncidentSummary, error) {
 	q := fmt.Sprintf("WorkflowType = '%s'", names.IncidentWorkflow)
 	switch f.Status {
 	case "":
 	case "open":
 		q = openQuery
 	default:
-		if !slices.Contains(workflows.IncidentStatuses, f.Status) {
-			return nil, access.Errorf(access.Invalid, "status", "status must be open or one of %s, not %q", strings.Join(workflows.IncidentStatuses, ", "), f.Status)
+		if !slices.Contains(incidentwire.IncidentStatuses, f.Status) {
+			return nil, access.Errorf(access.Invalid, "status", "status must be open or one of %s, not %q", strings.Join(incidentwire.IncidentStatuses, ", "), f.Status)
 		}
 		q += fmt.Sprintf(" AND %s = '%s'", names.SAStatus, f.Status)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
-	out := []workflows.IncidentSummary{}
+	out := []incidentwire.IncidentSummary{}
 	seen := map[string]bool{}
 	err := temporalx.List(ctx, s.Client, s.Namespace, q, f.Limit, func(e *workflowpb.WorkflowExecutionInfo) bool {
 		sum := incidentSummary(e)
@@ -350,8 +351,8 @@ func (s *Service) ListIncidents(ctx context.Context, f Filter) ([]workflows.Inci
 }
 
 // incidentSummary reads a listed incident from its memo and status.
-func incidentSummary(e *workflowpb.WorkflowExecutionInfo) workflows.IncidentSummary {
-	sum := workflows.IncidentSummary{ID: names.IncidentOf(e.GetExecution().GetWorkflowId())}
+func incidentSummary(e *workflowpb.WorkflowExecutionInfo) incidentwire.IncidentSummary {
+	sum := incidentwire.IncidentSummary{ID: names.IncidentOf(e.GetExecution().GetWorkflowId())}
 	dc := converter.GetDefaultDataConverter()
 	fields := e.GetMemo().GetFields()
 	str := func(key string) string {
@@ -377,7 +378,7 @@ func incidentSummary(e *workflowpb.WorkflowExecutionInfo) workflows.IncidentSumm
 
 // openIncident is an open incident as its memo shows it.
 type openIncident struct {
-	workflows.IncidentSummary
+	incidentwire.IncidentSummary
 	PagerDuty string
 }
 
@@ -492,8 +493,8 @@ func (s *Service) ReportPagerDuty(ctx context.Context, ev map[string]any) ([]str
 			}
 		}
 		ref, _ := ev["id"].(string)
-		if err := s.ReportIncidentEvent(ctx, o.ID, workflows.IncidentEvent{
-			At: at, Kind: workflows.TimelinePagerDuty, By: by, Text: text, Ref: ref, Source: workflows.TriggerPagerDuty, PagerDutyType: typ,
+		if err := s.ReportIncidentEvent(ctx, o.ID, incidentwire.IncidentEvent{
+			At: at, Kind: incidentwire.TimelinePagerDuty, By: by, Text: text, Ref: ref, Source: runwire.TriggerPagerDuty, PagerDutyType: typ,
 		}); err != nil {
 			return linked, err
 		}
@@ -510,7 +511,7 @@ func (s *Service) incidentError(id string, err error) error {
 	switch {
 	case errors.As(err, &appErr):
 		switch appErr.Type() {
-		case workflows.RejectIncidentResolved, workflows.RejectNotWaiting:
+		case incidentwire.RejectIncidentResolved, runwire.RejectNotWaiting:
 			return access.Errorf(access.Conflict, "", "%s", appErr.Message())
 		}
 		return access.Errorf(access.Invalid, "", "%s", appErr.Message())

@@ -24,7 +24,8 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/runs"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // MaxBody caps request bodies of the API.
@@ -195,7 +196,7 @@ func (a *API) authenticated(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		for _, p := range a.principals {
 			if BearerMatches(r, p.Token) {
-				ctx := context.WithValue(r.Context(), principalKey{}, &access.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: workflows.SourceAPI})
+				ctx := context.WithValue(r.Context(), principalKey{}, &access.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: runwire.SourceAPI})
 				next.ServeHTTP(w, r.WithContext(ctx))
 				return
 			}
@@ -348,9 +349,9 @@ func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error)
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	req.Trigger = workflows.TriggerAPI
-	if r.Header.Get(ClientHeader) == workflows.TriggerCLI {
-		req.Trigger = workflows.TriggerCLI
+	req.Trigger = runwire.TriggerAPI
+	if r.Header.Get(ClientHeader) == runwire.TriggerCLI {
+		req.Trigger = runwire.TriggerCLI
 	}
 	if p := PrincipalOf(r); p != nil {
 		// A named token speaks for its owner, whatever the body says.
@@ -388,11 +389,11 @@ func (a *API) getRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 }
 
 func (a *API) approve(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	var req workflows.ApprovalRequest
+	var req runwire.ApprovalRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	req.Source = workflows.SourceAPI
+	req.Source = runwire.SourceAPI
 	if p := PrincipalOf(r); p != nil {
 		req.By, req.Groups = p.ID, p.Groups
 	} else {
@@ -447,8 +448,8 @@ func (a *API) resume(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	return a.switchAutomation(r, a.automation.Resume)
 }
 
-func (a *API) switchAutomation(r *http.Request, do func(context.Context, workflows.SwitchRequest) (*workflows.AutomationState, error)) (int, any, error) {
-	var req workflows.SwitchRequest
+func (a *API) switchAutomation(r *http.Request, do func(context.Context, automationwire.SwitchRequest) (*automationwire.AutomationState, error)) (int, any, error) {
+	var req automationwire.SwitchRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}

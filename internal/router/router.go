@@ -27,7 +27,8 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Runs is what the router needs of runs: a start request checked and
@@ -72,7 +73,7 @@ func (s *Service) now() time.Time {
 // Incoming is one alert or event from a webhook.
 type Incoming struct {
 	Source string
-	Alert  *workflows.Alert
+	Alert  *runwire.Alert
 	Event  map[string]any
 }
 
@@ -119,7 +120,7 @@ type delivery struct {
 	out    *Outcome
 	in     Incoming
 	prep   *runs.Prepared
-	signal workflows.AlertSignal
+	signal runwire.AlertSignal
 }
 
 // Deliver matches every alert against every runbook trigger of its source
@@ -135,7 +136,7 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 	var matched []*delivery
 	plans := s.Catalog.List()
 	for _, in := range items {
-		vars := map[string]any{runbooks.VarNow: now, runbooks.VarAlert: workflows.AlertVars(in.Alert), runbooks.VarEvent: eventCEL(in.Event)}
+		vars := map[string]any{runbooks.VarNow: now, runbooks.VarAlert: runwire.AlertVars(in.Alert), runbooks.VarEvent: eventCEL(in.Event)}
 		seen := false
 		for _, plan := range plans {
 			for _, tp := range plan.Triggers {
@@ -158,7 +159,7 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 					break
 				}
 				outcomes = append(outcomes, Outcome{Alert: in.ref(), Runbook: plan.Name(), ID: prep.ID})
-				matched = append(matched, &delivery{idx: len(outcomes) - 1, in: in, prep: prep, signal: workflows.AlertSignal{
+				matched = append(matched, &delivery{idx: len(outcomes) - 1, in: in, prep: prep, signal: runwire.AlertSignal{
 					Source: in.Source, Alert: in.Alert, Event: in.Event, ReceivedAt: now,
 				}})
 				break // one trigger per runbook is enough
@@ -183,13 +184,13 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 		}
 	}
 	s.linkDeliveries(ctx, matched)
-	var suppressed []workflows.Suppression
+	var suppressed []automationwire.Suppression
 	for _, d := range matched {
 		if err := s.deliverOne(ctx, d, hold, now); err != nil {
 			return nil, err
 		}
 		if d.out.Result == Suppressed {
-			suppressed = append(suppressed, workflows.Suppression{
+			suppressed = append(suppressed, automationwire.Suppression{
 				At: now, Source: d.in.Source, Runbook: d.prep.Plan.Name(), Key: d.prep.Input.Key,
 				Fingerprint: d.in.ref(), Reason: d.out.Reason,
 			})

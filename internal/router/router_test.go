@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ops/firebreak/internal/runs"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 type fakeIncidents struct {
@@ -22,10 +22,10 @@ func (f *fakeIncidents) OpenByService(context.Context) (map[string]string, error
 
 func TestLinkDeliveries(t *testing.T) {
 	alert := func(service string) Incoming {
-		return Incoming{Source: workflows.TriggerAlertmanager, Alert: &workflows.Alert{Labels: map[string]string{"service": service}}}
+		return Incoming{Source: runwire.TriggerAlertmanager, Alert: &runwire.Alert{Labels: map[string]string{"service": service}}}
 	}
 	event := func(service string) Incoming {
-		return Incoming{Source: workflows.TriggerPagerDuty, Event: map[string]any{"data": map[string]any{"service": map[string]any{"summary": service}}}}
+		return Incoming{Source: runwire.TriggerPagerDuty, Event: map[string]any{"data": map[string]any{"service": map[string]any{"summary": service}}}}
 	}
 	open := map[string]string{"checkout": "INC-2026-0002", "search": "INC-2026-0001"}
 	for _, tc := range []struct {
@@ -51,7 +51,7 @@ func TestLinkDeliveries(t *testing.T) {
 			s := &Service{Incidents: inc}
 			var matched []*delivery
 			for _, in := range tc.in {
-				matched = append(matched, &delivery{in: in, prep: &runs.Prepared{Input: workflows.RunInput{Incident: tc.named}}})
+				matched = append(matched, &delivery{in: in, prep: &runs.Prepared{Input: runwire.RunInput{Incident: tc.named}}})
 			}
 			s.linkDeliveries(context.Background(), matched)
 			for i, d := range matched {

@@ -22,13 +22,14 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Incidents is what runs need of incidents: a run names an incident, or
 // is started from an incident's Slack channel, and reports to it.
 type Incidents interface {
-	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
+	GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error)
 	IncidentByChannel(ctx context.Context, channel string) (string, error)
 }
 
@@ -75,7 +76,7 @@ type StartRequest struct {
 	// the API's single-token mode, which may run anything.
 	Principal *access.Principal `json:"-"`
 	// Notify says where the run reports (the Slack channel it came from).
-	Notify *workflows.Notify `json:"-"`
+	Notify *runwire.Notify `json:"-"`
 	// Incident links the run to an incident (INC-…): it reports its
 	// steps, decisions and approvals there.
 	Incident string `json:"incident,omitempty"`
@@ -107,7 +108,7 @@ type Ref struct {
 type Prepared struct {
 	Plan  *runbooks.Plan
 	ID    string
-	Input workflows.RunInput
+	Input runwire.RunInput
 }
 
 // Prepare validates a start request without starting anything.
@@ -155,11 +156,11 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 		}
 	}
 	trigger := req.Trigger
-	if trigger == "" && req.Principal != nil && req.Principal.Source == workflows.SourceSlack {
-		trigger = workflows.TriggerSlack
+	if trigger == "" && req.Principal != nil && req.Principal.Source == runwire.SourceSlack {
+		trigger = runwire.TriggerSlack
 	}
 	if trigger == "" {
-		trigger = workflows.TriggerAPI
+		trigger = runwire.TriggerAPI
 	}
 	idKey := key
 	if idKey == "" {
@@ -167,7 +168,7 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 		idKey = ids.NewSuffix()
 	}
 	id := names.RunWorkflowID(plan.Name(), idKey)
-	return &Prepared{Plan: plan, ID: id, Input: workflows.RunInput{
+	return &Prepared{Plan: plan, ID: id, Input: runwire.RunInput{
 		ID: id, Runbook: *plan.Runbook, Params: params, Key: key,
 		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy, Notify: req.Notify,
 		Incident: req.Incident,
@@ -176,7 +177,7 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 
 // Attributes are the search attributes a prepared run starts with.
 func (p *Prepared) Attributes() temporalx.Attributes {
-	return temporalx.Attributes{Runbook: p.Plan.Name(), Status: workflows.StatusRunning,
+	return temporalx.Attributes{Runbook: p.Plan.Name(), Status: runwire.StatusRunning,
 		Trigger: p.Input.Trigger, Key: p.Input.Key, DryRun: p.Input.DryRun}
 }
 
@@ -213,7 +214,7 @@ func (s *Service) StartRun(ctx context.Context, req StartRequest) (*Ref, error) 
 		}
 		return nil, access.TemporalError(err)
 	}
-	return &Ref{ID: p.ID, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: workflows.StatusRunning,
+	return &Ref{ID: p.ID, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: runwire.StatusRunning,
 		Key: p.Input.Key, DryRun: p.Input.DryRun, URL: s.runURL(p.ID, run.GetRunID())}, nil
 }
 
@@ -244,7 +245,7 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 		return nil, access.Errorf(access.Invalid, "runbook", "bad runbook filter %q", f.Runbook)
 	}
 	switch f.Status {
-	case "", workflows.StatusRunning, workflows.StatusWaitingApproval, workflows.StatusSucceeded, workflows.StatusFailed, workflows.StatusCancelled:
+	case "", runwire.StatusRunning, runwire.StatusWaitingApproval, runwire.StatusSucceeded, runwire.StatusFailed, runwire.StatusCancelled:
 	default:
 		return nil, access.Errorf(access.Invalid, "status", "status must be one of running, waiting_approval, succeeded, failed, cancelled")
 	}
@@ -256,15 +257,15 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 		q += fmt.Sprintf(" AND %s = '%s'", names.SARunbook, f.Runbook)
 	}
 	switch f.Status {
-	case workflows.StatusRunning:
-		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s != '%s'", names.SAStatus, workflows.StatusWaitingApproval)
-	case workflows.StatusWaitingApproval:
+	case runwire.StatusRunning:
+		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s != '%s'", names.SAStatus, runwire.StatusWaitingApproval)
+	case runwire.StatusWaitingApproval:
 		q += fmt.Sprintf(" AND ExecutionStatus = 'Running' AND %s = '%s'", names.SAStatus, f.Status)
-	case workflows.StatusSucceeded:
+	case runwire.StatusSucceeded:
 		q += " AND ExecutionStatus = 'Completed'"
-	case workflows.StatusCancelled:
+	case runwire.StatusCancelled:
 		q += " AND ExecutionStatus = 'Canceled'"
-	case workflows.StatusFailed:
+	case runwire.StatusFailed:
 		q += " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')"
 	}
 	out := []Summary{}
@@ -293,23 +294,23 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 func runStatus(st enumspb.WorkflowExecutionStatus, recorded string) string {
 	switch st {
 	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
-		if recorded == workflows.StatusWaitingApproval {
+		if recorded == runwire.StatusWaitingApproval {
 			return recorded
 		}
-		return workflows.StatusRunning
+		return runwire.StatusRunning
 	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
-		return workflows.StatusSucceeded
+		return runwire.StatusSucceeded
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
-		return workflows.StatusCancelled
+		return runwire.StatusCancelled
 	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
-		return workflows.StatusRunning
+		return runwire.StatusRunning
 	}
-	return workflows.StatusFailed
+	return runwire.StatusFailed
 }
 
 // GetRun returns a run's full state; runID may be empty for the latest
 // run under that ID.
-func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error) {
+func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error) {
 	if !names.IsRunWorkflowID(id) {
 		return nil, access.Errorf(access.NotFound, "id", "no run %q (run IDs look like runbook:<name>:<key>)", id)
 	}
@@ -319,7 +320,7 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunS
 	if err != nil {
 		return nil, access.RunError(id, err)
 	}
-	var st workflows.RunState
+	var st runwire.RunState
 	if err := resp.QueryResult.Get(&st); err != nil {
 		return nil, err
 	}
@@ -327,7 +328,7 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*workflows.RunS
 }
 
 // Approve records an approval decision and returns the approval as decided.
-func (s *Service) Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error) {
+func (s *Service) Approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
 	if req.Step == "" {
 		return nil, access.Errorf(access.Invalid, "step", "step is required")
 	}
@@ -343,7 +344,7 @@ func (s *Service) Approve(ctx context.Context, id string, req workflows.Approval
 		var se *access.Error
 		if errors.As(err, &se) && se.Kind == access.Forbidden {
 			// A refusal is part of the run's record too.
-			_ = s.Client.SignalWorkflow(ctx, id, "", names.AccessSignal, workflows.AccessDecision{
+			_ = s.Client.SignalWorkflow(ctx, id, "", names.AccessSignal, runwire.AccessDecision{
 				At: s.now().UTC(), By: req.By, Source: req.Source, Action: "approve " + req.Step, Reason: se.Msg,
 			})
 		}
@@ -352,7 +353,7 @@ func (s *Service) Approve(ctx context.Context, id string, req workflows.Approval
 	return out, nil
 }
 
-func (s *Service) approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error) {
+func (s *Service) approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
 		UpdateName:   names.ApproveUpdate,
@@ -362,7 +363,7 @@ func (s *Service) approve(ctx context.Context, id string, req workflows.Approval
 	if err != nil {
 		return nil, err
 	}
-	var out workflows.ApprovalState
+	var out runwire.ApprovalState
 	if err := h.Get(ctx, &out); err != nil {
 		return nil, err
 	}
@@ -380,7 +381,7 @@ func (s *Service) Cancel(ctx context.Context, id string, p *access.Principal) er
 		if plan, ok := s.Catalog.Get(names.RunbookOf(id)); ok && plan.Runbook.Spec.Access != nil {
 			allowed = append(append(allowed, plan.Runbook.Spec.Access.Run...), plan.Runbook.Spec.Access.Approve...)
 		}
-		if !workflows.Listed(allowed, p.ID, p.Groups) {
+		if !runwire.Listed(allowed, p.ID, p.Groups) {
 			return access.Errorf(access.Forbidden, "", "%s may not cancel %s: only people in the runbook's spec.access may", p.DisplayName(), id)
 		}
 	}

@@ -23,7 +23,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 const benchExperiment = `
@@ -100,7 +100,7 @@ func (b *bench) chaosHalt(cfg *config.Config, stopWorker func()) error {
 		for i := 0; i < n; i++ {
 			id := names.ExperimentRunID(exp.Name(), ids.NewSuffix())
 			if _, err := b.c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: names.TaskQueue}, names.ExperimentWorkflow,
-				workflows.ExperimentInput{Experiment: exp}); err != nil {
+				chaoswire.ExperimentInput{Experiment: exp}); err != nil {
 				return err
 			}
 		}

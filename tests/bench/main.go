@@ -39,7 +39,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const benchRunbook = `
@@ -491,7 +491,7 @@ func (b *bench) storm() error {
 		if err != nil {
 			return err
 		}
-		var st workflows.RunState
+		var st runwire.RunState
 		if err := resp.Get(&st); err != nil {
 			return err
 		}

@@ -17,7 +17,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/router"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Path is where Alertmanager's webhook receiver posts.
@@ -164,7 +164,7 @@ func (m *Message) incoming() ([]router.Incoming, error) {
 		if a.Fingerprint == "" {
 			a.Fingerprint = fingerprint(a.Labels)
 		}
-		out = append(out, router.Incoming{Source: workflows.TriggerAlertmanager, Alert: &workflows.Alert{
+		out = append(out, router.Incoming{Source: runwire.TriggerAlertmanager, Alert: &runwire.Alert{
 			Status: a.Status, Labels: a.Labels, Annotations: a.Annotations, StartsAt: a.StartsAt,
 			EndsAt: a.EndsAt, GeneratorURL: a.GeneratorURL, Fingerprint: a.Fingerprint,
 		}})

@@ -10,7 +10,7 @@ import (
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // Chaos is what the endpoints need of experiments, the halt switch and
@@ -18,16 +18,16 @@ import (
 type Chaos interface {
 	ExperimentList() []experiments.Summary
 	StartExperiment(ctx context.Context, req chaos.ExperimentRequest) (*chaos.ExperimentRef, error)
-	GetExperimentRun(ctx context.Context, id string) (*workflows.ExperimentState, error)
+	GetExperimentRun(ctx context.Context, id string) (*chaoswire.ExperimentState, error)
 	ExperimentReport(ctx context.Context, id string) (string, error)
 	ExperimentChart(ctx context.Context, id string) (string, error)
-	AbortExperiment(ctx context.Context, id string, h workflows.ChaosHalt) error
-	ChaosState(ctx context.Context) (*workflows.ChaosState, error)
-	HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error)
-	ResumeChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error)
+	AbortExperiment(ctx context.Context, id string, h chaoswire.ChaosHalt) error
+	ChaosState(ctx context.Context) (*chaoswire.ChaosState, error)
+	HaltChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)
+	ResumeChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)
 	ListGameDays(ctx context.Context) ([]chaos.GameDaySummary, error)
 	GameDayControl(ctx context.Context, name, op, by, note string) (*chaos.GameDaySummary, error)
-	GetGameDayRun(ctx context.Context, id string) (*workflows.GameDayState, error)
+	GetGameDayRun(ctx context.Context, id string) (*chaoswire.GameDayState, error)
 	GameDayReport(ctx context.Context, id string) (string, error)
 }
 
@@ -130,12 +130,12 @@ type haltRequest struct {
 	By     string `json:"by"`
 }
 
-func haltOf(r *http.Request) (workflows.ChaosHalt, error) {
+func haltOf(r *http.Request) (chaoswire.ChaosHalt, error) {
 	var req haltRequest
 	if err := decodeOptional(r, &req); err != nil {
-		return workflows.ChaosHalt{}, err
+		return chaoswire.ChaosHalt{}, err
 	}
-	h := workflows.ChaosHalt{Reason: req.Reason, By: req.By}
+	h := chaoswire.ChaosHalt{Reason: req.Reason, By: req.By}
 	if p := ingress.PrincipalOf(r); p != nil {
 		h.By = p.ID
 	}
@@ -176,7 +176,7 @@ func (a *handlers) resumeChaos(_ http.ResponseWriter, r *http.Request) (int, any
 	return a.chaosSwitch(r, a.chaos.ResumeChaos)
 }
 
-func (a *handlers) chaosSwitch(r *http.Request, do func(context.Context, workflows.ChaosHalt) (*workflows.ChaosState, error)) (int, any, error) {
+func (a *handlers) chaosSwitch(r *http.Request, do func(context.Context, chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)) (int, any, error) {
 	h, err := haltOf(r)
 	if err != nil {
 		return 0, nil, err

@@ -13,16 +13,17 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/audit"
 	"github.com/firebreak-ops/firebreak/internal/incidents"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Incidents is what the endpoints need of incidents.
 type Incidents interface {
-	DeclareIncident(ctx context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error)
-	ListIncidents(ctx context.Context, f incidents.Filter) ([]workflows.IncidentSummary, error)
-	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
-	IncidentCommand(ctx context.Context, id string, cmd workflows.IncidentCommand) (*workflows.Incident, error)
-	IncidentPostmortem(ctx context.Context, id string) (*workflows.PostmortemResult, error)
+	DeclareIncident(ctx context.Context, req incidentwire.DeclareRequest, key string) (*incidentwire.Incident, error)
+	ListIncidents(ctx context.Context, f incidents.Filter) ([]incidentwire.IncidentSummary, error)
+	GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error)
+	IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.Incident, error)
+	IncidentPostmortem(ctx context.Context, id string) (*incidentwire.PostmortemResult, error)
 }
 
 // Auditor is what the audit endpoint needs of the audit export.
@@ -55,15 +56,15 @@ func Register(api *ingress.API, inc Incidents, auditor Auditor) {
 
 // DeclareBody is the body of POST /v1/incidents.
 type DeclareBody struct {
-	Title             string           `json:"title"`
-	Severity          string           `json:"severity"`
-	Commander         string           `json:"commander,omitempty"`
-	Services          []string         `json:"services,omitempty"`
-	Responders        []string         `json:"responders,omitempty"`
-	Links             []workflows.Link `json:"links,omitempty"`
-	StartedAt         *time.Time       `json:"startedAt,omitempty"`
-	PagerDutyIncident string           `json:"pagerdutyIncident,omitempty"`
-	Page              bool             `json:"page,omitempty"`
+	Title             string              `json:"title"`
+	Severity          string              `json:"severity"`
+	Commander         string              `json:"commander,omitempty"`
+	Services          []string            `json:"services,omitempty"`
+	Responders        []string            `json:"responders,omitempty"`
+	Links             []incidentwire.Link `json:"links,omitempty"`
+	StartedAt         *time.Time          `json:"startedAt,omitempty"`
+	PagerDutyIncident string              `json:"pagerdutyIncident,omitempty"`
+	Page              bool                `json:"page,omitempty"`
 	// By is who declares; a named token's owner wins over it.
 	By string `json:"by,omitempty"`
 }
@@ -71,9 +72,9 @@ type DeclareBody struct {
 // who returns who is asking: the token's owner, else what the body says,
 // else the transport.
 func who(r *http.Request, by string) (string, string) {
-	source := workflows.SourceAPI
-	if r.Header.Get(ingress.ClientHeader) == workflows.TriggerCLI {
-		source = workflows.TriggerCLI
+	source := runwire.SourceAPI
+	if r.Header.Get(ingress.ClientHeader) == runwire.TriggerCLI {
+		source = runwire.TriggerCLI
 	}
 	if p := ingress.PrincipalOf(r); p != nil {
 		return p.ID, source
@@ -92,7 +93,7 @@ func (a *handlers) declareIncident(_ http.ResponseWriter, r *http.Request) (int,
 	by, source := who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.incidents.DeclareIncident(ctx, workflows.DeclareRequest{
+	inc, err := a.incidents.DeclareIncident(ctx, incidentwire.DeclareRequest{
 		Title: b.Title, Severity: b.Severity, Commander: b.Commander, Services: b.Services, Responders: b.Responders,
 		Links: b.Links, StartedAt: b.StartedAt, PagerDutyIncident: b.PagerDutyIncident, Page: b.Page,
 		DeclaredBy: by, Source: source,
@@ -141,7 +142,7 @@ type CommandBody struct {
 	By          string   `json:"by,omitempty"`
 }
 
-func (a *handlers) incidentCommand(r *http.Request, build func(CommandBody) (workflows.IncidentCommand, error)) (int, any, error) {
+func (a *handlers) incidentCommand(r *http.Request, build func(CommandBody) (incidentwire.IncidentCommand, error)) (int, any, error) {
 	var b CommandBody
 	if err := ingress.DecodeJSON(r, &b); err != nil {
 		return 0, nil, err
@@ -169,50 +170,50 @@ func required(field, value string) error {
 }
 
 func (a *handlers) incidentStatus(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: b.Status, Text: b.Note}, required("status", b.Status)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandStatus, Status: b.Status, Text: b.Note}, required("status", b.Status)
 	})
 }
 
 func (a *handlers) incidentSeverity(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandSeverity, Severity: b.Severity, Text: b.Note}, required("severity", b.Severity)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandSeverity, Severity: b.Severity, Text: b.Note}, required("severity", b.Severity)
 	})
 }
 
 func (a *handlers) incidentNote(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandNote, Text: b.Text}, required("text", b.Text)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandNote, Text: b.Text}, required("text", b.Text)
 	})
 }
 
 func (a *handlers) incidentActionItem(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandActionItem, Text: b.Text}, required("text", b.Text)
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandActionItem, Text: b.Text}, required("text", b.Text)
 	})
 }
 
 func (a *handlers) incidentRole(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
 		if err := required("role", b.Role); err != nil {
-			return workflows.IncidentCommand{}, err
+			return incidentwire.IncidentCommand{}, err
 		}
-		return workflows.IncidentCommand{Kind: workflows.CommandRole, Role: b.Role, User: b.User}, required("user", b.User)
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandRole, Role: b.Role, User: b.User}, required("user", b.User)
 	})
 }
 
 func (a *handlers) incidentLink(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
 		if b.URL == "" && b.ID == "" {
-			return workflows.IncidentCommand{}, &access.Error{Kind: access.Invalid, Field: "url", Msg: "url (or id) is required"}
+			return incidentwire.IncidentCommand{}, &access.Error{Kind: access.Invalid, Field: "url", Msg: "url (or id) is required"}
 		}
-		return workflows.IncidentCommand{Kind: workflows.CommandLink, Link: &workflows.Link{Kind: b.Kind, Title: b.Title, URL: b.URL, ID: b.ID}}, nil
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandLink, Link: &incidentwire.Link{Kind: b.Kind, Title: b.Title, URL: b.URL, ID: b.ID}}, nil
 	})
 }
 
 func (a *handlers) resolveIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
-	return a.incidentCommand(r, func(b CommandBody) (workflows.IncidentCommand, error) {
-		return workflows.IncidentCommand{Kind: workflows.CommandResolve, Text: b.Summary, ActionItems: b.ActionItems}, nil
+	return a.incidentCommand(r, func(b CommandBody) (incidentwire.IncidentCommand, error) {
+		return incidentwire.IncidentCommand{Kind: incidentwire.CommandResolve, Text: b.Summary, ActionItems: b.ActionItems}, nil
 	})
 }
 

@@ -17,7 +17,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/router"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Path is where PagerDuty's webhook subscription posts.
@@ -89,7 +89,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	outcomes, err := h.Router.Deliver(ctx, []router.Incoming{{Source: workflows.TriggerPagerDuty, Event: ev}})
+	outcomes, err := h.Router.Deliver(ctx, []router.Incoming{{Source: runwire.TriggerPagerDuty, Event: ev}})
 	if err != nil {
 		var se *access.Error
 		if !errors.As(err, &se) {

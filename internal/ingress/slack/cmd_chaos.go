@@ -3,17 +3,16 @@ package slack
 import (
 	"context"
 	"fmt"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	"strings"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // Chaos is what the chaos subcommand needs of chaos.
 type Chaos interface {
-	HaltChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error)
-	ResumeChaos(ctx context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error)
-	ChaosState(ctx context.Context) (*workflows.ChaosState, error)
-	AbortExperiment(ctx context.Context, id string, h workflows.ChaosHalt) error
+	HaltChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)
+	ResumeChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)
+	ChaosState(ctx context.Context) (*chaoswire.ChaosState, error)
+	AbortExperiment(ctx context.Context, id string, h chaoswire.ChaosHalt) error
 }
 
 // chaosCommand halts and resumes chaos and shows what runs:
@@ -47,7 +46,7 @@ func (chaosCommand) Run(_ context.Context, c *call) reply {
 			if verb == "resume" {
 				do = c.h.chaos.ResumeChaos
 			}
-			st, err := do(ctx, workflows.ChaosHalt{Reason: reason, By: by})
+			st, err := do(ctx, chaoswire.ChaosHalt{Reason: reason, By: by})
 			if err != nil {
 				return c.h.errorReply("chaos "+verb, err)
 			}
@@ -85,7 +84,7 @@ func (chaosCommand) Run(_ context.Context, c *call) reply {
 		id := c.args[1]
 		reason = strings.Join(c.args[2:], " ")
 		c.later(func(ctx context.Context) reply {
-			if err := c.h.chaos.AbortExperiment(ctx, id, workflows.ChaosHalt{Reason: reason, By: by}); err != nil {
+			if err := c.h.chaos.AbortExperiment(ctx, id, chaoswire.ChaosHalt{Reason: reason, By: by}); err != nil {
 				return c.h.errorReply("chaos abort "+id, err)
 			}
 			return reply{Text: fmt.Sprintf("Aborting %s: its fault is being removed.", code(id))}

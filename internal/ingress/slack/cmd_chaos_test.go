@@ -2,28 +2,27 @@ package slack
 
 import (
 	"context"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	"strings"
 	"testing"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
-func (f *fakeService) HaltChaos(_ context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+func (f *fakeService) HaltChaos(_ context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error) {
 	f.record("HaltChaos " + h.By + " " + h.Reason)
-	return &workflows.ChaosState{Halted: true, By: h.By, Reason: h.Reason, Running: []string{"experiment:a:1", "experiment:b:2"}}, nil
+	return &chaoswire.ChaosState{Halted: true, By: h.By, Reason: h.Reason, Running: []string{"experiment:a:1", "experiment:b:2"}}, nil
 }
 
-func (f *fakeService) ResumeChaos(_ context.Context, h workflows.ChaosHalt) (*workflows.ChaosState, error) {
+func (f *fakeService) ResumeChaos(_ context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error) {
 	f.record("ResumeChaos " + h.By)
-	return &workflows.ChaosState{Running: []string{}}, nil
+	return &chaoswire.ChaosState{Running: []string{}}, nil
 }
 
-func (f *fakeService) ChaosState(context.Context) (*workflows.ChaosState, error) {
+func (f *fakeService) ChaosState(context.Context) (*chaoswire.ChaosState, error) {
 	f.record("ChaosState")
-	return &workflows.ChaosState{Halted: true, By: "alice", Reason: "SEV1", Running: []string{"experiment:a:1"}}, nil
+	return &chaoswire.ChaosState{Halted: true, By: "alice", Reason: "SEV1", Running: []string{"experiment:a:1"}}, nil
 }
 
-func (f *fakeService) AbortExperiment(_ context.Context, id string, h workflows.ChaosHalt) error {
+func (f *fakeService) AbortExperiment(_ context.Context, id string, h chaoswire.ChaosHalt) error {
 	f.record("AbortExperiment " + id + " " + h.By)
 	return nil
 }

@@ -3,9 +3,8 @@ package slack
 import (
 	"context"
 	"fmt"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"strings"
-
-	"github.com/firebreak-ops/firebreak/workflows"
 )
 
 // decideCommand approves or denies a waiting step:
@@ -38,8 +37,8 @@ func (d decideCommand) Run(_ context.Context, c *call) reply {
 		verb, done = "denying", "Denied"
 	}
 	c.later(func(ctx context.Context) reply {
-		req := workflows.ApprovalRequest{Step: step, Approve: d.approve, By: c.cmd.UserID, Comment: comment,
-			Groups: c.h.groups.lookup(ctx, c.cmd.UserID), Source: workflows.SourceSlack}
+		req := runwire.ApprovalRequest{Step: step, Approve: d.approve, By: c.cmd.UserID, Comment: comment,
+			Groups: c.h.groups.lookup(ctx, c.cmd.UserID), Source: runwire.SourceSlack}
 		if _, err := c.h.runs.Approve(ctx, id, req); err != nil {
 			return c.h.errorReply(d.Name()+" "+step, err)
 		}

@@ -9,14 +9,15 @@ import (
 
 	actslack "github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Incidents is what the incident subcommand needs of incidents.
 type Incidents interface {
-	DeclareIncident(ctx context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error)
-	GetIncident(ctx context.Context, id string) (*workflows.Incident, error)
-	IncidentCommand(ctx context.Context, id string, cmd workflows.IncidentCommand) (*workflows.Incident, error)
+	DeclareIncident(ctx context.Context, req incidentwire.DeclareRequest, key string) (*incidentwire.Incident, error)
+	GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error)
+	IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.Incident, error)
 	IncidentByChannel(ctx context.Context, channel string) (string, error)
 }
 
@@ -70,34 +71,34 @@ func (incidentCommand) Run(_ context.Context, c *call) reply {
 	if len(args) > 0 {
 		sub, args = strings.ToLower(args[0]), args[1:]
 	}
-	cmd := workflows.IncidentCommand{By: c.cmd.UserID, Source: workflows.SourceSlack}
+	cmd := incidentwire.IncidentCommand{By: c.cmd.UserID, Source: runwire.SourceSlack}
 	rest := strings.Join(args, " ")
 	switch sub {
 	case "show", "status":
 		if sub == "show" || len(args) == 0 {
 			return showIncident(c, svc, id)
 		}
-		cmd.Kind, cmd.Status, cmd.Text = workflows.CommandStatus, strings.ToLower(args[0]), strings.Join(args[1:], " ")
-		if !slices.Contains(workflows.IncidentStatuses, cmd.Status) {
-			return c.usage("Status must be one of %s.", strings.Join(workflows.IncidentStatuses, ", "))
+		cmd.Kind, cmd.Status, cmd.Text = incidentwire.CommandStatus, strings.ToLower(args[0]), strings.Join(args[1:], " ")
+		if !slices.Contains(incidentwire.IncidentStatuses, cmd.Status) {
+			return c.usage("Status must be one of %s.", strings.Join(incidentwire.IncidentStatuses, ", "))
 		}
 	case "role":
 		if len(args) != 2 {
 			return c.usage("Say the role and who: `role scribe @someone`.")
 		}
-		cmd.Kind, cmd.Role, cmd.User = workflows.CommandRole, strings.ToLower(args[0]), slackUser(args[1])
+		cmd.Kind, cmd.Role, cmd.User = incidentwire.CommandRole, strings.ToLower(args[0]), slackUser(args[1])
 	case "note":
 		if rest == "" {
 			return c.usage("What is the note?")
 		}
-		cmd.Kind, cmd.Text = workflows.CommandNote, rest
+		cmd.Kind, cmd.Text = incidentwire.CommandNote, rest
 	case "sev", "severity":
 		if len(args) == 0 {
 			return c.usage("Which severity?")
 		}
-		cmd.Kind, cmd.Severity, cmd.Text = workflows.CommandSeverity, strings.ToLower(args[0]), strings.Join(args[1:], " ")
+		cmd.Kind, cmd.Severity, cmd.Text = incidentwire.CommandSeverity, strings.ToLower(args[0]), strings.Join(args[1:], " ")
 	case "resolve":
-		cmd.Kind, cmd.Text = workflows.CommandResolve, rest
+		cmd.Kind, cmd.Text = incidentwire.CommandResolve, rest
 	default:
 		return c.usage("Unknown incident subcommand %s.", code(sub))
 	}
@@ -132,7 +133,7 @@ func incidentMissing(c *call, err error) reply {
 	return reply{Text: fmt.Sprintf("This channel belongs to no open incident. Name one: `%s incident INC-… note \"…\"`.", c.slash())}
 }
 
-func lastEntry(inc *workflows.Incident) string {
+func lastEntry(inc *incidentwire.Incident) string {
 	if len(inc.Timeline) == 0 {
 		return inc.Status
 	}
@@ -159,10 +160,10 @@ func showIncident(c *call, svc Incidents, id string) reply {
 }
 
 func declareIncident(c *call, svc Incidents, args []string) reply {
-	req := workflows.DeclareRequest{DeclaredBy: c.cmd.UserID, Source: workflows.SourceSlack, Responders: []string{c.cmd.UserID}}
+	req := incidentwire.DeclareRequest{DeclaredBy: c.cmd.UserID, Source: runwire.SourceSlack, Responders: []string{c.cmd.UserID}}
 	for _, a := range args {
 		switch {
-		case req.Severity == "" && slices.Contains(workflows.Severities, strings.ToLower(a)):
+		case req.Severity == "" && slices.Contains(incidentwire.Severities, strings.ToLower(a)):
 			req.Severity = strings.ToLower(a)
 		case strings.HasPrefix(a, "service=") || strings.HasPrefix(a, "services="):
 			_, v, _ := strings.Cut(a, "=")
@@ -183,7 +184,7 @@ func declareIncident(c *call, svc Incidents, args []string) reply {
 		}
 	}
 	if req.Severity == "" || req.Title == "" {
-		return c.usage("Say the severity (%s) and a quoted title.", strings.Join(workflows.Severities, ", "))
+		return c.usage("Say the severity (%s) and a quoted title.", strings.Join(incidentwire.Severities, ", "))
 	}
 	if req.Commander == "" {
 		req.Commander = c.cmd.UserID

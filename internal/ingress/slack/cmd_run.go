@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/firebreak-ops/firebreak/internal/runs"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // runCommand starts a run: /firebreak run <runbook> [key=value …] [--dry-run].
@@ -45,13 +45,13 @@ func (runCommand) Run(_ context.Context, c *call) reply {
 		return c.usage("Which runbook? `%s runbooks` lists them.", c.slash())
 	}
 	if c.cmd.ChannelID != "" {
-		req.Notify = &workflows.Notify{SlackChannel: c.cmd.ChannelID}
+		req.Notify = &runwire.Notify{SlackChannel: c.cmd.ChannelID}
 	}
 	// Parameters are checked now, without Temporal (and without the
 	// principal: who may run is decided when the run starts, with the
 	// user's groups).
 	check := req
-	check.Trigger = workflows.TriggerSlack
+	check.Trigger = runwire.TriggerSlack
 	if _, err := c.h.runs.Prepare(check); err != nil {
 		return c.h.errorReply("start "+req.Runbook, err)
 	}

@@ -8,7 +8,7 @@ import (
 
 	actslack "github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/runs"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // statusCommand shows the latest runs, or one run's steps.
@@ -49,11 +49,11 @@ func (statusCommand) Run(_ context.Context, c *call) reply {
 }
 
 var runIcons = map[string]string{
-	workflows.StatusRunning:         "▶",
-	workflows.StatusWaitingApproval: "⏸",
-	workflows.StatusSucceeded:       "✓",
-	workflows.StatusFailed:          "✗",
-	workflows.StatusCancelled:       "⊘",
+	runwire.StatusRunning:         "▶",
+	runwire.StatusWaitingApproval: "⏸",
+	runwire.StatusSucceeded:       "✓",
+	runwire.StatusFailed:          "✗",
+	runwire.StatusCancelled:       "⊘",
 }
 
 func (h *Handler) runList(list []runs.Summary) reply {

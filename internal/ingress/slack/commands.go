@@ -10,7 +10,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // command is one /firebreak subcommand. Each lives in its own file and is
@@ -66,7 +66,7 @@ func (c *call) later(work func(ctx context.Context) reply) {
 // principal is the person calling, with their user groups.
 func (c *call) principal(ctx context.Context) *access.Principal {
 	return &access.Principal{ID: c.cmd.UserID, Name: c.cmd.UserName,
-		Groups: c.h.groups.lookup(ctx, c.cmd.UserID), Source: workflows.SourceSlack}
+		Groups: c.h.groups.lookup(ctx, c.cmd.UserID), Source: runwire.SourceSlack}
 }
 
 // ServeCommand answers a slash command: signature first, then the

@@ -7,7 +7,7 @@ import (
 	slackgo "github.com/slack-go/slack"
 
 	actslack "github.com/firebreak-ops/firebreak/activities/slack"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // ServeInteraction answers the buttons of run messages. It answers 200 at
@@ -50,8 +50,8 @@ func (h *Handler) blockAction(ic slackgo.InteractionCallback, a *slackgo.BlockAc
 	}
 	user := ic.User.ID
 	h.async(a.ActionID, ic.ResponseURL, func(ctx context.Context) reply {
-		req := workflows.ApprovalRequest{Step: v.Step, Approve: approve, By: user,
-			Groups: h.groups.lookup(ctx, user), Source: workflows.SourceSlack}
+		req := runwire.ApprovalRequest{Step: v.Step, Approve: approve, By: user,
+			Groups: h.groups.lookup(ctx, user), Source: runwire.SourceSlack}
 		if _, err := h.runs.Approve(ctx, v.Run, req); err != nil {
 			h.log.Info("slack approval not taken", "id", v.Run, "step", v.Step, "by", user, "approve", approve, "err", err)
 			return h.errorReply("decide "+v.Step, err)

@@ -26,7 +26,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Paths of the Slack app's request URLs.
@@ -63,9 +63,9 @@ type Config struct {
 type Runs interface {
 	Prepare(req runs.StartRequest) (*runs.Prepared, error)
 	StartRun(ctx context.Context, req runs.StartRequest) (*runs.Ref, error)
-	GetRun(ctx context.Context, id, runID string) (*workflows.RunState, error)
+	GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error)
 	ListRuns(ctx context.Context, f runs.Filter) ([]runs.Summary, error)
-	Approve(ctx context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error)
+	Approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error)
 	Cancel(ctx context.Context, id string, p *access.Principal) error
 	Runbooks() []runbooks.Summary
 }

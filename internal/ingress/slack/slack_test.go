@@ -23,7 +23,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 const secret = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -34,7 +34,7 @@ type fakeService struct {
 	calls     []string
 	prepared  []runs.StartRequest
 	started   []runs.StartRequest
-	approvals []workflows.ApprovalRequest
+	approvals []runwire.ApprovalRequest
 	approveID []string
 	cancelled []string
 
@@ -44,7 +44,7 @@ type fakeService struct {
 	cancelErr  error
 	getErr     error
 	runs       []runs.Summary
-	state      *workflows.RunState
+	state      *runwire.RunState
 }
 
 func (f *fakeService) record(c string) {
@@ -76,11 +76,11 @@ func (f *fakeService) StartRun(_ context.Context, req runs.StartRequest) (*runs.
 		return nil, f.startErr
 	}
 	id := "runbook:" + req.Runbook + ":" + fmt.Sprint(req.Params["name"])
-	return &runs.Ref{ID: id, Runbook: req.Runbook, DryRun: req.DryRun, Status: workflows.StatusRunning,
+	return &runs.Ref{ID: id, Runbook: req.Runbook, DryRun: req.DryRun, Status: runwire.StatusRunning,
 		URL: "http://ui/namespaces/default/workflows/" + url.PathEscape(id) + "/r1/history"}, nil
 }
 
-func (f *fakeService) GetRun(_ context.Context, id, _ string) (*workflows.RunState, error) {
+func (f *fakeService) GetRun(_ context.Context, id, _ string) (*runwire.RunState, error) {
 	f.record("GetRun " + id)
 	return f.state, f.getErr
 }
@@ -90,7 +90,7 @@ func (f *fakeService) ListRuns(_ context.Context, lf runs.Filter) ([]runs.Summar
 	return f.runs, nil
 }
 
-func (f *fakeService) Approve(_ context.Context, id string, req workflows.ApprovalRequest) (*workflows.ApprovalState, error) {
+func (f *fakeService) Approve(_ context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
 	f.record("Approve " + id)
 	f.mu.Lock()
 	f.approvals = append(f.approvals, req)
@@ -99,7 +99,7 @@ func (f *fakeService) Approve(_ context.Context, id string, req workflows.Approv
 	if f.approveErr != nil {
 		return nil, f.approveErr
 	}
-	return &workflows.ApprovalState{Decision: workflows.DecisionApproved, By: req.By}, nil
+	return &runwire.ApprovalState{Decision: runwire.DecisionApproved, By: req.By}, nil
 }
 
 func (f *fakeService) Cancel(_ context.Context, id string, _ *access.Principal) error {
@@ -379,7 +379,7 @@ func TestRun(t *testing.T) {
 				}
 			}
 			p := e.svc.prepared[0]
-			if p.Principal != nil || p.Trigger != workflows.TriggerSlack || !reflect.DeepEqual(p.Params, tc.params) || p.DryRun != tc.dryRun {
+			if p.Principal != nil || p.Trigger != runwire.TriggerSlack || !reflect.DeepEqual(p.Params, tc.params) || p.DryRun != tc.dryRun {
 				t.Errorf("prepared %+v", p)
 			}
 			if tc.prepareErr != nil {
@@ -440,8 +440,8 @@ func TestStatus(t *testing.T) {
 	e := newEnv(t)
 	started := e.now.Add(-5 * time.Minute)
 	e.svc.runs = []runs.Summary{
-		{Ref: runs.Ref{ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: workflows.StatusWaitingApproval, URL: "http://ui/x"}, Trigger: "slack", StartedAt: started},
-		{Ref: runs.Ref{ID: "runbook:check:a", Runbook: "check", Status: workflows.StatusSucceeded, DryRun: true}, Trigger: "api", StartedAt: started.Add(-3 * time.Hour)},
+		{Ref: runs.Ref{ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: runwire.StatusWaitingApproval, URL: "http://ui/x"}, Trigger: "slack", StartedAt: started},
+		{Ref: runs.Ref{ID: "runbook:check:a", Runbook: "check", Status: runwire.StatusSucceeded, DryRun: true}, Trigger: "api", StartedAt: started.Add(-3 * time.Hour)},
 	}
 	a, later := e.command("status")
 	if a.Text != "looking up the latest runs…" || len(later) != 1 {
@@ -457,8 +457,8 @@ func TestStatus(t *testing.T) {
 		t.Errorf("calls %v", c)
 	}
 
-	e.svc.state = &workflows.RunState{ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: workflows.StatusRunning,
-		Steps: []workflows.StepState{{Name: "greet", Status: workflows.StepRunning}}}
+	e.svc.state = &runwire.RunState{ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: runwire.StatusRunning,
+		Steps: []runwire.StepState{{Name: "greet", Status: runwire.StepRunning}}}
 	a, _ = e.command("status runbook:hello-world:ops")
 	if a.Text != "looking up `runbook:hello-world:ops`…" {
 		t.Fatalf("%+v", a)

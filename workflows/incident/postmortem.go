@@ -1,4 +1,4 @@
-package workflows
+package incident
 
 import (
 	"fmt"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/workflows/internal/wfutil"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 // maxSlackPostmortem bounds the Markdown quoted in the channel; the whole
@@ -19,7 +21,7 @@ const maxSlackPostmortem = 3500
 // report activity renders the Markdown (and its chart) and writes the
 // file; the result keeps the document, so the API can serve it from any
 // process; the incident channel gets a copy.
-func PostmortemWorkflow(ctx workflow.Context, in PostmortemInput) (*PostmortemResult, error) {
+func PostmortemWorkflow(ctx workflow.Context, in incidentwire.PostmortemInput) (*incidentwire.PostmortemResult, error) {
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: time.Minute,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumAttempts: 5},
@@ -40,7 +42,7 @@ func PostmortemWorkflow(ctx workflow.Context, in PostmortemInput) (*PostmortemRe
 	if err != nil {
 		return nil, err
 	}
-	result := &PostmortemResult{ID: in.Incident.ID, Path: out.Path, Markdown: out.Markdown, GeneratedAt: workflow.Now(ctx).UTC()}
+	result := &incidentwire.PostmortemResult{ID: in.Incident.ID, Path: out.Path, Markdown: out.Markdown, GeneratedAt: workflow.Now(ctx).UTC()}
 	if in.Channel != "" {
 		md := out.Markdown
 		if len(md) > maxSlackPostmortem {
@@ -48,7 +50,7 @@ func PostmortemWorkflow(ctx workflow.Context, in PostmortemInput) (*PostmortemRe
 		}
 		text := fmt.Sprintf("*Postmortem draft for %s* (`firebreak incident postmortem %s`)\n```\n%s\n```", in.Incident.ID, in.Incident.ID, md)
 		// The document exists whatever Slack says.
-		_ = workflow.ExecuteActivity(slackOptions(ctx, "post postmortem"), actions.SlackPost, actions.Request{
+		_ = workflow.ExecuteActivity(wfutil.SlackOptions(ctx, "post postmortem"), actions.SlackPost, actions.Request{
 			RunID: names.PostmortemWorkflowID(in.Incident.ID), Step: "slack-post",
 			With: map[string]any{"channel": in.Channel, "text": text},
 		}).Get(ctx, nil)

@@ -1,4 +1,4 @@
-package workflows
+package runbook
 
 import (
 	"fmt"
@@ -10,6 +10,8 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/runbooks"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // incidentReporter sends a run's progress to the incident it is linked
@@ -17,9 +19,9 @@ import (
 // starts with one or when its incident.declare step declares one.
 type incidentReporter struct {
 	incident string
-	outbox   []IncidentEvent
+	outbox   []incidentwire.IncidentEvent
 	// alerts are the run's alerts so far, for an incident declared later.
-	alerts []IncidentAlert
+	alerts []incidentwire.IncidentAlert
 	done   bool
 }
 
@@ -40,23 +42,23 @@ func (r *runner) reportTo(ctx workflow.Context, id string) {
 	if r.in.DryRun {
 		text += " as a dry run"
 	}
-	r.report.outbox = append(r.report.outbox, IncidentEvent{
-		At: r.state.StartedAt, Kind: TimelineRun, By: by, Text: text, Ref: r.in.ID, Run: r.in.ID, Source: r.in.Trigger,
+	r.report.outbox = append(r.report.outbox, incidentwire.IncidentEvent{
+		At: r.state.StartedAt, Kind: incidentwire.TimelineRun, By: by, Text: text, Ref: r.in.ID, Run: r.in.ID, Source: r.in.Trigger,
 	})
 	for _, a := range r.report.alerts {
 		r.report.outbox = append(r.report.outbox, alertEvent(a))
 	}
 }
 
-func alertEvent(a IncidentAlert) IncidentEvent {
+func alertEvent(a incidentwire.IncidentAlert) incidentwire.IncidentEvent {
 	text := fmt.Sprintf("%s alert %s %s", a.Source, a.Name, a.Status)
-	return IncidentEvent{At: a.ReceivedAt, Kind: TimelineAlert, By: a.Source, Text: strings.Join(strings.Fields(text), " "), Ref: a.Fingerprint, Run: a.Run, Alert: &a}
+	return incidentwire.IncidentEvent{At: a.ReceivedAt, Kind: incidentwire.TimelineAlert, By: a.Source, Text: strings.Join(strings.Fields(text), " "), Ref: a.Fingerprint, Run: a.Run, Alert: &a}
 }
 
 // reportAlert remembers an alert or event the run received and reports it
 // when the run is linked.
-func (r *runner) reportAlert(sig AlertSignal) {
-	a := IncidentAlert{Source: sig.Source, ReceivedAt: sig.ReceivedAt.UTC(), Run: r.in.ID}
+func (r *runner) reportAlert(sig runwire.AlertSignal) {
+	a := incidentwire.IncidentAlert{Source: sig.Source, ReceivedAt: sig.ReceivedAt.UTC(), Run: r.in.ID}
 	switch {
 	case sig.Alert != nil:
 		a.Fingerprint, a.Status, a.Labels = sig.Alert.Fingerprint, sig.Alert.Status, sig.Alert.Labels
@@ -80,8 +82,8 @@ func (r *runner) reportAlert(sig AlertSignal) {
 }
 
 // stepReport is what the incident keeps of a step.
-func (r *runner) stepReport(st *StepState) *StepReport {
-	rep := &StepReport{
+func (r *runner) stepReport(st *runwire.StepState) *incidentwire.StepReport {
+	rep := &incidentwire.StepReport{
 		Run: r.in.ID, Runbook: r.in.Runbook.Name(), Step: st.Name, Kind: st.Kind, Action: st.Action,
 		Status: st.Status, DryRun: r.in.DryRun, Error: st.Error, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 	}
@@ -97,8 +99,8 @@ func (r *runner) stepReport(st *StepState) *StepReport {
 
 // reportStep reports a step as it ended; a successful incident.declare
 // links the run to the incident it declared.
-func (r *runner) reportStep(ctx workflow.Context, sp *runbooks.StepPlan, st *StepState) {
-	if sp.Action == actions.IncidentDeclare && st.Status == StepSucceeded && !r.in.DryRun {
+func (r *runner) reportStep(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.StepState) {
+	if sp.Action == actions.IncidentDeclare && st.Status == runwire.StepSucceeded && !r.in.DryRun {
 		if out, ok := st.Output.(map[string]any); ok {
 			id, _ := out["id"].(string)
 			r.reportTo(ctx, id)
@@ -137,13 +139,13 @@ func (r *runner) reportStep(ctx workflow.Context, sp *runbooks.StepPlan, st *Ste
 	if st.FinishedAt != nil {
 		at = *st.FinishedAt
 	}
-	r.report.outbox = append(r.report.outbox, IncidentEvent{
-		At: at, Kind: TimelineStep, By: by, Text: text, Ref: r.in.ID + "/" + st.Name, Run: r.in.ID, Step: rep,
+	r.report.outbox = append(r.report.outbox, incidentwire.IncidentEvent{
+		At: at, Kind: incidentwire.TimelineStep, By: by, Text: text, Ref: r.in.ID + "/" + st.Name, Run: r.in.ID, Step: rep,
 	})
 }
 
 // reportWaiting says a step waits for an approval.
-func (r *runner) reportWaiting(ctx workflow.Context, st *StepState) {
+func (r *runner) reportWaiting(ctx workflow.Context, st *runwire.StepState) {
 	if r.report.incident == "" || st.Approval == nil {
 		return
 	}
@@ -151,8 +153,8 @@ func (r *runner) reportWaiting(ctx workflow.Context, st *StepState) {
 	if len(st.Approval.Approvers) > 0 {
 		text += " (approvers: " + strings.Join(st.Approval.Approvers, ", ") + ")"
 	}
-	r.report.outbox = append(r.report.outbox, IncidentEvent{
-		At: workflow.Now(ctx).UTC(), Kind: TimelineApproval, By: names.TaskQueue, Text: text, Ref: r.in.ID + "/" + st.Name, Run: r.in.ID,
+	r.report.outbox = append(r.report.outbox, incidentwire.IncidentEvent{
+		At: workflow.Now(ctx).UTC(), Kind: incidentwire.TimelineApproval, By: names.TaskQueue, Text: text, Ref: r.in.ID + "/" + st.Name, Run: r.in.ID,
 	})
 }
 
@@ -165,8 +167,8 @@ func (r *runner) reportFinish(ctx workflow.Context, status string) {
 	if r.state.Error != "" {
 		text += ": " + r.state.Error
 	}
-	r.report.outbox = append(r.report.outbox, IncidentEvent{
-		At: workflow.Now(ctx).UTC(), Kind: TimelineRun, By: names.TaskQueue, Text: text, Ref: r.in.ID, Run: r.in.ID,
+	r.report.outbox = append(r.report.outbox, incidentwire.IncidentEvent{
+		At: workflow.Now(ctx).UTC(), Kind: incidentwire.TimelineRun, By: names.TaskQueue, Text: text, Ref: r.in.ID, Run: r.in.ID,
 	})
 }
 

@@ -1,4 +1,7 @@
-package workflows
+// Package chaos holds the chaos workflows: ExperimentWorkflow (one
+// experiment, from preconditions to verdict), ChaosWorkflow (the halt
+// switch) and GameDayWorkflow. Their wire types are in workflows/wire/chaos.
+package chaos
 
 import (
 	"sort"
@@ -6,30 +9,26 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/internal/names"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // chaosEventsPerRun triggers continue-as-new of the chaos workflow.
 const chaosEventsPerRun = 2000
 
-// ChaosInput starts (or continues) the chaos workflow.
-type ChaosInput struct {
-	State *ChaosState `json:"state,omitempty"`
-}
-
 // ChaosWorkflow holds the chaos halt switch and the set of running
 // experiments. A halt is passed on to every running experiment at once, and
 // to any experiment that starts while chaos is halted.
-func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
+func ChaosWorkflow(ctx workflow.Context, in chaoswire.ChaosInput) (*chaoswire.ChaosState, error) {
 	st := in.State
 	if st == nil {
-		st = &ChaosState{}
+		st = &chaoswire.ChaosState{}
 	}
 	running := map[string]bool{}
 	for _, id := range st.Running {
 		running[id] = true
 	}
 	list := func() []string { return runningList(running) }
-	if err := workflow.SetQueryHandler(ctx, names.ChaosQuery, func() (*ChaosState, error) {
+	if err := workflow.SetQueryHandler(ctx, names.ChaosQuery, func() (*chaoswire.ChaosState, error) {
 		return chaosView(st, running), nil
 	}); err != nil {
 		return nil, err
@@ -41,12 +40,12 @@ func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
 
 	haltOne := func(id string) {
 		// Fire and forget: a run that has just finished no longer listens.
-		workflow.SignalExternalWorkflow(ctx, id, "", names.ChaosHaltSignal, ChaosHalt{Reason: st.Reason, By: st.By})
+		workflow.SignalExternalWorkflow(ctx, id, "", names.ChaosHaltSignal, chaoswire.ChaosHalt{Reason: st.Reason, By: st.By})
 	}
 	for {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(haltCh, func(c workflow.ReceiveChannel, _ bool) {
-			var h ChaosHalt
+			var h chaoswire.ChaosHalt
 			c.Receive(ctx, &h)
 			now := workflow.Now(ctx)
 			st.Halted, st.Reason, st.By, st.At = true, h.Reason, h.By, &now
@@ -56,12 +55,12 @@ func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
 			}
 		})
 		sel.AddReceive(resumeCh, func(c workflow.ReceiveChannel, _ bool) {
-			var h ChaosHalt
+			var h chaoswire.ChaosHalt
 			c.Receive(ctx, &h)
 			st.Halted, st.Reason, st.By, st.At = false, "", "", nil
 		})
 		sel.AddReceive(startedCh, func(c workflow.ReceiveChannel, _ bool) {
-			var ref ExperimentRef
+			var ref chaoswire.ExperimentRef
 			c.Receive(ctx, &ref)
 			running[ref.ID] = true
 			if st.Halted {
@@ -69,7 +68,7 @@ func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
 			}
 		})
 		sel.AddReceive(finishedCh, func(c workflow.ReceiveChannel, _ bool) {
-			var ref ExperimentRef
+			var ref chaoswire.ExperimentRef
 			c.Receive(ctx, &ref)
 			delete(running, ref.ID)
 		})
@@ -81,7 +80,7 @@ func ChaosWorkflow(ctx workflow.Context, in ChaosInput) (*ChaosState, error) {
 				sel.Select(ctx)
 			}
 			st.Running = list()
-			return nil, workflow.NewContinueAsNewError(ctx, ChaosWorkflow, ChaosInput{State: st})
+			return nil, workflow.NewContinueAsNewError(ctx, ChaosWorkflow, chaoswire.ChaosInput{State: st})
 		}
 	}
 }
@@ -99,7 +98,7 @@ func runningList(running map[string]bool) []string {
 
 // chaosView is what the chaos query answers: a copy of the state with the
 // running experiments filled in. Query handlers never change state.
-func chaosView(st *ChaosState, running map[string]bool) *ChaosState {
+func chaosView(st *chaoswire.ChaosState, running map[string]bool) *chaoswire.ChaosState {
 	v := *st
 	v.Running = runningList(running)
 	return &v

@@ -1,31 +1,33 @@
-package workflows_test
+package chaos_test
 
 import (
 	"strings"
 
-	"github.com/firebreak-ops/firebreak/experiments"
 	"log/slog"
 	"testing"
 	"time"
+
+	"github.com/firebreak-ops/firebreak/experiments"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswf "github.com/firebreak-ops/firebreak/workflows/chaos"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 func TestChaosWorkflowRelaysHalts(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.ChaosWorkflow, workflowOptsNamed(names.ChaosWorkflow))
+	env.RegisterWorkflowWithOptions(chaoswf.ChaosWorkflow, workflowOptsNamed(names.ChaosWorkflow))
 	halted := map[string]int{}
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", names.ChaosHaltSignal, mock.Anything).Return(
 		func(_, id, _, _ string, arg any) error {
 			halted[id]++
-			if h := arg.(workflows.ChaosHalt); h.By != "alice" {
+			if h := arg.(chaoswire.ChaosHalt); h.By != "alice" {
 				t.Errorf("halt relayed as %+v", h)
 			}
 			return nil
@@ -33,32 +35,32 @@ func TestChaosWorkflowRelaysHalts(t *testing.T) {
 	signal := func(at time.Duration, name string, arg any) {
 		env.RegisterDelayedCallback(func() { env.SignalWorkflow(name, arg) }, at)
 	}
-	var mid, end *workflows.ChaosState
-	query := func(at time.Duration, into **workflows.ChaosState) {
+	var mid, end *chaoswire.ChaosState
+	query := func(at time.Duration, into **chaoswire.ChaosState) {
 		env.RegisterDelayedCallback(func() {
 			v, err := env.QueryWorkflow(names.ChaosQuery)
 			if err != nil {
 				t.Fatal(err)
 			}
-			var st workflows.ChaosState
+			var st chaoswire.ChaosState
 			if err := v.Get(&st); err != nil {
 				t.Fatal(err)
 			}
 			*into = &st
 		}, at)
 	}
-	signal(time.Second, names.ExperimentStartedSignal, workflows.ExperimentRef{ID: "experiment:a:1"})
-	signal(2*time.Second, names.ExperimentStartedSignal, workflows.ExperimentRef{ID: "experiment:b:2"})
-	signal(3*time.Second, names.ExperimentFinishedSignal, workflows.ExperimentRef{ID: "experiment:a:1"})
-	signal(4*time.Second, names.ChaosHaltSignal, workflows.ChaosHalt{By: "alice", Reason: "SEV1"})
+	signal(time.Second, names.ExperimentStartedSignal, chaoswire.ExperimentRef{ID: "experiment:a:1"})
+	signal(2*time.Second, names.ExperimentStartedSignal, chaoswire.ExperimentRef{ID: "experiment:b:2"})
+	signal(3*time.Second, names.ExperimentFinishedSignal, chaoswire.ExperimentRef{ID: "experiment:a:1"})
+	signal(4*time.Second, names.ChaosHaltSignal, chaoswire.ChaosHalt{By: "alice", Reason: "SEV1"})
 	query(5*time.Second, &mid)
 	// Started while halted: halted at once.
-	signal(6*time.Second, names.ExperimentStartedSignal, workflows.ExperimentRef{ID: "experiment:c:3"})
-	signal(7*time.Second, names.ChaosResumeSignal, workflows.ChaosHalt{By: "bob"})
-	signal(8*time.Second, names.ExperimentStartedSignal, workflows.ExperimentRef{ID: "experiment:d:4"})
+	signal(6*time.Second, names.ExperimentStartedSignal, chaoswire.ExperimentRef{ID: "experiment:c:3"})
+	signal(7*time.Second, names.ChaosResumeSignal, chaoswire.ChaosHalt{By: "bob"})
+	signal(8*time.Second, names.ExperimentStartedSignal, chaoswire.ExperimentRef{ID: "experiment:d:4"})
 	query(9*time.Second, &end)
 	env.RegisterDelayedCallback(env.CancelWorkflow, 10*time.Second)
-	env.ExecuteWorkflow(names.ChaosWorkflow, workflows.ChaosInput{})
+	env.ExecuteWorkflow(names.ChaosWorkflow, chaoswire.ChaosInput{})
 
 	if halted["experiment:a:1"] != 0 || halted["experiment:b:2"] != 1 || halted["experiment:c:3"] != 1 || halted["experiment:d:4"] != 0 {
 		t.Errorf("halts relayed %v", halted)
@@ -73,16 +75,16 @@ func TestChaosWorkflowRelaysHalts(t *testing.T) {
 
 func TestResilienceScore(t *testing.T) {
 	for _, tc := range []struct {
-		results []workflows.GameDayResult
+		results []chaoswire.GameDayResult
 		want    float64
 	}{
 		{nil, 0},
-		{[]workflows.GameDayResult{{Verdict: workflows.VerdictPassed, Weight: 10}}, 100},
-		{[]workflows.GameDayResult{{Verdict: workflows.VerdictPassed, Weight: 10}, {Verdict: workflows.VerdictFailed, Weight: 10}}, 50},
-		{[]workflows.GameDayResult{{Verdict: workflows.VerdictPassed, Weight: 30}, {Verdict: workflows.VerdictAborted, Weight: 10}}, 75},
-		{[]workflows.GameDayResult{{Verdict: workflows.VerdictPassed, Weight: 5}, {Verdict: workflows.VerdictSkipped, Weight: 5}, {Verdict: workflows.VerdictNotRun, Weight: 10}}, 25},
+		{[]chaoswire.GameDayResult{{Verdict: chaoswire.VerdictPassed, Weight: 10}}, 100},
+		{[]chaoswire.GameDayResult{{Verdict: chaoswire.VerdictPassed, Weight: 10}, {Verdict: chaoswire.VerdictFailed, Weight: 10}}, 50},
+		{[]chaoswire.GameDayResult{{Verdict: chaoswire.VerdictPassed, Weight: 30}, {Verdict: chaoswire.VerdictAborted, Weight: 10}}, 75},
+		{[]chaoswire.GameDayResult{{Verdict: chaoswire.VerdictPassed, Weight: 5}, {Verdict: chaoswire.VerdictSkipped, Weight: 5}, {Verdict: chaoswire.VerdictNotRun, Weight: 10}}, 25},
 	} {
-		if got := workflows.ResilienceScore(tc.results); got != tc.want {
+		if got := chaoswire.ResilienceScore(tc.results); got != tc.want {
 			t.Errorf("score %v = %v, want %v", tc.results, got, tc.want)
 		}
 	}
@@ -106,12 +108,12 @@ spec:
     - experiments: [stuck-one]
     - experiments: [kill-checkout]
 `)
-	env.ExecuteWorkflow(names.GameDayWorkflow, workflows.GameDayInput{GameDay: day,
+	env.ExecuteWorkflow(names.GameDayWorkflow, chaoswire.GameDayInput{GameDay: day,
 		Experiments: map[string]*experiments.Experiment{"kill-checkout": okExp, "stuck-one": stuckExp}})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var st workflows.GameDayState
+	var st chaoswire.GameDayState
 	if err := env.GetWorkflowResult(&st); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,7 @@
-package workflows
+// Package automation holds AutomationWorkflow: the kill switch and circuit
+// breaker every automatic run consults. Its wire types are in
+// workflows/wire/automation.
+package automation
 
 import (
 	"fmt"
@@ -10,6 +13,8 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/source"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Defaults of the circuit breaker.
@@ -22,87 +27,14 @@ const (
 	automationEventsPerRun = 1000
 )
 
-// AutomationSettings configure the circuit breaker.
-type AutomationSettings struct {
-	// Failures within Window open the circuit.
-	Failures int             `json:"failures"`
-	Window   source.Duration `json:"window"`
-	// PageRoutingKey, when set, pages through PagerDuty when the circuit
-	// opens.
-	PageRoutingKey string `json:"pageRoutingKey,omitempty"`
-}
-
-// AutomationInput starts (or continues) the automation workflow.
-type AutomationInput struct {
-	Settings AutomationSettings `json:"settings"`
-	State    *AutomationState   `json:"state,omitempty"`
-}
-
-// AutomationState is the kill switch, the circuit breaker and the record
-// of suppressed automatic runs.
-type AutomationState struct {
-	Paused      bool          `json:"paused"`
-	PausedBy    string        `json:"pausedBy,omitempty"`
-	PauseReason string        `json:"pauseReason,omitempty"`
-	PausedAt    *time.Time    `json:"pausedAt,omitempty"`
-	Circuit     CircuitState  `json:"circuit"`
-	Suppressed  []Suppression `json:"suppressed"`
-	// Totals since the workflow first started.
-	Finished        int64 `json:"finished"`
-	Failed          int64 `json:"failed"`
-	SuppressedTotal int64 `json:"suppressedTotal"`
-}
-
-// Holding reports why new automatic runs are held back, or "".
-func (s *AutomationState) Holding() string {
-	switch {
-	case s.Paused:
-		reason := "automation paused"
-		if s.PausedBy != "" {
-			reason += " by " + s.PausedBy
-		}
-		if s.PauseReason != "" {
-			reason += ": " + s.PauseReason
-		}
-		return reason
-	case s.Circuit.Open:
-		return "circuit open: " + s.Circuit.Reason
-	}
-	return ""
-}
-
-// CircuitState is the breaker over failing automatic runs.
-type CircuitState struct {
-	Open     bool          `json:"open"`
-	OpenedAt *time.Time    `json:"openedAt,omitempty"`
-	Reason   string        `json:"reason,omitempty"`
-	Failures []RunFinished `json:"recentFailures"`
-}
-
-// Suppression records an automatic run that was not started, and why.
-type Suppression struct {
-	At          time.Time `json:"at"`
-	Source      string    `json:"source"`
-	Runbook     string    `json:"runbook"`
-	Key         string    `json:"key,omitempty"`
-	Fingerprint string    `json:"fingerprint,omitempty"`
-	Reason      string    `json:"reason"`
-}
-
-// SwitchRequest pauses or resumes automation.
-type SwitchRequest struct {
-	By     string `json:"by"`
-	Reason string `json:"reason,omitempty"`
-}
-
 // AutomationWorkflow holds the state every automatic start consults: the
 // kill switch and the circuit breaker, which opens after too many failed
 // automatic runs and stays open until a person resumes automation. It runs
 // forever, continuing as new to keep its history short.
-func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
+func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput) error {
 	st := in.State
 	if st == nil {
-		st = &AutomationState{Suppressed: []Suppression{}}
+		st = &automationwire.AutomationState{Suppressed: []automationwire.Suppression{}}
 	}
 	set := in.Settings
 	if set.Failures <= 0 {
@@ -111,17 +43,17 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 	if set.Window <= 0 {
 		set.Window = source.Duration(DefaultBreakerWindow)
 	}
-	if err := workflow.SetQueryHandler(ctx, names.AutomationQuery, func() (*AutomationState, error) { return st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, names.AutomationQuery, func() (*automationwire.AutomationState, error) { return st, nil }); err != nil {
 		return err
 	}
 	events := 0
-	validate := func(_ workflow.Context, req SwitchRequest) error {
+	validate := func(_ workflow.Context, req automationwire.SwitchRequest) error {
 		if req.By == "" {
-			return temporal.NewApplicationError("say who (by)", RejectInvalid)
+			return temporal.NewApplicationError("say who (by)", runwire.RejectInvalid)
 		}
 		return nil
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.PauseUpdate, func(ctx workflow.Context, req SwitchRequest) (*AutomationState, error) {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.PauseUpdate, func(ctx workflow.Context, req automationwire.SwitchRequest) (*automationwire.AutomationState, error) {
 		now := workflow.Now(ctx).UTC()
 		st.Paused, st.PausedBy, st.PauseReason, st.PausedAt = true, req.By, req.Reason, &now
 		events++
@@ -129,9 +61,9 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 	}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.ResumeUpdate, func(ctx workflow.Context, req SwitchRequest) (*AutomationState, error) {
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.ResumeUpdate, func(ctx workflow.Context, req automationwire.SwitchRequest) (*automationwire.AutomationState, error) {
 		st.Paused, st.PausedBy, st.PauseReason, st.PausedAt = false, "", "", nil
-		st.Circuit = CircuitState{}
+		st.Circuit = automationwire.CircuitState{}
 		events++
 		return st, nil
 	}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
@@ -144,13 +76,13 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 	for events < automationEventsPerRun {
 		sel := workflow.NewSelector(ctx)
 		sel.AddReceive(finished, func(c workflow.ReceiveChannel, _ bool) {
-			var f RunFinished
+			var f runwire.RunFinished
 			c.Receive(ctx, &f)
 			events++
 			page = recordFinished(st, set, f, workflow.Now(ctx).UTC()) || page
 		})
 		sel.AddReceive(suppressed, func(c workflow.ReceiveChannel, _ bool) {
-			var batch []Suppression
+			var batch []automationwire.Suppression
 			c.Receive(ctx, &batch)
 			events++
 			for _, s := range batch {
@@ -158,7 +90,7 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 				st.Suppressed = append(st.Suppressed, s)
 			}
 			if over := len(st.Suppressed) - maxSuppressed; over > 0 {
-				st.Suppressed = append([]Suppression(nil), st.Suppressed[over:]...)
+				st.Suppressed = append([]automationwire.Suppression(nil), st.Suppressed[over:]...)
 			}
 		})
 		sel.Select(ctx)
@@ -169,7 +101,7 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 	}
 	// Drain what arrived meanwhile, then start afresh with the same state.
 	for {
-		var f RunFinished
+		var f runwire.RunFinished
 		if !finished.ReceiveAsync(&f) {
 			break
 		}
@@ -178,7 +110,7 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 		page = recordFinished(st, set, f, workflow.Now(ctx).UTC()) || page
 	}
 	for {
-		var batch []Suppression
+		var batch []automationwire.Suppression
 		if !suppressed.ReceiveAsync(&batch) {
 			break
 		}
@@ -191,14 +123,14 @@ func AutomationWorkflow(ctx workflow.Context, in AutomationInput) error {
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
-	return workflow.NewContinueAsNewError(ctx, names.AutomationWorkflow, AutomationInput{Settings: in.Settings, State: st})
+	return workflow.NewContinueAsNewError(ctx, names.AutomationWorkflow, automationwire.AutomationInput{Settings: in.Settings, State: st})
 }
 
 // recordFinished counts an automatic run; it returns true when this run
 // opened the circuit.
-func recordFinished(st *AutomationState, set AutomationSettings, f RunFinished, now time.Time) bool {
+func recordFinished(st *automationwire.AutomationState, set automationwire.AutomationSettings, f runwire.RunFinished, now time.Time) bool {
 	st.Finished++
-	if f.Status != StatusFailed {
+	if f.Status != runwire.StatusFailed {
 		return false
 	}
 	st.Failed++
@@ -223,7 +155,7 @@ func recordFinished(st *AutomationState, set AutomationSettings, f RunFinished, 
 // pageCircuit pages a human when the circuit opens, if configured. A
 // paging failure is recorded in the workflow's history and nothing more:
 // the circuit is open either way.
-func pageCircuit(ctx workflow.Context, set AutomationSettings, st *AutomationState) {
+func pageCircuit(ctx workflow.Context, set automationwire.AutomationSettings, st *automationwire.AutomationState) {
 	if set.PageRoutingKey == "" {
 		return
 	}

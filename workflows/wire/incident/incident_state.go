@@ -1,4 +1,8 @@
-package workflows
+// Package incident holds the wire types of incidents: the record, its
+// timeline, declarations, commands and events, the postmortem's input and
+// result, the incident counter's input and requests, and the constants and
+// pure helpers on them. It holds no workflow code.
+package incident
 
 import (
 	"slices"

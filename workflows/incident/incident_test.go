@@ -1,4 +1,4 @@
-package workflows_test
+package incident_test
 
 import (
 	"encoding/json"
@@ -27,7 +27,10 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	incidentwf "github.com/firebreak-ops/firebreak/workflows/incident"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -43,7 +46,7 @@ type incidentHarness struct {
 	slack *slackfake.Server
 	dir   string
 	// halts are the chaos halts the incident sent.
-	halts []workflows.ChaosHalt
+	halts []chaoswire.ChaosHalt
 }
 
 // newIncidentHarness runs incidents against the real Slack and report
@@ -65,11 +68,11 @@ func newIncidentHarnessPD(t *testing.T, chaos error, pd pagerduty.Config) *incid
 		PagerDuty: pd,
 	})
 	activities.Register(env, handlers)
-	env.RegisterWorkflowWithOptions(workflows.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
-	env.RegisterWorkflowWithOptions(workflows.PostmortemWorkflow, workflow.RegisterOptions{Name: names.PostmortemWorkflow})
+	env.RegisterWorkflowWithOptions(incidentwf.IncidentWorkflow, workflow.RegisterOptions{Name: names.IncidentWorkflow})
+	env.RegisterWorkflowWithOptions(incidentwf.PostmortemWorkflow, workflow.RegisterOptions{Name: names.PostmortemWorkflow})
 	env.OnSignalExternalWorkflow(mock.Anything, names.ChaosWorkflowID, "", names.ChaosHaltSignal, mock.Anything).Return(
 		func(_, _, _, _ string, arg any) error {
-			h.halts = append(h.halts, arg.(workflows.ChaosHalt))
+			h.halts = append(h.halts, arg.(chaoswire.ChaosHalt))
 			return chaos
 		})
 	return h
@@ -77,7 +80,7 @@ func newIncidentHarnessPD(t *testing.T, chaos error, pd pagerduty.Config) *incid
 
 func (h *incidentHarness) at(d time.Duration, f func()) { h.RegisterDelayedCallback(f, d) }
 
-func (h *incidentHarness) command(d time.Duration, c workflows.IncidentCommand, rejected *error) {
+func (h *incidentHarness) command(d time.Duration, c incidentwire.IncidentCommand, rejected *error) {
 	h.at(d, func() {
 		h.UpdateWorkflow(names.IncidentCommandUpdate, c.Kind+c.Status+c.Text, &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
@@ -93,22 +96,22 @@ func (h *incidentHarness) command(d time.Duration, c workflows.IncidentCommand, 
 	})
 }
 
-func (h *incidentHarness) event(d time.Duration, ev workflows.IncidentEvent) {
+func (h *incidentHarness) event(d time.Duration, ev incidentwire.IncidentEvent) {
 	h.at(d, func() { h.SignalWorkflow(names.IncidentEventSignal, ev) })
 }
 
-func (h *incidentHarness) declare(req workflows.DeclareRequest, settings workflows.IncidentSettings) {
-	h.ExecuteWorkflow(names.IncidentWorkflow, workflows.IncidentInput{
-		Incident: workflows.Incident{ID: testIncident}, Settings: settings, Request: &req,
+func (h *incidentHarness) declare(req incidentwire.DeclareRequest, settings incidentwire.IncidentSettings) {
+	h.ExecuteWorkflow(names.IncidentWorkflow, incidentwire.IncidentInput{
+		Incident: incidentwire.Incident{ID: testIncident}, Settings: settings, Request: &req,
 	})
 }
 
-func (h *incidentHarness) result() *workflows.Incident {
+func (h *incidentHarness) result() *incidentwire.Incident {
 	h.t.Helper()
 	if !h.IsWorkflowCompleted() {
 		h.t.Fatal("incident workflow did not complete")
 	}
-	var inc workflows.Incident
+	var inc incidentwire.Incident
 	if err := h.GetWorkflowResult(&inc); err != nil {
 		h.t.Fatal(err)
 	}
@@ -125,50 +128,50 @@ func TestIncidentLifecycle(t *testing.T) {
 	h := newIncidentHarness(t, nil)
 	const run = "runbook:restart-checkout:prod/checkout"
 	alertStart := incidentStart.Add(-8 * time.Minute)
-	h.event(time.Minute, workflows.IncidentEvent{
-		At: incidentStart.Add(-2 * time.Minute), Kind: workflows.TimelineRun, By: "alertmanager", Run: run, Ref: run,
+	h.event(time.Minute, incidentwire.IncidentEvent{
+		At: incidentStart.Add(-2 * time.Minute), Kind: incidentwire.TimelineRun, By: "alertmanager", Run: run, Ref: run,
 		Text: "run " + run + " of restart-checkout started (alertmanager)",
 	})
-	h.event(time.Minute, workflows.IncidentEvent{
-		At: incidentStart.Add(-2 * time.Minute), Kind: workflows.TimelineAlert, By: "alertmanager", Run: run, Ref: "fp-1",
+	h.event(time.Minute, incidentwire.IncidentEvent{
+		At: incidentStart.Add(-2 * time.Minute), Kind: incidentwire.TimelineAlert, By: "alertmanager", Run: run, Ref: "fp-1",
 		Text: "alertmanager alert CheckoutErrors firing",
-		Alert: &workflows.IncidentAlert{Source: "alertmanager", Fingerprint: "fp-1", Name: "CheckoutErrors", Status: "firing",
+		Alert: &incidentwire.IncidentAlert{Source: "alertmanager", Fingerprint: "fp-1", Name: "CheckoutErrors", Status: "firing",
 			Labels:   map[string]string{"alertname": "CheckoutErrors", "service": "checkout"},
 			StartsAt: alertStart, ReceivedAt: incidentStart.Add(-2 * time.Minute), Run: run},
 	})
-	step := func(d time.Duration, rep workflows.StepReport, by, text string) {
+	step := func(d time.Duration, rep incidentwire.StepReport, by, text string) {
 		rep.Run, rep.Runbook = run, "restart-checkout"
 		start := incidentStart.Add(d - 30*time.Second)
 		end := incidentStart.Add(d)
 		rep.StartedAt, rep.FinishedAt = &start, &end
-		h.event(d, workflows.IncidentEvent{At: end, Kind: workflows.TimelineStep, By: by, Text: text, Run: run, Ref: run + "/" + rep.Step, Step: &rep})
+		h.event(d, incidentwire.IncidentEvent{At: end, Kind: incidentwire.TimelineStep, By: by, Text: text, Run: run, Ref: run + "/" + rep.Step, Step: &rep})
 	}
-	step(2*time.Minute, workflows.StepReport{Step: "errors", Kind: "action", Action: "prometheus.query", Status: workflows.StepSucceeded},
+	step(2*time.Minute, incidentwire.StepReport{Step: "errors", Kind: "action", Action: "prometheus.query", Status: runwire.StepSucceeded},
 		"firebreak", "errors: prometheus.query succeeded")
-	step(4*time.Minute, workflows.StepReport{Step: "confirm", Kind: "approval", Status: workflows.StepSucceeded,
+	step(4*time.Minute, incidentwire.StepReport{Step: "confirm", Kind: "approval", Status: runwire.StepSucceeded,
 		Guard: "double(steps.errors.output.value) > 0.05", GuardOK: pbool(true), Reason: "when: double(steps.errors.output.value) > 0.05 is true",
-		Decision: workflows.DecisionApproved, Approver: "alice"}, "alice", "confirm: approval approved by alice: go")
-	step(6*time.Minute, workflows.StepReport{Step: "restart", Kind: "action", Action: "kubernetes.rollout-restart", Status: workflows.StepSucceeded},
+		Decision: runwire.DecisionApproved, Approver: "alice"}, "alice", "confirm: approval approved by alice: go")
+	step(6*time.Minute, incidentwire.StepReport{Step: "restart", Kind: "action", Action: "kubernetes.rollout-restart", Status: runwire.StepSucceeded},
 		"firebreak", "restart: kubernetes.rollout-restart succeeded")
-	step(7*time.Minute, workflows.StepReport{Step: "page", Kind: "action", Action: "pagerduty.trigger", Status: workflows.StepSkipped,
+	step(7*time.Minute, incidentwire.StepReport{Step: "page", Kind: "action", Action: "pagerduty.trigger", Status: runwire.StepSkipped,
 		Guard: "steps.restart.status != 'succeeded'", GuardOK: pbool(false), Reason: "when: steps.restart.status != 'succeeded' is false"},
 		"firebreak", "page: skipped")
-	h.command(3*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: workflows.IncidentIdentified, By: "alice", Source: "slack", Text: "bad deploy of checkout"}, nil)
-	h.command(5*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandRole, Role: workflows.RoleScribe, User: "bob", By: "alice", Source: "slack"}, nil)
-	h.command(8*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandLink, By: "bob", Link: &workflows.Link{Kind: workflows.LinkDashboard, Title: "Checkout errors", URL: "https://grafana.example/d/checkout"}}, nil)
-	h.command(12*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: workflows.IncidentMitigated, By: "alice", Source: "slack", Text: "rolled back"}, nil)
-	h.command(15*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandNote, Text: "error rate back under 0.1% | p99 normal", By: "bob", Source: "api"}, nil)
-	h.command(40*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandResolve, By: "alice", Source: "cli",
+	h.command(3*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandStatus, Status: incidentwire.IncidentIdentified, By: "alice", Source: "slack", Text: "bad deploy of checkout"}, nil)
+	h.command(5*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandRole, Role: incidentwire.RoleScribe, User: "bob", By: "alice", Source: "slack"}, nil)
+	h.command(8*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandLink, By: "bob", Link: &incidentwire.Link{Kind: incidentwire.LinkDashboard, Title: "Checkout errors", URL: "https://grafana.example/d/checkout"}}, nil)
+	h.command(12*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandStatus, Status: incidentwire.IncidentMitigated, By: "alice", Source: "slack", Text: "rolled back"}, nil)
+	h.command(15*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandNote, Text: "error rate back under 0.1% | p99 normal", By: "bob", Source: "api"}, nil)
+	h.command(40*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandResolve, By: "alice", Source: "cli",
 		Text: "A bad deploy of checkout returned 5xx for 18 minutes; Firebreak restarted it after approval.", ActionItems: []string{"Canary checkout deploys", "Alert on 5xx ratio per pod"}}, nil)
 
-	h.declare(workflows.DeclareRequest{
-		Title: "Checkout 5xx", Severity: workflows.SeverityMajor, Commander: "U0ALICE", Services: []string{"checkout"},
+	h.declare(incidentwire.DeclareRequest{
+		Title: "Checkout 5xx", Severity: incidentwire.SeverityMajor, Commander: "U0ALICE", Services: []string{"checkout"},
 		Responders: []string{"U0BOB"}, DeclaredBy: "U0ALICE", Source: "slack", Runs: []string{run},
-	}, workflows.IncidentSettings{Slack: true, Invite: []string{"U0ONCALL"}})
+	}, incidentwire.IncidentSettings{Slack: true, Invite: []string{"U0ONCALL"}})
 	inc := h.result()
 
 	// The record.
-	if inc.Status != workflows.IncidentResolved || inc.Roles[workflows.RoleScribe] != "bob" || len(inc.Automation) != 4 || len(inc.Alerts) != 1 {
+	if inc.Status != incidentwire.IncidentResolved || inc.Roles[incidentwire.RoleScribe] != "bob" || len(inc.Automation) != 4 || len(inc.Alerts) != 1 {
 		t.Errorf("record: %+v", inc)
 	}
 	if !inc.StartedAt.Equal(alertStart) || !inc.DetectedAt.Equal(incidentStart.Add(-2*time.Minute)) {
@@ -237,25 +240,25 @@ func golden(t *testing.T, path, got string) {
 func TestIncidentCommandsRejected(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		cmd  workflows.IncidentCommand
+		cmd  incidentwire.IncidentCommand
 		want string
 	}{
-		{"no by", workflows.IncidentCommand{Kind: workflows.CommandNote, Text: "x"}, "who gives it"},
-		{"bad status", workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: "fixed", By: "a"}, "status must be one of"},
-		{"same status", workflows.IncidentCommand{Kind: workflows.CommandStatus, Status: workflows.IncidentInvestigating, By: "a"}, "already investigating"},
-		{"bad severity", workflows.IncidentCommand{Kind: workflows.CommandSeverity, Severity: "sev9", By: "a"}, "severity must be one of"},
-		{"bad role", workflows.IncidentCommand{Kind: workflows.CommandRole, Role: "boss", User: "x", By: "a"}, "role must be one of"},
-		{"role without user", workflows.IncidentCommand{Kind: workflows.CommandRole, Role: workflows.RoleScribe, By: "a"}, "who takes"},
-		{"empty note", workflows.IncidentCommand{Kind: workflows.CommandNote, Text: " ", By: "a"}, "needs text"},
-		{"empty link", workflows.IncidentCommand{Kind: workflows.CommandLink, By: "a", Link: &workflows.Link{}}, "url or an id"},
-		{"unknown", workflows.IncidentCommand{Kind: "dance", By: "a"}, "unknown command"},
+		{"no by", incidentwire.IncidentCommand{Kind: incidentwire.CommandNote, Text: "x"}, "who gives it"},
+		{"bad status", incidentwire.IncidentCommand{Kind: incidentwire.CommandStatus, Status: "fixed", By: "a"}, "status must be one of"},
+		{"same status", incidentwire.IncidentCommand{Kind: incidentwire.CommandStatus, Status: incidentwire.IncidentInvestigating, By: "a"}, "already investigating"},
+		{"bad severity", incidentwire.IncidentCommand{Kind: incidentwire.CommandSeverity, Severity: "sev9", By: "a"}, "severity must be one of"},
+		{"bad role", incidentwire.IncidentCommand{Kind: incidentwire.CommandRole, Role: "boss", User: "x", By: "a"}, "role must be one of"},
+		{"role without user", incidentwire.IncidentCommand{Kind: incidentwire.CommandRole, Role: incidentwire.RoleScribe, By: "a"}, "who takes"},
+		{"empty note", incidentwire.IncidentCommand{Kind: incidentwire.CommandNote, Text: " ", By: "a"}, "needs text"},
+		{"empty link", incidentwire.IncidentCommand{Kind: incidentwire.CommandLink, By: "a", Link: &incidentwire.Link{}}, "url or an id"},
+		{"unknown", incidentwire.IncidentCommand{Kind: "dance", By: "a"}, "unknown command"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newIncidentHarness(t, nil)
 			var rejected error
 			h.command(time.Minute, tc.cmd, &rejected)
-			h.command(2*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandResolve, By: "a"}, nil)
-			h.declare(workflows.DeclareRequest{Title: "t", Severity: workflows.SeverityMinor, DeclaredBy: "a"}, workflows.IncidentSettings{})
+			h.command(2*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandResolve, By: "a"}, nil)
+			h.declare(incidentwire.DeclareRequest{Title: "t", Severity: incidentwire.SeverityMinor, DeclaredBy: "a"}, incidentwire.IncidentSettings{})
 			inc := h.result()
 			if rejected == nil || !strings.Contains(rejected.Error(), tc.want) {
 				t.Errorf("rejection %v, want %q", rejected, tc.want)
@@ -278,20 +281,20 @@ func TestIncidentChaosHalt(t *testing.T) {
 		halts    []string
 		timeline string
 	}{
-		{"sev3 declared", workflows.SeverityMinor, "", nil, nil, ""},
-		{"sev1 declared", workflows.SeverityCritical, "", nil, []string{testIncident + " sev1 declared"}, "chaos halted: " + testIncident + " sev1 declared"},
-		{"sev3 escalated to sev2", workflows.SeverityMinor, workflows.SeverityMajor, nil, []string{testIncident + " escalated to sev2"}, "chaos halted: " + testIncident + " escalated to sev2"},
-		{"sev2 to sev1 halts once", workflows.SeverityMajor, workflows.SeverityCritical, nil, []string{testIncident + " sev2 declared"}, "chaos halted"},
-		{"no chaos workflow", workflows.SeverityCritical, "", &temporal.UnknownExternalWorkflowExecutionError{}, []string{testIncident + " sev1 declared"}, "chaos not halted: no chaos workflow is running"},
-		{"signal fails", workflows.SeverityCritical, "", errors.New("boom"), []string{testIncident + " sev1 declared"}, "chaos halt failed: boom"},
+		{"sev3 declared", incidentwire.SeverityMinor, "", nil, nil, ""},
+		{"sev1 declared", incidentwire.SeverityCritical, "", nil, []string{testIncident + " sev1 declared"}, "chaos halted: " + testIncident + " sev1 declared"},
+		{"sev3 escalated to sev2", incidentwire.SeverityMinor, incidentwire.SeverityMajor, nil, []string{testIncident + " escalated to sev2"}, "chaos halted: " + testIncident + " escalated to sev2"},
+		{"sev2 to sev1 halts once", incidentwire.SeverityMajor, incidentwire.SeverityCritical, nil, []string{testIncident + " sev2 declared"}, "chaos halted"},
+		{"no chaos workflow", incidentwire.SeverityCritical, "", &temporal.UnknownExternalWorkflowExecutionError{}, []string{testIncident + " sev1 declared"}, "chaos not halted: no chaos workflow is running"},
+		{"signal fails", incidentwire.SeverityCritical, "", errors.New("boom"), []string{testIncident + " sev1 declared"}, "chaos halt failed: boom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newIncidentHarness(t, tc.chaos)
 			if tc.escalate != "" {
-				h.command(time.Minute, workflows.IncidentCommand{Kind: workflows.CommandSeverity, Severity: tc.escalate, By: "carol"}, nil)
+				h.command(time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandSeverity, Severity: tc.escalate, By: "carol"}, nil)
 			}
-			h.command(5*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandResolve, By: "carol"}, nil)
-			h.declare(workflows.DeclareRequest{Title: "t", Severity: tc.severity, DeclaredBy: "dave"}, workflows.IncidentSettings{})
+			h.command(5*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandResolve, By: "carol"}, nil)
+			h.declare(incidentwire.DeclareRequest{Title: "t", Severity: tc.severity, DeclaredBy: "dave"}, incidentwire.IncidentSettings{})
 			inc := h.result()
 			var reasons []string
 			for _, halt := range h.halts {
@@ -302,7 +305,7 @@ func TestIncidentChaosHalt(t *testing.T) {
 			}
 			var chaos []string
 			for _, e := range inc.Timeline {
-				if e.Kind == workflows.TimelineChaos {
+				if e.Kind == incidentwire.TimelineChaos {
 					chaos = append(chaos, e.Text)
 				}
 			}
@@ -324,20 +327,20 @@ func TestIncidentChaosHalt(t *testing.T) {
 func TestIncidentContinueAsNew(t *testing.T) {
 	h := newIncidentHarness(t, nil)
 	for i := range 4 {
-		h.command(time.Duration(i+1)*time.Minute, workflows.IncidentCommand{Kind: workflows.CommandNote, Text: "note " + string(rune('a'+i)), By: "erin"}, nil)
+		h.command(time.Duration(i+1)*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandNote, Text: "note " + string(rune('a'+i)), By: "erin"}, nil)
 	}
-	h.declare(workflows.DeclareRequest{Title: "long one", Severity: workflows.SeverityLow, DeclaredBy: "erin"}, workflows.IncidentSettings{MaxEvents: 3})
+	h.declare(incidentwire.DeclareRequest{Title: "long one", Severity: incidentwire.SeverityLow, DeclaredBy: "erin"}, incidentwire.IncidentSettings{MaxEvents: 3})
 	var can *workflow.ContinueAsNewError
 	if err := h.GetWorkflowError(); !errors.As(err, &can) {
 		t.Fatalf("want continue-as-new, got %v", err)
 	}
-	var next workflows.IncidentInput
+	var next incidentwire.IncidentInput
 	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
 		t.Fatal(err)
 	}
 	tl := next.Incident.Timeline
 	if next.Request != nil || next.Incident.Generation != 1 || next.Incident.Title != "long one" || len(tl) != 4 ||
-		tl[0].Kind != workflows.TimelineDeclared || tl[3].Text != "note c" {
+		tl[0].Kind != incidentwire.TimelineDeclared || tl[3].Text != "note c" {
 		t.Errorf("carried over: %+v", next)
 	}
 }
@@ -348,9 +351,9 @@ func TestIncidentCounter(t *testing.T) {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.IncidentCounterWorkflow, workflow.RegisterOptions{Name: names.IncidentCounterWorkflow})
+	env.RegisterWorkflowWithOptions(incidentwf.IncidentCounterWorkflow, workflow.RegisterOptions{Name: names.IncidentCounterWorkflow})
 	var got []string
-	for i, req := range []workflows.AllocateRequest{
+	for i, req := range []incidentwire.AllocateRequest{
 		{Year: 2026}, {Year: 2026, Key: "run/declare"}, {Year: 2026, Key: "run/declare"}, {Year: 2027}, {Year: 2026}, {Year: 1},
 	} {
 		env.RegisterDelayedCallback(func() {
@@ -365,7 +368,7 @@ func TestIncidentCounter(t *testing.T) {
 		}, time.Duration(i+1)*time.Second)
 	}
 	env.RegisterDelayedCallback(env.CancelWorkflow, time.Minute)
-	env.ExecuteWorkflow(names.IncidentCounterWorkflow, workflows.IncidentCounterInput{})
+	env.ExecuteWorkflow(names.IncidentCounterWorkflow, incidentwire.IncidentCounterInput{})
 	want := "INC-2026-0001 INC-2026-0002 INC-2026-0002 INC-2027-0001 INC-2026-0003 rejected"
 	if strings.Join(got, " ") != want {
 		t.Errorf("allocated %q, want %q", strings.Join(got, " "), want)
@@ -384,9 +387,9 @@ func TestIncidentPage(t *testing.T) {
 		timeline string
 		sent     int
 	}{
-		{"paged", http.StatusAccepted, true, workflows.SeverityCritical, "paged through PagerDuty (dedup key " + testIncident + ")", 1},
-		{"refused", http.StatusBadRequest, true, workflows.SeverityMinor, "paging failed", 1},
-		{"no routing key", http.StatusAccepted, false, workflows.SeverityMinor, "not paged: no PagerDuty routing key", 0},
+		{"paged", http.StatusAccepted, true, incidentwire.SeverityCritical, "paged through PagerDuty (dedup key " + testIncident + ")", 1},
+		{"refused", http.StatusBadRequest, true, incidentwire.SeverityMinor, "paging failed", 1},
+		{"no routing key", http.StatusAccepted, false, incidentwire.SeverityMinor, "not paged: no PagerDuty routing key", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var mu sync.Mutex
@@ -403,10 +406,10 @@ func TestIncidentPage(t *testing.T) {
 			}))
 			defer srv.Close()
 			h := newIncidentHarnessPD(t, nil, pagerduty.Config{EventsURL: srv.URL, RoutingKey: "rk-secret"})
-			h.command(time.Minute, workflows.IncidentCommand{Kind: workflows.CommandResolve, By: "a"}, nil)
-			h.declare(workflows.DeclareRequest{Title: "Pay down", Severity: tc.severity, DeclaredBy: "a", Page: true}, workflows.IncidentSettings{CanPage: tc.canPage})
+			h.command(time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandResolve, By: "a"}, nil)
+			h.declare(incidentwire.DeclareRequest{Title: "Pay down", Severity: tc.severity, DeclaredBy: "a", Page: true}, incidentwire.IncidentSettings{CanPage: tc.canPage})
 			inc := h.result()
-			if !hasTimeline(inc, workflows.TimelinePagerDuty, tc.timeline) {
+			if !hasTimeline(inc, incidentwire.TimelinePagerDuty, tc.timeline) {
 				t.Errorf("timeline %+v lacks %q", inc.Timeline, tc.timeline)
 			}
 			mu.Lock()
@@ -418,7 +421,7 @@ func TestIncidentPage(t *testing.T) {
 				ev := events[0]
 				payload, _ := ev["payload"].(map[string]any)
 				sev := "error"
-				if tc.severity == workflows.SeverityCritical {
+				if tc.severity == incidentwire.SeverityCritical {
 					sev = "critical"
 				}
 				if ev["dedup_key"] != testIncident || ev["routing_key"] != "rk-secret" || payload["severity"] != sev || payload["summary"] != testIncident+": Pay down" {
@@ -432,7 +435,7 @@ func TestIncidentPage(t *testing.T) {
 	}
 }
 
-func hasTimeline(inc *workflows.Incident, kind, text string) bool {
+func hasTimeline(inc *incidentwire.Incident, kind, text string) bool {
 	for _, e := range inc.Timeline {
 		if e.Kind == kind && strings.Contains(e.Text, text) {
 			return true

@@ -1,4 +1,4 @@
-package workflows_test
+package chaos_test
 
 import (
 	"context"
@@ -20,7 +20,8 @@ import (
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/source"
-	"github.com/firebreak-ops/firebreak/workflows"
+	chaoswf "github.com/firebreak-ops/firebreak/workflows/chaos"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // fakeChaos stands in for Chaos Mesh in workflow tests: resources are
@@ -149,8 +150,8 @@ func newChaosEnv(t *testing.T, f *fakeChaos) *testsuite.TestWorkflowEnvironment 
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.ExperimentWorkflow, workflowOptsNamed(names.ExperimentWorkflow))
-	env.RegisterWorkflowWithOptions(workflows.GameDayWorkflow, workflowOptsNamed(names.GameDayWorkflow))
+	env.RegisterWorkflowWithOptions(chaoswf.ExperimentWorkflow, workflowOptsNamed(names.ExperimentWorkflow))
+	env.RegisterWorkflowWithOptions(chaoswf.GameDayWorkflow, workflowOptsNamed(names.GameDayWorkflow))
 	env.RegisterActivityWithOptions(f.Create, activity.RegisterOptions{Name: actions.ChaosCreate})
 	env.RegisterActivityWithOptions(f.Delete, activity.RegisterOptions{Name: actions.ChaosDelete})
 	env.RegisterActivityWithOptions(f.Await, activity.RegisterOptions{Name: actions.ChaosAwait})
@@ -162,7 +163,7 @@ func newChaosEnv(t *testing.T, f *fakeChaos) *testsuite.TestWorkflowEnvironment 
 	return env
 }
 
-func runExperiment(t *testing.T, env *testsuite.TestWorkflowEnvironment, in workflows.ExperimentInput) *workflows.ExperimentState {
+func runExperiment(t *testing.T, env *testsuite.TestWorkflowEnvironment, in chaoswire.ExperimentInput) *chaoswire.ExperimentState {
 	t.Helper()
 	env.ExecuteWorkflow(names.ExperimentWorkflow, in)
 	if !env.IsWorkflowCompleted() {
@@ -171,14 +172,14 @@ func runExperiment(t *testing.T, env *testsuite.TestWorkflowEnvironment, in work
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	var st workflows.ExperimentState
+	var st chaoswire.ExperimentState
 	if err := env.GetWorkflowResult(&st); err != nil {
 		t.Fatal(err)
 	}
 	return &st
 }
 
-func phaseNames(st *workflows.ExperimentState) string {
+func phaseNames(st *chaoswire.ExperimentState) string {
 	var out []string
 	for _, p := range st.Phases {
 		out = append(out, p.Name+":"+p.Status)
@@ -200,25 +201,25 @@ func TestExperimentVerdicts(t *testing.T) {
 		deleted  bool
 		escalate bool
 	}{
-		{name: "passes", verdict: workflows.VerdictPassed, created: 1, deleted: true,
+		{name: "passes", verdict: chaoswire.VerdictPassed, created: 1, deleted: true,
 			phases: "preconditions:ok steady-state-before:ok rollback-armed:ok inject:ok blast-radius:ok observe:ok rollback:ok steady-state-after:ok report:ok"},
-		{name: "open incident", setup: func(f *fakeChaos) { f.incident = 1 }, verdict: workflows.VerdictNotRun,
+		{name: "open incident", setup: func(f *fakeChaos) { f.incident = 1 }, verdict: chaoswire.VerdictNotRun,
 			reason: "context.openIncidents == 0 is false (context.openIncidents=1)", phases: "preconditions:failed report:ok"},
-		{name: "not steady before", setup: func(f *fakeChaos) { f.errRate = []float64{0.2} }, verdict: workflows.VerdictNotRun,
+		{name: "not steady before", setup: func(f *fakeChaos) { f.errRate = []float64{0.2} }, verdict: chaoswire.VerdictNotRun,
 			reason: "steady state does not hold before injection", phases: "preconditions:ok steady-state-before:failed report:ok"},
-		{name: "abortWhen trips", setup: func(f *fakeChaos) { f.errRate = []float64{0.001, 0.002, 0.09} }, verdict: workflows.VerdictAborted,
+		{name: "abortWhen trips", setup: func(f *fakeChaos) { f.errRate = []float64{0.001, 0.002, 0.09} }, verdict: chaoswire.VerdictAborted,
 			reason: "abortWhen held: probes.error_rate=0.09", created: 1, deleted: true},
 		{name: "steady state broken after", setup: func(f *fakeChaos) { f.errRate = []float64{0.001, 0.02, 0.02, 0.02, 0.02, 0.02, 0.02, 0.03} },
-			verdict: workflows.VerdictFailed, reason: "steady state does not hold after recovery", created: 1, deleted: true},
+			verdict: chaoswire.VerdictFailed, reason: "steady state does not hold after recovery", created: 1, deleted: true},
 		{name: "blast radius", setup: func(f *fakeChaos) {
 			f.records = append(f.records, actions.ChaosRecord{ID: "payments/pay-1", Namespace: "payments", Name: "pay-1"})
-		}, verdict: workflows.VerdictAborted, reason: "blast radius violated: 1 target(s) outside the allowed namespaces: payments/pay-1", created: 1, deleted: true},
-		{name: "halt", signal: names.ChaosHaltSignal, verdict: workflows.VerdictAborted, reason: "halted by alice: game over", created: 1, deleted: true},
-		{name: "abort", signal: names.AbortSignal, verdict: workflows.VerdictAborted, reason: "aborted by alice: game over", created: 1, deleted: true},
-		{name: "cancel", cancel: true, verdict: workflows.VerdictAborted, reason: "cancelled", created: 1, deleted: true},
-		{name: "stuck finalizer", setup: func(f *fakeChaos) { f.stuck = true }, verdict: workflows.VerdictNeedsAttention,
+		}, verdict: chaoswire.VerdictAborted, reason: "blast radius violated: 1 target(s) outside the allowed namespaces: payments/pay-1", created: 1, deleted: true},
+		{name: "halt", signal: names.ChaosHaltSignal, verdict: chaoswire.VerdictAborted, reason: "halted by alice: game over", created: 1, deleted: true},
+		{name: "abort", signal: names.AbortSignal, verdict: chaoswire.VerdictAborted, reason: "aborted by alice: game over", created: 1, deleted: true},
+		{name: "cancel", cancel: true, verdict: chaoswire.VerdictAborted, reason: "cancelled", created: 1, deleted: true},
+		{name: "stuck finalizer", setup: func(f *fakeChaos) { f.stuck = true }, verdict: chaoswire.VerdictNeedsAttention,
 			reason: "not verified as removed", created: 1, deleted: true, escalate: true},
-		{name: "dry run", dry: true, verdict: workflows.VerdictPassed, reason: "dry run", created: 1},
+		{name: "dry run", dry: true, verdict: chaoswire.VerdictPassed, reason: "dry run", created: 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -229,14 +230,14 @@ func TestExperimentVerdicts(t *testing.T) {
 			env := newChaosEnv(t, f)
 			if tc.signal != "" {
 				env.RegisterDelayedCallback(func() {
-					env.SignalWorkflow(tc.signal, workflows.ChaosHalt{Reason: "game over", By: "alice"})
+					env.SignalWorkflow(tc.signal, chaoswire.ChaosHalt{Reason: "game over", By: "alice"})
 				}, 50*time.Second)
 			}
 			if tc.cancel {
 				env.RegisterDelayedCallback(env.CancelWorkflow, 50*time.Second)
 			}
-			st := runExperiment(t, env, workflows.ExperimentInput{Experiment: experiment(t, testExperiment), DryRun: tc.dry,
-				Escalation: workflows.Escalation{Page: true}})
+			st := runExperiment(t, env, chaoswire.ExperimentInput{Experiment: experiment(t, testExperiment), DryRun: tc.dry,
+				Escalation: chaoswire.Escalation{Page: true}})
 			if st.Verdict != tc.verdict || !strings.Contains(st.Reason, tc.reason) {
 				t.Fatalf("verdict %s (%s), want %s (%s)\nphases: %s", st.Verdict, st.Reason, tc.verdict, tc.reason, phaseNames(st))
 			}
@@ -256,7 +257,7 @@ func TestExperimentVerdicts(t *testing.T) {
 			if tc.escalate != strings.Contains(calls, "escalate-slack") || tc.escalate != strings.Contains(calls, "escalate-page") {
 				t.Errorf("escalation calls %s, want escalate=%v", calls, tc.escalate)
 			}
-			if st.Status != workflows.ExperimentCompleted || st.EndedAt == nil {
+			if st.Status != chaoswire.ExperimentCompleted || st.EndedAt == nil {
 				t.Errorf("status %s", st.Status)
 			}
 		})
@@ -267,7 +268,7 @@ func TestExperimentRecordsProbesAndResource(t *testing.T) {
 	f := newFakeChaos()
 	env := newChaosEnv(t, f)
 	env.SetStartWorkflowOptions(startOpts("experiment:kill-checkout:abc123"))
-	st := runExperiment(t, env, workflows.ExperimentInput{Experiment: experiment(t, testExperiment)})
+	st := runExperiment(t, env, chaoswire.ExperimentInput{Experiment: experiment(t, testExperiment)})
 	req := f.created[0]
 	if req.Object.Name != "fb-kill-checkout-abc123" || req.Object.Namespace != "prod" || req.Object.Kind != "PodChaos" {
 		t.Errorf("object %+v", req.Object)
@@ -299,10 +300,10 @@ func TestDryRunIgnoresHalt(t *testing.T) {
 	f := newFakeChaos()
 	env := newChaosEnv(t, f)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(names.ChaosHaltSignal, workflows.ChaosHalt{Reason: "SEV1"})
+		env.SignalWorkflow(names.ChaosHaltSignal, chaoswire.ChaosHalt{Reason: "SEV1"})
 	}, 0)
-	st := runExperiment(t, env, workflows.ExperimentInput{Experiment: experiment(t, testExperiment), DryRun: true})
-	if st.Verdict != workflows.VerdictPassed || len(f.objs) != 0 {
+	st := runExperiment(t, env, chaoswire.ExperimentInput{Experiment: experiment(t, testExperiment), DryRun: true})
+	if st.Verdict != chaoswire.VerdictPassed || len(f.objs) != 0 {
 		t.Fatalf("verdict %s (%s), objects %v", st.Verdict, st.Reason, f.objs)
 	}
 }
@@ -311,10 +312,10 @@ func TestExperimentHaltedBeforeInjection(t *testing.T) {
 	f := newFakeChaos()
 	env := newChaosEnv(t, f)
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(names.ChaosHaltSignal, workflows.ChaosHalt{Reason: "SEV1", By: "INC-2026-0001"})
+		env.SignalWorkflow(names.ChaosHaltSignal, chaoswire.ChaosHalt{Reason: "SEV1", By: "INC-2026-0001"})
 	}, 0)
-	st := runExperiment(t, env, workflows.ExperimentInput{Experiment: experiment(t, testExperiment)})
-	if st.Verdict != workflows.VerdictNotRun || len(f.created) != 0 {
+	st := runExperiment(t, env, chaoswire.ExperimentInput{Experiment: experiment(t, testExperiment)})
+	if st.Verdict != chaoswire.VerdictNotRun || len(f.created) != 0 {
 		t.Fatalf("verdict %s (%s), created %d", st.Verdict, st.Reason, len(f.created))
 	}
 }
@@ -335,8 +336,8 @@ func TestExperimentThatDoesNotCompileEndsNotRun(t *testing.T) {
 	env := newChaosEnv(t, f)
 	e := experiment(t, testExperiment)
 	e.Spec.SteadyState = source.Expr{Text: "probes.nope >"}
-	st := runExperiment(t, env, workflows.ExperimentInput{Experiment: e})
-	if st.Verdict != workflows.VerdictNotRun || !strings.Contains(st.Reason, "does not compile") || len(f.created) != 0 {
+	st := runExperiment(t, env, chaoswire.ExperimentInput{Experiment: e})
+	if st.Verdict != chaoswire.VerdictNotRun || !strings.Contains(st.Reason, "does not compile") || len(f.created) != 0 {
 		t.Fatalf("verdict %s (%s), created %d", st.Verdict, st.Reason, len(f.created))
 	}
 }

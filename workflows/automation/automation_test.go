@@ -1,4 +1,4 @@
-package workflows_test
+package automation_test
 
 import (
 	"log/slog"
@@ -11,23 +11,25 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/source"
-	"github.com/firebreak-ops/firebreak/workflows"
+	automationwf "github.com/firebreak-ops/firebreak/workflows/automation"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 func automationEnv() *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
-	env.RegisterWorkflowWithOptions(workflows.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
+	env.RegisterWorkflowWithOptions(automationwf.AutomationWorkflow, workflow.RegisterOptions{Name: names.AutomationWorkflow})
 	return env
 }
 
-func automationState(t *testing.T, env *testsuite.TestWorkflowEnvironment) workflows.AutomationState {
+func automationState(t *testing.T, env *testsuite.TestWorkflowEnvironment) automationwire.AutomationState {
 	v, err := env.QueryWorkflow(names.AutomationQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var st workflows.AutomationState
+	var st automationwire.AutomationState
 	if err := v.Get(&st); err != nil {
 		t.Fatal(err)
 	}
@@ -38,14 +40,14 @@ func TestCircuitBreaker(t *testing.T) {
 	env := automationEnv()
 	fail := func(at time.Duration, id string) {
 		env.RegisterDelayedCallback(func() {
-			env.SignalWorkflow(names.RunFinishedSignal, workflows.RunFinished{ID: id, Status: workflows.StatusFailed, Error: "boom", At: env.Now()})
+			env.SignalWorkflow(names.RunFinishedSignal, runwire.RunFinished{ID: id, Status: runwire.StatusFailed, Error: "boom", At: env.Now()})
 		}, at)
 	}
 	// Two failures far apart do not open it; three within 30m do.
 	fail(time.Minute, "a")
 	fail(40*time.Minute, "b")
 	env.RegisterDelayedCallback(func() {
-		env.SignalWorkflow(names.RunFinishedSignal, workflows.RunFinished{ID: "ok", Status: workflows.StatusSucceeded})
+		env.SignalWorkflow(names.RunFinishedSignal, runwire.RunFinished{ID: "ok", Status: runwire.StatusSucceeded})
 		if st := automationState(t, env); st.Circuit.Open || st.Holding() != "" {
 			t.Errorf("open too early: %+v", st.Circuit)
 		}
@@ -59,7 +61,7 @@ func TestCircuitBreaker(t *testing.T) {
 		}
 		env.UpdateWorkflow(names.ResumeUpdate, "r1", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { t.Errorf("resume rejected: %v", err) }, OnComplete: func(any, error) {},
-		}, workflows.SwitchRequest{By: "alice"})
+		}, automationwire.SwitchRequest{By: "alice"})
 	}, 56*time.Minute)
 	env.RegisterDelayedCallback(func() {
 		if st := automationState(t, env); st.Circuit.Open {
@@ -67,7 +69,7 @@ func TestCircuitBreaker(t *testing.T) {
 		}
 		env.CancelWorkflow()
 	}, 57*time.Minute)
-	env.ExecuteWorkflow(names.AutomationWorkflow, workflows.AutomationInput{Settings: workflows.AutomationSettings{Failures: 3, Window: source.Duration(30 * time.Minute)}})
+	env.ExecuteWorkflow(names.AutomationWorkflow, automationwire.AutomationInput{Settings: automationwire.AutomationSettings{Failures: 3, Window: source.Duration(30 * time.Minute)}})
 }
 
 func TestPauseAndSuppressions(t *testing.T) {
@@ -76,13 +78,13 @@ func TestPauseAndSuppressions(t *testing.T) {
 	env.RegisterDelayedCallback(func() {
 		env.UpdateWorkflow(names.PauseUpdate, "p1", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { t.Errorf("pause rejected: %v", err) }, OnComplete: func(any, error) {},
-		}, workflows.SwitchRequest{By: "bob", Reason: "game day"})
+		}, automationwire.SwitchRequest{By: "bob", Reason: "game day"})
 		env.UpdateWorkflow(names.PauseUpdate, "p2", &testsuite.TestUpdateCallback{
 			OnAccept: func() {}, OnReject: func(err error) { rejected = err }, OnComplete: func(any, error) {},
-		}, workflows.SwitchRequest{})
-		batch := make([]workflows.Suppression, 600)
+		}, automationwire.SwitchRequest{})
+		batch := make([]automationwire.Suppression, 600)
 		for i := range batch {
-			batch[i] = workflows.Suppression{Runbook: "r", Reason: "automation paused"}
+			batch[i] = automationwire.Suppression{Runbook: "r", Reason: "automation paused"}
 		}
 		env.SignalWorkflow(names.SuppressedSignal, batch)
 	}, time.Minute)
@@ -96,17 +98,17 @@ func TestPauseAndSuppressions(t *testing.T) {
 		}
 		env.CancelWorkflow()
 	}, 2*time.Minute)
-	env.ExecuteWorkflow(names.AutomationWorkflow, workflows.AutomationInput{})
+	env.ExecuteWorkflow(names.AutomationWorkflow, automationwire.AutomationInput{})
 }
 
 func TestAutomationContinuesAsNew(t *testing.T) {
 	env := automationEnv()
 	env.RegisterDelayedCallback(func() {
 		for i := 0; i < 1000; i++ {
-			env.SignalWorkflow(names.RunFinishedSignal, workflows.RunFinished{ID: "x", Status: workflows.StatusSucceeded})
+			env.SignalWorkflow(names.RunFinishedSignal, runwire.RunFinished{ID: "x", Status: runwire.StatusSucceeded})
 		}
 	}, time.Minute)
-	env.ExecuteWorkflow(names.AutomationWorkflow, workflows.AutomationInput{})
+	env.ExecuteWorkflow(names.AutomationWorkflow, automationwire.AutomationInput{})
 	err := env.GetWorkflowError()
 	if err == nil || !workflow.IsContinueAsNewError(err) {
 		t.Fatalf("want continue-as-new, got %v", err)

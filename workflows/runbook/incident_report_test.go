@@ -1,4 +1,4 @@
-package workflows_test
+package runbook_test
 
 import (
 	"context"
@@ -16,28 +16,30 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/incident"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runbookwf "github.com/firebreak-ops/firebreak/workflows/runbook"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // declarer hands out one incident ID, as the service would.
 type declarer struct {
 	mu   sync.Mutex
-	reqs []workflows.DeclareRequest
+	reqs []incidentwire.DeclareRequest
 	keys []string
 }
 
-func (d *declarer) DeclareIncident(_ context.Context, req workflows.DeclareRequest, key string) (*workflows.Incident, error) {
+func (d *declarer) DeclareIncident(_ context.Context, req incidentwire.DeclareRequest, key string) (*incidentwire.Incident, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.reqs, d.keys = append(d.reqs, req), append(d.keys, key)
-	return &workflows.Incident{ID: "INC-2026-0009", Severity: req.Severity, Status: workflows.IncidentInvestigating}, nil
+	return &incidentwire.Incident{ID: "INC-2026-0009", Severity: req.Severity, Status: incidentwire.IncidentInvestigating}, nil
 }
 
 // reportHarness runs runbooks whose signals to incidents are captured.
 type reportHarness struct {
 	*testsuite.TestWorkflowEnvironment
 	mu     sync.Mutex
-	events map[string][]workflows.IncidentEvent
+	events map[string][]incidentwire.IncidentEvent
 	decl   *declarer
 }
 
@@ -45,14 +47,14 @@ func newReportHarness(t *testing.T) *reportHarness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
-	h := &reportHarness{TestWorkflowEnvironment: env, events: map[string][]workflows.IncidentEvent{}, decl: &declarer{}}
+	h := &reportHarness{TestWorkflowEnvironment: env, events: map[string][]incidentwire.IncidentEvent{}, decl: &declarer{}}
 	activities.Register(env, activities.Handlers(activities.Deps{Incidents: h.decl}))
-	env.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflowOpts())
+	env.RegisterWorkflowWithOptions(runbookwf.RunbookWorkflow, workflowOpts())
 	env.OnSignalExternalWorkflow(mock.Anything, mock.Anything, "", names.IncidentEventSignal, mock.Anything).Return(
 		func(_, id, _, _ string, arg any) error {
 			h.mu.Lock()
 			defer h.mu.Unlock()
-			h.events[id] = append(h.events[id], arg.(workflows.IncidentEvent))
+			h.events[id] = append(h.events[id], arg.(incidentwire.IncidentEvent))
 			return nil
 		})
 	return h
@@ -80,7 +82,7 @@ spec:
     - {name: act, action: log, with: {message: acting}}
 `
 
-func summarise(evs []workflows.IncidentEvent) string {
+func summarise(evs []incidentwire.IncidentEvent) string {
 	var out []string
 	for _, e := range evs {
 		out = append(out, e.Kind+" "+e.By+": "+e.Text)
@@ -123,16 +125,16 @@ run firebreak: run runbook:test:1 succeeded`},
 			h.RegisterDelayedCallback(func() {
 				h.UpdateWorkflow(names.ApproveUpdate, "a", &testsuite.TestUpdateCallback{
 					OnAccept: func() {}, OnReject: func(err error) { t.Errorf("approval rejected: %v", err) }, OnComplete: func(any, error) {},
-				}, workflows.ApprovalRequest{Step: "confirm", Approve: true, By: "alice", Comment: "ok"})
+				}, runwire.ApprovalRequest{Step: "confirm", Approve: true, By: "alice", Comment: "ok"})
 			}, time.Minute)
 			params, _ := rb.ResolveParams(map[string]any{"declare": tc.declare})
-			h.ExecuteWorkflow(names.RunbookWorkflow, workflows.RunInput{
-				ID: "runbook:test:1", Runbook: rb, Params: params, Trigger: workflows.TriggerAPI, RequestedBy: "tester", Incident: tc.incident,
+			h.ExecuteWorkflow(names.RunbookWorkflow, runwire.RunInput{
+				ID: "runbook:test:1", Runbook: rb, Params: params, Trigger: runwire.TriggerAPI, RequestedBy: "tester", Incident: tc.incident,
 			})
 			if err := h.GetWorkflowError(); err != nil {
 				t.Fatal(err)
 			}
-			var st workflows.RunState
+			var st runwire.RunState
 			_ = h.GetWorkflowResult(&st)
 			target := tc.incident
 			if tc.declare {
@@ -153,7 +155,7 @@ run firebreak: run runbook:test:1 succeeded`},
 					t.Errorf("declarations %+v keys %v", h.decl.reqs, h.decl.keys)
 				}
 				steps := h.events[names.IncidentWorkflowID(target)]
-				if rep := steps[5].Step; rep == nil || rep.Approver != "alice" || rep.Decision != workflows.DecisionApproved {
+				if rep := steps[5].Step; rep == nil || rep.Approver != "alice" || rep.Decision != runwire.DecisionApproved {
 					t.Errorf("approval step report %+v", rep)
 				}
 			}

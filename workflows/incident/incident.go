@@ -1,4 +1,8 @@
-package workflows
+// Package incident holds the incident workflows: IncidentWorkflow (the
+// record, its Slack channel and summary, chaos halts, paging),
+// IncidentCounterWorkflow (incident numbers) and PostmortemWorkflow. Their
+// wire types are in workflows/wire/incident.
+package incident
 
 import (
 	"encoding/json"
@@ -14,6 +18,10 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/workflows/internal/wfutil"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Bounds of an incident workflow.
@@ -35,8 +43,8 @@ const (
 
 // incident is one run of an incident workflow.
 type incident struct {
-	inc *Incident
-	set IncidentSettings
+	inc *incidentwire.Incident
+	set incidentwire.IncidentSettings
 	// events counts commands and events in this run, for continue-as-new.
 	events int
 	// halts are chaos halts still to send: the reason of each.
@@ -54,20 +62,20 @@ type chaosHaltRequest struct{ reason, by string }
 // with it, halts chaos on SEV1/SEV2, and on resolve writes the postmortem
 // from the record through PostmortemWorkflow. Long incidents continue as
 // new, carrying the whole record.
-func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error) {
+func IncidentWorkflow(ctx workflow.Context, in incidentwire.IncidentInput) (*incidentwire.Incident, error) {
 	r := &incident{inc: &in.Incident, set: in.Settings}
 	if r.set.MaxEvents <= 0 {
 		r.set.MaxEvents = DefaultIncidentEvents
 	}
 	if r.inc.Timeline == nil {
-		r.inc.Timeline = []TimelineEntry{}
+		r.inc.Timeline = []incidentwire.TimelineEntry{}
 	}
 	// The record is complete before any command can see it: updates that
 	// arrive with the start run as soon as their handler is set.
 	if in.Request != nil {
 		r.declare(ctx, *in.Request)
 	}
-	if err := workflow.SetQueryHandler(ctx, names.IncidentQuery, func() (*Incident, error) { return r.inc, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, names.IncidentQuery, func() (*incidentwire.Incident, error) { return r.inc, nil }); err != nil {
 		return nil, err
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.IncidentCommandUpdate, r.command,
@@ -77,7 +85,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 	events := workflow.GetSignalChannel(ctx, names.IncidentEventSignal)
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		for {
-			var ev IncidentEvent
+			var ev incidentwire.IncidentEvent
 			if !events.Receive(gctx, &ev) {
 				return
 			}
@@ -90,14 +98,9 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 	}
 	r.sync(ctx)
 
-	notifierDone := true
+	notifierDone := func() bool { return true }
 	if r.set.Slack {
-		notifierDone = false
-		nctx, _ := workflow.NewDisconnectedContext(ctx)
-		workflow.Go(nctx, func(gctx workflow.Context) {
-			r.notifier(gctx)
-			notifierDone = true
-		})
+		notifierDone = wfutil.GoDisconnected(ctx, r.notifier)
 	}
 	if in.Request != nil && r.set.Slack && r.inc.Slack == nil {
 		r.createChannel(ctx)
@@ -120,7 +123,7 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 	}
 	// Take what arrived meanwhile before leaving this run.
 	for {
-		var ev IncidentEvent
+		var ev incidentwire.IncidentEvent
 		if !events.ReceiveAsync(&ev) {
 			break
 		}
@@ -135,20 +138,20 @@ func IncidentWorkflow(ctx workflow.Context, in IncidentInput) (*Incident, error)
 	}
 	// Let the summary show the last state, without holding the incident.
 	r.closing = true
-	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, func() bool { return notifierDone })
+	_, _ = workflow.AwaitWithTimeout(ctx, time.Minute, notifierDone)
 	if r.inc.Done() {
 		return r.inc, nil
 	}
 	next := *r.inc
 	next.Generation++
-	return r.inc, workflow.NewContinueAsNewError(ctx, names.IncidentWorkflow, IncidentInput{Incident: next, Settings: in.Settings})
+	return r.inc, workflow.NewContinueAsNewError(ctx, names.IncidentWorkflow, incidentwire.IncidentInput{Incident: next, Settings: in.Settings})
 }
 
 // declare fills in the record from the declaration.
-func (r *incident) declare(ctx workflow.Context, req DeclareRequest) {
+func (r *incident) declare(ctx workflow.Context, req incidentwire.DeclareRequest) {
 	now := workflow.Now(ctx).UTC()
 	inc := r.inc
-	inc.Title, inc.Severity, inc.Status = req.Title, req.Severity, IncidentInvestigating
+	inc.Title, inc.Severity, inc.Status = req.Title, req.Severity, incidentwire.IncidentInvestigating
 	inc.Commander, inc.Services, inc.Responders = req.Commander, req.Services, req.Responders
 	inc.Links = append(inc.Links, req.Links...)
 	inc.DeclaredBy, inc.DeclaredAt, inc.DetectedAt, inc.StartedAt = req.DeclaredBy, now, now, now
@@ -156,7 +159,7 @@ func (r *incident) declare(ctx workflow.Context, req DeclareRequest) {
 		inc.StartedAt = req.StartedAt.UTC()
 	}
 	if inc.Commander != "" {
-		inc.Roles = map[string]string{RoleCommander: inc.Commander}
+		inc.Roles = map[string]string{incidentwire.RoleCommander: inc.Commander}
 	}
 	for _, run := range req.Runs {
 		if !slices.Contains(inc.Runs, run) {
@@ -170,18 +173,18 @@ func (r *incident) declare(ctx workflow.Context, req DeclareRequest) {
 	if len(inc.Services) > 0 {
 		text += "; services " + strings.Join(inc.Services, ", ")
 	}
-	r.record(TimelineEntry{At: now, Kind: TimelineDeclared, By: req.DeclaredBy, Source: req.Source, Text: text})
+	r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineDeclared, By: req.DeclaredBy, Source: req.Source, Text: text})
 	if req.PagerDutyIncident != "" {
-		r.addLink(Link{Kind: LinkPagerDuty, ID: req.PagerDutyIncident, Title: "PagerDuty incident " + req.PagerDutyIncident})
-		r.record(TimelineEntry{At: now, Kind: TimelineLink, By: req.DeclaredBy, Text: "linked PagerDuty incident " + req.PagerDutyIncident, Ref: req.PagerDutyIncident})
+		r.addLink(incidentwire.Link{Kind: incidentwire.LinkPagerDuty, ID: req.PagerDutyIncident, Title: "PagerDuty incident " + req.PagerDutyIncident})
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineLink, By: req.DeclaredBy, Text: "linked PagerDuty incident " + req.PagerDutyIncident, Ref: req.PagerDutyIncident})
 	}
 }
 
 // announce does what a declaration does beyond the record: halt chaos for
 // SEV1/SEV2 and page when asked.
-func (r *incident) announce(ctx workflow.Context, req DeclareRequest) {
+func (r *incident) announce(ctx workflow.Context, req incidentwire.DeclareRequest) {
 	inc := r.inc
-	if HaltsChaos(inc.Severity) && !r.set.NoChaosHalt {
+	if incidentwire.HaltsChaos(inc.Severity) && !r.set.NoChaosHalt {
 		r.haltChaos(ctx, chaosHaltRequest{reason: fmt.Sprintf("%s %s declared", inc.ID, inc.Severity), by: req.DeclaredBy})
 	}
 	if req.Page {
@@ -194,7 +197,7 @@ func (r *incident) announce(ctx workflow.Context, req DeclareRequest) {
 func (r *incident) page(ctx workflow.Context, by string) {
 	now := workflow.Now(ctx).UTC()
 	if !r.set.CanPage {
-		r.record(TimelineEntry{At: now, Kind: TimelinePagerDuty, By: by, Text: "not paged: no PagerDuty routing key is configured (pagerduty.routingKey)"})
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelinePagerDuty, By: by, Text: "not paged: no PagerDuty routing key is configured (pagerduty.routingKey)"})
 		return
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -203,7 +206,7 @@ func (r *incident) page(ctx workflow.Context, by string) {
 		Summary:             "page",
 	})
 	severity := "error"
-	if r.inc.Severity == SeverityCritical {
+	if r.inc.Severity == incidentwire.SeverityCritical {
 		severity = "critical"
 	}
 	err := workflow.ExecuteActivity(actx, actions.PagerDutyTrigger, actions.Request{
@@ -215,14 +218,14 @@ func (r *incident) page(ctx workflow.Context, by string) {
 	}).Get(ctx, nil)
 	now = workflow.Now(ctx).UTC()
 	if err != nil {
-		r.record(TimelineEntry{At: now, Kind: TimelinePagerDuty, By: by, Text: "paging failed: " + actionMessage(err, 30*time.Second)})
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelinePagerDuty, By: by, Text: "paging failed: " + wfutil.ActionMessage(err, 30*time.Second)})
 		return
 	}
-	r.addLink(Link{Kind: LinkPagerDuty, ID: r.inc.ID, Title: "PagerDuty alert " + r.inc.ID})
-	r.record(TimelineEntry{At: now, Kind: TimelinePagerDuty, By: by, Text: "paged through PagerDuty (dedup key " + r.inc.ID + ")", Ref: r.inc.ID})
+	r.addLink(incidentwire.Link{Kind: incidentwire.LinkPagerDuty, ID: r.inc.ID, Title: "PagerDuty alert " + r.inc.ID})
+	r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelinePagerDuty, By: by, Text: "paged through PagerDuty (dedup key " + r.inc.ID + ")", Ref: r.inc.ID})
 }
 
-func (r *incident) addLink(l Link) {
+func (r *incident) addLink(l incidentwire.Link) {
 	for _, have := range r.inc.Links {
 		if have.Kind == l.Kind && have.ID == l.ID && have.URL == l.URL {
 			return
@@ -235,23 +238,23 @@ func (r *incident) addLink(l Link) {
 // namespace without one has nothing to halt; that is recorded too.
 func (r *incident) haltChaos(ctx workflow.Context, h chaosHaltRequest) {
 	err := workflow.SignalExternalWorkflow(ctx, names.ChaosWorkflowID, "", names.ChaosHaltSignal,
-		ChaosHalt{Reason: h.reason, By: h.by, At: workflow.Now(ctx).UTC()}).Get(ctx, nil)
+		chaoswire.ChaosHalt{Reason: h.reason, By: h.by, At: workflow.Now(ctx).UTC()}).Get(ctx, nil)
 	now := workflow.Now(ctx).UTC()
 	var unknown *temporal.UnknownExternalWorkflowExecutionError
 	switch {
 	case err == nil:
 		r.inc.ChaosHalted = true
-		r.record(TimelineEntry{At: now, Kind: TimelineChaos, By: h.by, Text: "chaos halted: " + h.reason, Ref: names.ChaosWorkflowID})
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineChaos, By: h.by, Text: "chaos halted: " + h.reason, Ref: names.ChaosWorkflowID})
 	case errors.As(err, &unknown):
-		r.record(TimelineEntry{At: now, Kind: TimelineChaos, By: h.by, Text: "chaos not halted: no chaos workflow is running", Ref: names.ChaosWorkflowID})
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineChaos, By: h.by, Text: "chaos not halted: no chaos workflow is running", Ref: names.ChaosWorkflowID})
 	default:
-		r.record(TimelineEntry{At: now, Kind: TimelineChaos, By: h.by, Text: "chaos halt failed: " + err.Error(), Ref: names.ChaosWorkflowID})
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineChaos, By: h.by, Text: "chaos halt failed: " + err.Error(), Ref: names.ChaosWorkflowID})
 	}
 }
 
 // record appends a timeline entry, keeping the timeline in time order
 // (events from elsewhere may arrive after later entries).
-func (r *incident) record(e TimelineEntry) {
+func (r *incident) record(e incidentwire.TimelineEntry) {
 	e.At = e.At.UTC()
 	if t := []rune(e.Text); len(t) > maxEntryText {
 		e.Text = string(t[:maxEntryText-1]) + "…"
@@ -263,53 +266,53 @@ func (r *incident) record(e TimelineEntry) {
 	}
 	r.inc.Timeline = slices.Insert(tl, i, e)
 	if over := len(r.inc.Timeline) - maxTimeline; over > 0 {
-		r.inc.Timeline = append([]TimelineEntry(nil), r.inc.Timeline[over:]...)
+		r.inc.Timeline = append([]incidentwire.TimelineEntry(nil), r.inc.Timeline[over:]...)
 	}
 	r.version++
 }
 
 // validate rejects commands that cannot apply, before they enter history.
-func (r *incident) validate(_ workflow.Context, c IncidentCommand) error {
+func (r *incident) validate(_ workflow.Context, c incidentwire.IncidentCommand) error {
 	reject := func(format string, args ...any) error {
-		return temporal.NewApplicationError(fmt.Sprintf(format, args...), RejectInvalid)
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), runwire.RejectInvalid)
 	}
 	if strings.TrimSpace(c.By) == "" {
 		return reject("a command must say who gives it (by)")
 	}
 	if r.inc.Done() {
-		return temporal.NewApplicationError(fmt.Sprintf("incident %s is resolved", r.inc.ID), RejectIncidentResolved)
+		return temporal.NewApplicationError(fmt.Sprintf("incident %s is resolved", r.inc.ID), incidentwire.RejectIncidentResolved)
 	}
 	switch c.Kind {
-	case CommandStatus:
-		if !slices.Contains(IncidentStatuses, c.Status) {
-			return reject("status must be one of %s, not %q", strings.Join(IncidentStatuses, ", "), c.Status)
+	case incidentwire.CommandStatus:
+		if !slices.Contains(incidentwire.IncidentStatuses, c.Status) {
+			return reject("status must be one of %s, not %q", strings.Join(incidentwire.IncidentStatuses, ", "), c.Status)
 		}
 		if c.Status == r.inc.Status {
-			return temporal.NewApplicationError(fmt.Sprintf("incident %s is already %s", r.inc.ID, c.Status), RejectNotWaiting)
+			return temporal.NewApplicationError(fmt.Sprintf("incident %s is already %s", r.inc.ID, c.Status), runwire.RejectNotWaiting)
 		}
-	case CommandSeverity:
-		if !slices.Contains(Severities, c.Severity) {
-			return reject("severity must be one of %s, not %q", strings.Join(Severities, ", "), c.Severity)
+	case incidentwire.CommandSeverity:
+		if !slices.Contains(incidentwire.Severities, c.Severity) {
+			return reject("severity must be one of %s, not %q", strings.Join(incidentwire.Severities, ", "), c.Severity)
 		}
 		if c.Severity == r.inc.Severity {
-			return temporal.NewApplicationError(fmt.Sprintf("incident %s is already %s", r.inc.ID, c.Severity), RejectNotWaiting)
+			return temporal.NewApplicationError(fmt.Sprintf("incident %s is already %s", r.inc.ID, c.Severity), runwire.RejectNotWaiting)
 		}
-	case CommandRole:
-		if !slices.Contains(IncidentRoles, c.Role) {
-			return reject("role must be one of %s, not %q", strings.Join(IncidentRoles, ", "), c.Role)
+	case incidentwire.CommandRole:
+		if !slices.Contains(incidentwire.IncidentRoles, c.Role) {
+			return reject("role must be one of %s, not %q", strings.Join(incidentwire.IncidentRoles, ", "), c.Role)
 		}
 		if strings.TrimSpace(c.User) == "" {
 			return reject("say who takes the %s role (user)", c.Role)
 		}
-	case CommandNote, CommandActionItem:
+	case incidentwire.CommandNote, incidentwire.CommandActionItem:
 		if strings.TrimSpace(c.Text) == "" {
 			return reject("a %s needs text", c.Kind)
 		}
-	case CommandLink:
+	case incidentwire.CommandLink:
 		if c.Link == nil || (c.Link.URL == "" && c.Link.ID == "") {
 			return reject("a link needs a url or an id")
 		}
-	case CommandResolve:
+	case incidentwire.CommandResolve:
 	default:
 		return reject("unknown command %q", c.Kind)
 	}
@@ -317,76 +320,76 @@ func (r *incident) validate(_ workflow.Context, c IncidentCommand) error {
 }
 
 // command applies a person's command and returns the incident as it is.
-func (r *incident) command(ctx workflow.Context, c IncidentCommand) (*Incident, error) {
+func (r *incident) command(ctx workflow.Context, c incidentwire.IncidentCommand) (*incidentwire.Incident, error) {
 	if err := r.validate(ctx, c); err != nil {
 		return nil, err
 	}
 	r.events++
 	now := workflow.Now(ctx).UTC()
-	e := TimelineEntry{At: now, By: c.By, Source: c.Source}
+	e := incidentwire.TimelineEntry{At: now, By: c.By, Source: c.Source}
 	switch c.Kind {
-	case CommandStatus:
-		if c.Status == IncidentResolved {
+	case incidentwire.CommandStatus:
+		if c.Status == incidentwire.IncidentResolved {
 			r.resolve(now, c)
 			break
 		}
-		e.Kind, e.Text = TimelineStatus, fmt.Sprintf("status %s → %s", r.inc.Status, c.Status)
+		e.Kind, e.Text = incidentwire.TimelineStatus, fmt.Sprintf("status %s → %s", r.inc.Status, c.Status)
 		if c.Text != "" {
 			e.Text += ": " + c.Text
 		}
 		r.inc.Status = c.Status
 		r.acknowledge(now)
-		if c.Status == IncidentMitigated && r.inc.MitigatedAt == nil {
+		if c.Status == incidentwire.IncidentMitigated && r.inc.MitigatedAt == nil {
 			r.inc.MitigatedAt = &now
 		}
 		r.record(e)
-	case CommandSeverity:
+	case incidentwire.CommandSeverity:
 		old := r.inc.Severity
 		r.inc.Severity = c.Severity
-		e.Kind, e.Text = TimelineSeverity, fmt.Sprintf("severity %s → %s", old, c.Severity)
+		e.Kind, e.Text = incidentwire.TimelineSeverity, fmt.Sprintf("severity %s → %s", old, c.Severity)
 		if c.Text != "" {
 			e.Text += ": " + c.Text
 		}
 		r.record(e)
-		if HaltsChaos(c.Severity) && !HaltsChaos(old) && !r.set.NoChaosHalt {
+		if incidentwire.HaltsChaos(c.Severity) && !incidentwire.HaltsChaos(old) && !r.set.NoChaosHalt {
 			r.halts = append(r.halts, chaosHaltRequest{reason: fmt.Sprintf("%s escalated to %s", r.inc.ID, c.Severity), by: c.By})
 		}
-	case CommandRole:
+	case incidentwire.CommandRole:
 		if r.inc.Roles == nil {
 			r.inc.Roles = map[string]string{}
 		}
 		r.inc.Roles[c.Role] = c.User
-		if c.Role == RoleCommander {
+		if c.Role == incidentwire.RoleCommander {
 			r.inc.Commander = c.User
 		}
-		e.Kind, e.Text = TimelineRole, fmt.Sprintf("%s is now %s", c.User, c.Role)
+		e.Kind, e.Text = incidentwire.TimelineRole, fmt.Sprintf("%s is now %s", c.User, c.Role)
 		r.record(e)
-	case CommandNote:
-		e.Kind, e.Text = TimelineNote, c.Text
+	case incidentwire.CommandNote:
+		e.Kind, e.Text = incidentwire.TimelineNote, c.Text
 		r.record(e)
-	case CommandActionItem:
+	case incidentwire.CommandActionItem:
 		r.inc.ActionItems = append(r.inc.ActionItems, c.Text)
-		e.Kind, e.Text = TimelineNote, "action item: "+c.Text
+		e.Kind, e.Text = incidentwire.TimelineNote, "action item: "+c.Text
 		r.record(e)
-	case CommandLink:
+	case incidentwire.CommandLink:
 		l := *c.Link
 		if l.Kind == "" {
-			l.Kind = LinkOther
+			l.Kind = incidentwire.LinkOther
 		}
 		r.addLink(l)
-		e.Kind, e.Text, e.Ref = TimelineLink, "linked "+linkText(l), l.URL
+		e.Kind, e.Text, e.Ref = incidentwire.TimelineLink, "linked "+linkText(l), l.URL
 		if e.Ref == "" {
 			e.Ref = l.ID
 		}
 		r.record(e)
-	case CommandResolve:
+	case incidentwire.CommandResolve:
 		r.resolve(now, c)
 	}
 	r.sync(ctx)
 	return r.inc, nil
 }
 
-func linkText(l Link) string {
+func linkText(l incidentwire.Link) string {
 	switch {
 	case l.Title != "" && l.URL != "":
 		return fmt.Sprintf("%s %s (%s)", l.Kind, l.Title, l.URL)
@@ -405,31 +408,31 @@ func (r *incident) acknowledge(now time.Time) {
 	}
 }
 
-func (r *incident) resolve(now time.Time, c IncidentCommand) {
+func (r *incident) resolve(now time.Time, c incidentwire.IncidentCommand) {
 	r.acknowledge(now)
 	if r.inc.MitigatedAt == nil {
 		r.inc.MitigatedAt = &now
 	}
 	r.inc.ResolvedAt = &now
-	r.inc.Status = IncidentResolved
+	r.inc.Status = incidentwire.IncidentResolved
 	r.inc.Summary = c.Text
 	r.inc.ActionItems = append(r.inc.ActionItems, c.ActionItems...)
 	text := "resolved"
 	if c.Text != "" {
 		text += ": " + c.Text
 	}
-	r.record(TimelineEntry{At: now, Kind: TimelineResolved, By: c.By, Source: c.Source, Text: text})
+	r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineResolved, By: c.By, Source: c.Source, Text: text})
 }
 
 // apply records an event reported from elsewhere.
-func (r *incident) apply(ev IncidentEvent) {
+func (r *incident) apply(ev incidentwire.IncidentEvent) {
 	r.events++
 	inc := r.inc
 	if ev.Run != "" && !slices.Contains(inc.Runs, ev.Run) {
 		inc.Runs = append(inc.Runs, ev.Run)
 	}
-	e := TimelineEntry{At: ev.At, Kind: ev.Kind, By: ev.By, Text: ev.Text, Ref: ev.Ref, Source: ev.Source}
-	if ev.Kind == TimelinePagerDuty && ev.Ref != "" {
+	e := incidentwire.TimelineEntry{At: ev.At, Kind: ev.Kind, By: ev.By, Text: ev.Text, Ref: ev.Ref, Source: ev.Source}
+	if ev.Kind == incidentwire.TimelinePagerDuty && ev.Ref != "" {
 		// A webhook delivered twice is recorded once.
 		for _, have := range inc.Timeline {
 			if have.Kind == ev.Kind && have.Ref == ev.Ref {
@@ -463,7 +466,7 @@ func (r *incident) apply(ev IncidentEvent) {
 		if a.ReceivedAt.Before(inc.DetectedAt) {
 			inc.DetectedAt = a.ReceivedAt.UTC()
 		}
-	case ev.Kind == TimelinePagerDuty && ev.PagerDutyType == "incident.acknowledged":
+	case ev.Kind == incidentwire.TimelinePagerDuty && ev.PagerDutyType == "incident.acknowledged":
 		r.acknowledge(ev.At.UTC())
 	}
 	r.record(e)
@@ -482,17 +485,7 @@ func (r *incident) sync(ctx workflow.Context) {
 		names.MemoIncidentCommander: inc.Commander, names.MemoIncidentServices: inc.Services,
 		names.MemoIncidentChannel: channel, names.MemoIncidentPagerDuty: inc.PagerDutyIncident(),
 	})
-	_ = workflow.UpsertTypedSearchAttributes(ctx, statusKey.ValueSet(inc.Status))
-}
-
-func slackOptions(ctx workflow.Context, summary string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		StartToCloseTimeout: 20 * time.Second,
-		RetryPolicy: &temporal.RetryPolicy{
-			InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: 30 * time.Second, MaximumAttempts: 6,
-		},
-		Summary: summary,
-	})
+	_ = workflow.UpsertTypedSearchAttributes(ctx, wfutil.StatusKey.ValueSet(inc.Status))
 }
 
 // createChannel creates the incident's channel and invites the
@@ -506,14 +499,14 @@ func (r *incident) createChannel(ctx workflow.Context) {
 	}
 	name := names.IncidentChannelName(r.inc.ID, r.inc.Title)
 	var res actions.Result
-	err := workflow.ExecuteActivity(slackOptions(ctx, "incident channel"), actions.SlackIncidentChannel, actions.Request{
+	err := workflow.ExecuteActivity(wfutil.SlackOptions(ctx, "incident channel"), actions.SlackIncidentChannel, actions.Request{
 		RunID: names.IncidentWorkflowID(r.inc.ID), Step: "slack-channel",
 		With: map[string]any{"name": name, "users": users, "topic": fmt.Sprintf("%s %s: %s", r.inc.ID, strings.ToUpper(r.inc.Severity), r.inc.Title)},
 	}).Get(ctx, &res)
 	now := workflow.Now(ctx).UTC()
 	if err != nil {
-		r.inc.Slack = &IncidentSlack{Name: name, Error: actionMessage(err, 20*time.Second)}
-		r.record(TimelineEntry{At: now, Kind: TimelineSlack, By: "firebreak", Text: "could not create the Slack channel: " + r.inc.Slack.Error})
+		r.inc.Slack = &incidentwire.IncidentSlack{Name: name, Error: wfutil.ActionMessage(err, 20*time.Second)}
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineSlack, By: "firebreak", Text: "could not create the Slack channel: " + r.inc.Slack.Error})
 		return
 	}
 	var out struct {
@@ -523,7 +516,7 @@ func (r *incident) createChannel(ctx workflow.Context) {
 		NotInvited []string `json:"notInvited"`
 	}
 	_ = decodeOutput(res.Output, &out) //workflowcheck:ignore JSON of an activity result is deterministic
-	r.inc.Slack = &IncidentSlack{Channel: out.Channel, Name: out.Name}
+	r.inc.Slack = &incidentwire.IncidentSlack{Channel: out.Channel, Name: out.Name}
 	text := "created Slack channel #" + out.Name
 	if len(out.Invited) > 0 {
 		text += " and invited " + strings.Join(out.Invited, ", ")
@@ -531,7 +524,7 @@ func (r *incident) createChannel(ctx workflow.Context) {
 	if len(out.NotInvited) > 0 {
 		text += "; could not invite " + strings.Join(out.NotInvited, ", ") + " (not Slack user IDs?)"
 	}
-	r.record(TimelineEntry{At: now, Kind: TimelineSlack, By: "firebreak", Text: text, Ref: out.Channel})
+	r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineSlack, By: "firebreak", Text: text, Ref: out.Channel})
 	r.sync(ctx)
 }
 
@@ -548,7 +541,7 @@ func decodeOutput(out any, v any) error {
 // state whenever it changed, one call at a time. Slack failures never
 // touch the incident.
 func (r *incident) notifier(ctx workflow.Context) {
-	ctx = slackOptions(ctx, "incident summary")
+	ctx = wfutil.SlackOptions(ctx, "incident summary")
 	for {
 		if err := workflow.Await(ctx, func() bool {
 			return (r.version != r.sent && r.inc.Slack != nil && r.inc.Slack.Channel != "") || r.closing
@@ -579,7 +572,7 @@ func (r *incident) notifier(ctx workflow.Context) {
 
 // summaryView is the record the summary message needs: everything but
 // the older timeline.
-func (r *incident) summaryView() Incident {
+func (r *incident) summaryView() incidentwire.Incident {
 	v := *r.inc
 	if n := len(v.Timeline); n > summaryEntries {
 		v.Timeline = v.Timeline[n-summaryEntries:]
@@ -601,14 +594,14 @@ func (r *incident) postmortem(ctx workflow.Context) {
 		ParentClosePolicy:     enumspb.PARENT_CLOSE_POLICY_ABANDON,
 		StaticSummary:         "postmortem of " + r.inc.ID,
 	})
-	var res PostmortemResult
-	err := workflow.ExecuteChildWorkflow(cctx, names.PostmortemWorkflow, PostmortemInput{Incident: *r.inc, Channel: channel}).Get(ctx, &res)
+	var res incidentwire.PostmortemResult
+	err := workflow.ExecuteChildWorkflow(cctx, names.PostmortemWorkflow, incidentwire.PostmortemInput{Incident: *r.inc, Channel: channel}).Get(ctx, &res)
 	now := workflow.Now(ctx).UTC()
 	if err != nil {
-		r.inc.Postmortem = &PostmortemInfo{GeneratedAt: now, Error: err.Error()}
-		r.record(TimelineEntry{At: now, Kind: TimelinePostmortem, By: "firebreak", Text: "postmortem failed: " + err.Error()})
+		r.inc.Postmortem = &incidentwire.PostmortemInfo{GeneratedAt: now, Error: err.Error()}
+		r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelinePostmortem, By: "firebreak", Text: "postmortem failed: " + err.Error()})
 		return
 	}
-	r.inc.Postmortem = &PostmortemInfo{Path: res.Path, GeneratedAt: res.GeneratedAt}
-	r.record(TimelineEntry{At: now, Kind: TimelinePostmortem, By: "firebreak", Text: "postmortem written", Ref: res.Path})
+	r.inc.Postmortem = &incidentwire.PostmortemInfo{Path: res.Path, GeneratedAt: res.GeneratedAt}
+	r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelinePostmortem, By: "firebreak", Text: "postmortem written", Ref: res.Path})
 }

@@ -1,4 +1,4 @@
-package workflows_test
+package runbook_test
 
 import (
 	"context"
@@ -18,7 +18,8 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/runbooks"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runbookwf "github.com/firebreak-ops/firebreak/workflows/runbook"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // recorder stands in for an outside system: it counts calls per step and
@@ -74,7 +75,7 @@ func newHarness(t *testing.T) *harness {
 	for name, h := range handlers {
 		env.RegisterActivityWithOptions(activities.Wrap(h), activity.RegisterOptions{Name: name})
 	}
-	env.RegisterWorkflowWithOptions(workflows.RunbookWorkflow, workflowOpts())
+	env.RegisterWorkflowWithOptions(runbookwf.RunbookWorkflow, workflowOpts())
 	return &harness{TestWorkflowEnvironment: env, t: t, rec: rec}
 }
 
@@ -96,28 +97,28 @@ func (h *harness) run(rb runbooks.Runbook, params map[string]any, dryRun bool) {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.ExecuteWorkflow(names.RunbookWorkflow, workflows.RunInput{
-		ID: "runbook:test:1", Runbook: rb, Params: resolved, DryRun: dryRun, Trigger: workflows.TriggerAPI, RequestedBy: "tester",
+	h.ExecuteWorkflow(names.RunbookWorkflow, runwire.RunInput{
+		ID: "runbook:test:1", Runbook: rb, Params: resolved, DryRun: dryRun, Trigger: runwire.TriggerAPI, RequestedBy: "tester",
 	})
 	if !h.IsWorkflowCompleted() {
 		h.t.Fatal("workflow did not complete")
 	}
 }
 
-func (h *harness) state() *workflows.RunState {
+func (h *harness) state() *runwire.RunState {
 	h.t.Helper()
 	v, err := h.QueryWorkflow(names.StatusQuery)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	var st workflows.RunState
+	var st runwire.RunState
 	if err := v.Get(&st); err != nil {
 		h.t.Fatal(err)
 	}
 	return &st
 }
 
-func (h *harness) approve(after time.Duration, req workflows.ApprovalRequest, rejected *error) {
+func (h *harness) approve(after time.Duration, req runwire.ApprovalRequest, rejected *error) {
 	h.RegisterDelayedCallback(func() {
 		h.UpdateWorkflow(names.ApproveUpdate, "u-"+req.By+req.Step, &testsuite.TestUpdateCallback{
 			OnAccept: func() {},
@@ -131,13 +132,13 @@ func (h *harness) approve(after time.Duration, req workflows.ApprovalRequest, re
 	}, after)
 }
 
-func stepByName(st *workflows.RunState, name string) workflows.StepState {
+func stepByName(st *runwire.RunState, name string) runwire.StepState {
 	for _, s := range st.Steps {
 		if s.Name == name {
 			return s
 		}
 	}
-	return workflows.StepState{}
+	return runwire.StepState{}
 }
 
 const guarded = `
@@ -163,8 +164,8 @@ func TestGuardTrueAndFalse(t *testing.T) {
 		status string
 		result bool
 	}{
-		{count: 1, status: workflows.StepSkipped, result: false},
-		{count: 5, status: workflows.StepSucceeded, result: true},
+		{count: 1, status: runwire.StepSkipped, result: false},
+		{count: 5, status: runwire.StepSucceeded, result: true},
 	} {
 		h := newHarness(t)
 		h.run(load(t, guarded), map[string]any{"count": tc.count}, false)
@@ -186,7 +187,7 @@ func TestGuardTrueAndFalse(t *testing.T) {
 			// && short-circuits, but the record still shows what was read.
 			t.Logf("inputs: %v", big.Decision.Inputs)
 		}
-		if st.Status != workflows.StatusSucceeded {
+		if st.Status != runwire.StatusSucceeded {
 			t.Errorf("run status %s", st.Status)
 		}
 	}
@@ -212,7 +213,7 @@ func TestRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 	call := stepByName(h.state(), "call")
-	if call.Status != workflows.StepSucceeded || call.Attempts != 3 {
+	if call.Status != runwire.StepSucceeded || call.Attempts != 3 {
 		t.Fatalf("step %+v, want succeeded after 3 attempts", call)
 	}
 
@@ -224,10 +225,10 @@ func TestRetries(t *testing.T) {
 	}
 	st := h.state()
 	call = stepByName(st, "call")
-	if call.Status != workflows.StepFailed || call.Attempts != 3 || call.Error != "upstream said 503" {
+	if call.Status != runwire.StepFailed || call.Attempts != 3 || call.Error != "upstream said 503" {
 		t.Fatalf("step %+v, want failed after 3 attempts with the cause", call)
 	}
-	if st.Status != workflows.StatusFailed || st.Error == "" {
+	if st.Status != runwire.StatusFailed || st.Error == "" {
 		t.Fatalf("run %s %q", st.Status, st.Error)
 	}
 }
@@ -256,10 +257,10 @@ spec:
 	}
 	st := h.state()
 	call := stepByName(st, "call")
-	if call.Status != workflows.StepFailed || call.Error != "timed out after 1s" {
+	if call.Status != runwire.StepFailed || call.Error != "timed out after 1s" {
 		t.Fatalf("call %+v", call)
 	}
-	if stepByName(st, "after").Status != workflows.StepSucceeded {
+	if stepByName(st, "after").Status != runwire.StepSucceeded {
 		t.Fatal("onFailure: continue did not continue")
 	}
 }
@@ -292,10 +293,10 @@ func approvingRunbook(t *testing.T, onTimeout string) runbooks.Runbook {
 func TestApprovalGranted(t *testing.T) {
 	h := newHarness(t)
 	var rejected error
-	h.approve(time.Minute, workflows.ApprovalRequest{Step: "ok", Approve: true, By: "mallory"}, &rejected)
-	h.approve(2*time.Minute, workflows.ApprovalRequest{Step: "ok", Approve: true, By: "alice", Comment: "looks safe"}, nil)
+	h.approve(time.Minute, runwire.ApprovalRequest{Step: "ok", Approve: true, By: "mallory"}, &rejected)
+	h.approve(2*time.Minute, runwire.ApprovalRequest{Step: "ok", Approve: true, By: "alice", Comment: "looks safe"}, nil)
 	h.RegisterDelayedCallback(func() {
-		if st := h.state(); st.Status != workflows.StatusWaitingApproval {
+		if st := h.state(); st.Status != runwire.StatusWaitingApproval {
 			t.Errorf("while waiting, run status %s", st.Status)
 		}
 	}, 90*time.Second)
@@ -307,28 +308,28 @@ func TestApprovalGranted(t *testing.T) {
 		t.Error("an approver not on the list was accepted")
 	}
 	ok := stepByName(h.state(), "ok")
-	if ok.Status != workflows.StepSucceeded || ok.Approval.Decision != workflows.DecisionApproved || ok.Approval.By != "alice" || ok.Approval.Comment != "looks safe" {
+	if ok.Status != runwire.StepSucceeded || ok.Approval.Decision != runwire.DecisionApproved || ok.Approval.By != "alice" || ok.Approval.Comment != "looks safe" {
 		t.Fatalf("approval %+v %+v", ok, ok.Approval)
 	}
 }
 
 func TestApprovalDenied(t *testing.T) {
 	h := newHarness(t)
-	h.approve(time.Minute, workflows.ApprovalRequest{Step: "ok", Approve: false, By: "bob", Comment: "not during the sale"}, nil)
+	h.approve(time.Minute, runwire.ApprovalRequest{Step: "ok", Approve: false, By: "bob", Comment: "not during the sale"}, nil)
 	var second error
-	h.approve(2*time.Minute, workflows.ApprovalRequest{Step: "ok", Approve: true, By: "alice"}, &second)
+	h.approve(2*time.Minute, runwire.ApprovalRequest{Step: "ok", Approve: true, By: "alice"}, &second)
 	h.run(approvingRunbook(t, "abort"), nil, false)
 	if h.GetWorkflowError() == nil {
 		t.Fatal("denied run succeeded")
 	}
 	st := h.state()
-	if st.Status != workflows.StatusFailed || stepByName(st, "ok").Error != "denied by bob: not during the sale" {
+	if st.Status != runwire.StatusFailed || stepByName(st, "ok").Error != "denied by bob: not during the sale" {
 		t.Fatalf("run %s, step %+v", st.Status, stepByName(st, "ok"))
 	}
-	if stepByName(st, "last").Status != workflows.StepPending {
+	if stepByName(st, "last").Status != runwire.StepPending {
 		t.Error("step after a denial ran")
 	}
-	if stepByName(st, "first").Status != workflows.StepRolledBack {
+	if stepByName(st, "first").Status != runwire.StepRolledBack {
 		t.Errorf("first is %s, want rolled_back", stepByName(st, "first").Status)
 	}
 }
@@ -337,12 +338,12 @@ func TestApprovalTimedOut(t *testing.T) {
 	for _, tc := range []struct {
 		onTimeout string
 		want      string
-	}{{"abort", workflows.StatusFailed}, {"continue", workflows.StatusSucceeded}} {
+	}{{"abort", runwire.StatusFailed}, {"continue", runwire.StatusSucceeded}} {
 		h := newHarness(t)
 		h.run(approvingRunbook(t, tc.onTimeout), nil, false)
 		st := h.state()
 		ok := stepByName(st, "ok")
-		if st.Status != tc.want || ok.Approval.Decision != workflows.DecisionTimedOut {
+		if st.Status != tc.want || ok.Approval.Decision != runwire.DecisionTimedOut {
 			t.Fatalf("onTimeout %s: run %s, approval %+v", tc.onTimeout, st.Status, ok.Approval)
 		}
 		if waited := ok.FinishedAt.Sub(*ok.StartedAt); waited != 30*time.Minute {
@@ -382,7 +383,7 @@ spec:
 		}
 	}
 	st := h.state()
-	for name, status := range map[string]string{"a": workflows.StepRolledBack, "b": workflows.StepRolledBack, "c": workflows.StepFailed, "skipped": workflows.StepSkipped} {
+	for name, status := range map[string]string{"a": runwire.StepRolledBack, "b": runwire.StepRolledBack, "c": runwire.StepFailed, "skipped": runwire.StepSkipped} {
 		if s := stepByName(st, name).Status; s != status {
 			t.Errorf("step %s is %s, want %s", name, s, status)
 		}
@@ -407,7 +408,7 @@ func TestDryRun(t *testing.T) {
 	if out["dryRun"] != true || out["wouldRun"] != actions.HTTPRequest {
 		t.Fatalf("dry-run output %v", first.Output)
 	}
-	if !st.DryRun || st.Status != workflows.StatusSucceeded {
+	if !st.DryRun || st.Status != runwire.StatusSucceeded {
 		t.Fatalf("run %+v", st)
 	}
 	// log can dry-run itself, so it is called with dryRun set.
@@ -421,13 +422,13 @@ func TestCancelDuringApproval(t *testing.T) {
 	h.RegisterDelayedCallback(h.CancelWorkflow, 5*time.Minute)
 	h.run(approvingRunbook(t, "abort"), nil, false)
 	st := h.state()
-	if st.Status != workflows.StatusCancelled {
+	if st.Status != runwire.StatusCancelled {
 		t.Fatalf("run %s", st.Status)
 	}
-	if stepByName(st, "first").Status != workflows.StepRolledBack {
+	if stepByName(st, "first").Status != runwire.StepRolledBack {
 		t.Errorf("first is %s, want rolled_back", stepByName(st, "first").Status)
 	}
-	if len(st.Rollback) != 1 || st.Rollback[0].Status != workflows.StepSucceeded {
+	if len(st.Rollback) != 1 || st.Rollback[0].Status != runwire.StepSucceeded {
 		t.Errorf("rollback %+v", st.Rollback)
 	}
 }

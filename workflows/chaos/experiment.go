@@ -1,11 +1,10 @@
-package workflows
+package chaos
 
 import (
 	"errors"
 	"fmt"
 	"math"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +16,7 @@ import (
 	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/guard"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // errHalted ends observation when a halt or abort arrives.
@@ -25,9 +25,9 @@ var errHalted = errors.New("halted")
 // experimentRun carries one run's state through its phases.
 type experimentRun struct {
 	ctx   workflow.Context
-	in    ExperimentInput
+	in    chaoswire.ExperimentInput
 	plan  *experiments.Plan
-	state *ExperimentState
+	state *chaoswire.ExperimentState
 	// stop is set by a halt or abort signal, or by cancellation.
 	stop string
 }
@@ -35,25 +35,25 @@ type experimentRun struct {
 // ExperimentWorkflow runs one chaos experiment: preconditions, steady state
 // before, inject, observe, roll back (always, once anything was injected),
 // verify recovery, steady state after, verdict.
-func ExperimentWorkflow(ctx workflow.Context, in ExperimentInput) (*ExperimentState, error) {
+func ExperimentWorkflow(ctx workflow.Context, in chaoswire.ExperimentInput) (*chaoswire.ExperimentState, error) {
 	info := workflow.GetInfo(ctx)
 	e := in.Experiment
 	if e == nil {
 		return nil, temporal.NewNonRetryableApplicationError("no experiment in input", "InvalidInput", nil)
 	}
-	st := &ExperimentState{
-		ID: info.WorkflowExecution.ID, Experiment: e.Name(), Status: ExperimentRunning, DryRun: in.DryRun,
+	st := &chaoswire.ExperimentState{
+		ID: info.WorkflowExecution.ID, Experiment: e.Name(), Status: chaoswire.ExperimentRunning, DryRun: in.DryRun,
 		GameDay: in.GameDay, RequestedBy: in.RequestedBy, Fault: e.Spec.Fault.Kind,
-		Probes: map[string][]ProbeSample{}, Targets: []actions.ChaosRecord{}, Phases: []Phase{},
+		Probes: map[string][]chaoswire.ProbeSample{}, Targets: []actions.ChaosRecord{}, Phases: []chaoswire.Phase{},
 		StartedAt: workflow.Now(ctx), Weight: e.Spec.Weight,
 	}
-	if err := workflow.SetQueryHandler(ctx, names.StatusQuery, func() (*ExperimentState, error) { return st, nil }); err != nil {
+	if err := workflow.SetQueryHandler(ctx, names.StatusQuery, func() (*chaoswire.ExperimentState, error) { return st, nil }); err != nil {
 		return nil, err
 	}
 	r := &experimentRun{ctx: ctx, in: in, state: st}
 	plan, err := experiments.CompileCached(e) //workflowcheck:ignore compiling CEL is deterministic; the cache only saves work
 	if err != nil {
-		r.finish(VerdictNotRun, "experiment does not compile: "+err.Error())
+		r.finish(chaoswire.VerdictNotRun, "experiment does not compile: "+err.Error())
 		return st, nil
 	}
 	r.plan = plan
@@ -62,7 +62,7 @@ func ExperimentWorkflow(ctx workflow.Context, in ExperimentInput) (*ExperimentSt
 	abortCh := workflow.GetSignalChannel(ctx, names.AbortSignal)
 	workflow.Go(ctx, func(gctx workflow.Context) {
 		for {
-			var h ChaosHalt
+			var h chaoswire.ChaosHalt
 			sel := workflow.NewSelector(gctx)
 			sel.AddReceive(haltCh, func(c workflow.ReceiveChannel, _ bool) {
 				c.Receive(gctx, &h)
@@ -81,10 +81,10 @@ func ExperimentWorkflow(ctx workflow.Context, in ExperimentInput) (*ExperimentSt
 
 	// Tell the chaos workflow this experiment runs, so a halt reaches it;
 	// when chaos is halted already, the answer is a halt signal.
-	_ = workflow.SignalExternalWorkflow(ctx, names.ChaosWorkflowID, "", names.ExperimentStartedSignal, ExperimentRef{ID: st.ID}).Get(ctx, nil)
+	_ = workflow.SignalExternalWorkflow(ctx, names.ChaosWorkflowID, "", names.ExperimentStartedSignal, chaoswire.ExperimentRef{ID: st.ID}).Get(ctx, nil)
 	defer func() {
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
-		_ = workflow.SignalExternalWorkflow(dctx, names.ChaosWorkflowID, "", names.ExperimentFinishedSignal, ExperimentRef{ID: st.ID}).Get(dctx, nil)
+		_ = workflow.SignalExternalWorkflow(dctx, names.ChaosWorkflowID, "", names.ExperimentFinishedSignal, chaoswire.ExperimentRef{ID: st.ID}).Get(dctx, nil)
 	}()
 
 	r.run()
@@ -92,7 +92,7 @@ func ExperimentWorkflow(ctx workflow.Context, in ExperimentInput) (*ExperimentSt
 }
 
 // halt records a halt or abort; the phases notice it.
-func (r *experimentRun) halt(kind string, h ChaosHalt) {
+func (r *experimentRun) halt(kind string, h chaoswire.ChaosHalt) {
 	if r.stop != "" {
 		return
 	}
@@ -119,30 +119,30 @@ func (r *experimentRun) run() {
 
 	// 1. Preconditions.
 	if len(r.plan.Preconditions) > 0 {
-		ph := r.begin(PhasePreconditions)
+		ph := r.begin(chaoswire.PhasePreconditions)
 		ok, why := r.preconditions()
 		if !ok {
 			r.end(ph, "failed", why)
-			r.finish(VerdictNotRun, why)
+			r.finish(chaoswire.VerdictNotRun, why)
 			return
 		}
 		r.end(ph, "ok", "")
 	}
 	if r.stopped() {
-		r.finish(VerdictNotRun, r.stop+" before injection")
+		r.finish(chaoswire.VerdictNotRun, r.stop+" before injection")
 		return
 	}
 
 	// 2. Steady state before.
-	ph := r.begin(PhaseSteadyBefore)
-	if ok, why := r.steady(SampleBefore); !ok {
+	ph := r.begin(chaoswire.PhaseSteadyBefore)
+	if ok, why := r.steady(chaoswire.SampleBefore); !ok {
 		r.end(ph, "failed", why)
-		r.finish(VerdictNotRun, "steady state does not hold before injection: "+why)
+		r.finish(chaoswire.VerdictNotRun, "steady state does not hold before injection: "+why)
 		return
 	}
 	r.end(ph, "ok", "")
 	if r.stopped() {
-		r.finish(VerdictNotRun, r.stop+" before injection")
+		r.finish(chaoswire.VerdictNotRun, r.stop+" before injection")
 		return
 	}
 
@@ -152,13 +152,13 @@ func (r *experimentRun) run() {
 	if ns == "" {
 		ns = spec.Target.Namespaces[0]
 	}
-	obj := actions.ChaosObject{Kind: spec.Fault.Kind, Namespace: ns, Name: ChaosResourceName(st.ID)}
+	obj := actions.ChaosObject{Kind: spec.Fault.Kind, Namespace: ns, Name: chaoswire.ChaosResourceName(st.ID)}
 	st.Object = &obj
-	ph = r.begin(PhaseRollbackArmed)
+	ph = r.begin(chaoswire.PhaseRollbackArmed)
 	r.end(ph, "ok", fmt.Sprintf("%s %s/%s will be deleted on success, abort, halt, cancel or failure", obj.Kind, obj.Namespace, obj.Name))
 
 	// 4. Create the resource (a server-side dry run when dry).
-	ph = r.begin(PhaseInject)
+	ph = r.begin(chaoswire.PhaseInject)
 	created := false
 	verdict, reason := "", ""
 	defer func() {
@@ -169,20 +169,20 @@ func (r *experimentRun) run() {
 		dctx, _ := workflow.NewDisconnectedContext(ctx)
 		r.ctx = dctx
 		if !r.rollback(obj) {
-			verdict, reason = VerdictNeedsAttention, "the fault was not verified as removed within "+spec.RecoveryTimeout.String()+"; escalated"
+			verdict, reason = chaoswire.VerdictNeedsAttention, "the fault was not verified as removed within "+spec.RecoveryTimeout.String()+"; escalated"
 			r.escalate(obj)
 			r.finish(verdict, reason)
 			return
 		}
 		// 9. Steady state after.
-		ph := r.begin(PhaseSteadyAfter)
-		ok, why := r.steady(SampleAfter)
+		ph := r.begin(chaoswire.PhaseSteadyAfter)
+		ok, why := r.steady(chaoswire.SampleAfter)
 		if ok {
 			r.end(ph, "ok", "")
 		} else {
 			r.end(ph, "failed", why)
-			if verdict == VerdictPassed {
-				verdict, reason = VerdictFailed, "steady state does not hold after recovery: "+why
+			if verdict == chaoswire.VerdictPassed {
+				verdict, reason = chaoswire.VerdictFailed, "steady state does not hold after recovery: "+why
 			}
 		}
 		r.finish(verdict, reason)
@@ -192,7 +192,7 @@ func (r *experimentRun) run() {
 	err := r.chaos(actions.ChaosCreate, actions.ChaosCreateRequest{
 		Object: obj, Spec: r.plan.Spec, DryRun: r.in.DryRun,
 		Labels: map[string]string{
-			names.LabelManagedBy: names.LabelManagedByValue, names.LabelRun: RunLabel(st.ID), names.LabelExperiment: st.Experiment,
+			names.LabelManagedBy: names.LabelManagedByValue, names.LabelRun: chaoswire.RunLabel(st.ID), names.LabelExperiment: st.Experiment,
 		},
 		Annotations: map[string]string{names.AnnotationRunID: st.ID},
 	}, time.Minute, &res)
@@ -200,7 +200,7 @@ func (r *experimentRun) run() {
 		// The create may have landed before the error: roll back anyway.
 		created = !r.in.DryRun
 		r.end(ph, "failed", errText(err))
-		verdict, reason = VerdictAborted, "creating the Chaos Mesh resource failed: "+errText(err)
+		verdict, reason = chaoswire.VerdictAborted, "creating the Chaos Mesh resource failed: "+errText(err)
 		if !created {
 			r.finish(verdict, reason)
 		}
@@ -209,29 +209,29 @@ func (r *experimentRun) run() {
 	st.Manifest = res.Manifest
 	if r.in.DryRun {
 		r.end(ph, "skipped", "dry run: the API server validated the resource; nothing was injected")
-		ph := r.begin(PhaseObserve)
-		ok, why := r.steady(SampleDuring)
+		ph := r.begin(chaoswire.PhaseObserve)
+		ok, why := r.steady(chaoswire.SampleDuring)
 		r.end(ph, map[bool]string{true: "ok", false: "failed"}[ok], why)
 		if ok {
-			r.finish(VerdictPassed, "dry run: rendered and validated the resource, probes answered and steady state holds")
+			r.finish(chaoswire.VerdictPassed, "dry run: rendered and validated the resource, probes answered and steady state holds")
 		} else {
-			r.finish(VerdictFailed, "dry run: steady state does not hold: "+why)
+			r.finish(chaoswire.VerdictFailed, "dry run: steady state does not hold: "+why)
 		}
 		return
 	}
 	created = true
-	verdict = VerdictPassed
+	verdict = chaoswire.VerdictPassed
 	var aw actions.ChaosAwaitResult
 	err = r.chaos(actions.ChaosAwait, actions.ChaosAwaitRequest{Object: obj, Until: actions.UntilInjected, Timeout: spec.InjectTimeout.D()},
 		spec.InjectTimeout.D()+30*time.Second, &aw)
 	switch {
 	case err != nil:
 		r.end(ph, "failed", errText(err))
-		verdict, reason = VerdictAborted, "waiting for injection failed: "+errText(err)
+		verdict, reason = chaoswire.VerdictAborted, "waiting for injection failed: "+errText(err)
 		return
 	case !aw.Reached:
 		r.end(ph, "failed", "Chaos Mesh did not report AllInjected within "+spec.InjectTimeout.String())
-		verdict, reason = VerdictAborted, "Chaos Mesh did not report AllInjected within "+spec.InjectTimeout.String()
+		verdict, reason = chaoswire.VerdictAborted, "Chaos Mesh did not report AllInjected within "+spec.InjectTimeout.String()
 		return
 	}
 	now := workflow.Now(ctx)
@@ -240,25 +240,25 @@ func (r *experimentRun) run() {
 	r.end(ph, "ok", fmt.Sprintf("%d target(s) injected", len(aw.State.Records)))
 
 	// 5. The real targets against the blast radius.
-	ph = r.begin(PhaseBlastRadius)
+	ph = r.begin(chaoswire.PhaseBlastRadius)
 	if why := checkBlastRadius(spec, aw.State.Records); why != "" {
 		r.end(ph, "failed", why)
-		verdict, reason = VerdictAborted, "blast radius violated: "+why
+		verdict, reason = chaoswire.VerdictAborted, "blast radius violated: "+why
 		return
 	}
 	r.end(ph, "ok", "")
 
 	// 6. Observe until the duration is up, a probe trips abortWhen, or a
 	// halt, abort or cancel arrives.
-	ph = r.begin(PhaseObserve)
+	ph = r.begin(chaoswire.PhaseObserve)
 	why, err := r.observe(now)
 	switch {
 	case errors.Is(err, errHalted):
 		r.end(ph, "failed", r.stop)
-		verdict, reason = VerdictAborted, r.stop
+		verdict, reason = chaoswire.VerdictAborted, r.stop
 	case why != "":
 		r.end(ph, "failed", why)
-		verdict, reason = VerdictAborted, "abortWhen held: "+why
+		verdict, reason = chaoswire.VerdictAborted, "abortWhen held: "+why
 	default:
 		r.end(ph, "ok", "")
 	}
@@ -292,13 +292,13 @@ func (r *experimentRun) observe(injected time.Time) (string, error) {
 		if !workflow.Now(ctx).Before(end) {
 			return "", nil
 		}
-		vals := r.probe(SampleDuring)
+		vals := r.probe(chaoswire.SampleDuring)
 		if r.plan.AbortWhen == nil {
 			continue
 		}
 		vars := map[string]any{experiments.VarProbes: vals, experiments.VarElapsed: workflow.Now(ctx).Sub(injected)}
 		hit, err := r.plan.AbortWhen.EvalBool(vars)
-		r.record(PhaseObserve, r.plan.AbortWhen, vars, hit, err)
+		r.record(chaoswire.PhaseObserve, r.plan.AbortWhen, vars, hit, err)
 		if err == nil && hit {
 			return describeInputs(r.plan.AbortWhen, vars), nil
 		}
@@ -309,7 +309,7 @@ func (r *experimentRun) observe(injected time.Time) (string, error) {
 // is still there after the recovery timeout.
 func (r *experimentRun) rollback(obj actions.ChaosObject) bool {
 	spec := &r.plan.Experiment.Spec
-	ph := r.begin(PhaseRollback)
+	ph := r.begin(chaoswire.PhaseRollback)
 	if err := r.chaos(actions.ChaosDelete, obj, time.Minute, nil); err != nil {
 		r.end(ph, "failed", "delete: "+errText(err))
 		return false
@@ -335,7 +335,7 @@ func (r *experimentRun) rollback(obj actions.ChaosObject) bool {
 
 // escalate reports a fault that would not go away to Slack and PagerDuty.
 func (r *experimentRun) escalate(obj actions.ChaosObject) {
-	ph := r.begin(PhaseEscalate)
+	ph := r.begin(chaoswire.PhaseEscalate)
 	st := r.state
 	text := fmt.Sprintf(":rotating_light: Chaos experiment *%s* (%s) could not verify that its fault was removed: %s %s/%s is still present after %s. Remove it by hand (check its finalizers) and confirm the targets recovered.",
 		st.Experiment, st.ID, obj.Kind, obj.Namespace, obj.Name, r.plan.Experiment.Spec.RecoveryTimeout)
@@ -415,7 +415,7 @@ func (r *experimentRun) preconditions() (bool, string) {
 	vars := map[string]any{experiments.VarContext: c}
 	for _, prg := range r.plan.Preconditions {
 		ok, err := prg.EvalBool(vars)
-		r.record(PhasePreconditions, prg, vars, ok, err)
+		r.record(chaoswire.PhasePreconditions, prg, vars, ok, err)
 		if err != nil {
 			return false, fmt.Sprintf("precondition %s: %v", prg.Expr, err)
 		}
@@ -478,7 +478,7 @@ func (r *experimentRun) probe(phase string) map[string]any {
 		p := &probes[i]
 		var res actions.Result
 		err := futures[i].Get(r.ctx, &res)
-		sample := ProbeSample{At: now, Phase: phase}
+		sample := chaoswire.ProbeSample{At: now, Phase: phase}
 		switch {
 		case err != nil:
 			sample.Error = errText(err)
@@ -589,7 +589,7 @@ func (r *experimentRun) chaos(name string, req any, timeout time.Duration, out a
 }
 
 func (r *experimentRun) record(phase string, prg *guard.Program, vars map[string]any, result bool, err error) {
-	c := Check{Phase: phase, Expr: prg.Expr, Result: result, Inputs: jsonSafe(prg.Inputs(vars)), At: workflow.Now(r.ctx)}
+	c := chaoswire.Check{Phase: phase, Expr: prg.Expr, Result: result, Inputs: jsonSafe(prg.Inputs(vars)), At: workflow.Now(r.ctx)}
 	if err != nil {
 		c.Error = err.Error()
 	}
@@ -597,7 +597,7 @@ func (r *experimentRun) record(phase string, prg *guard.Program, vars map[string
 }
 
 func (r *experimentRun) begin(name string) int {
-	r.state.Phases = append(r.state.Phases, Phase{Name: name, Status: "running", At: workflow.Now(r.ctx)})
+	r.state.Phases = append(r.state.Phases, chaoswire.Phase{Name: name, Status: "running", At: workflow.Now(r.ctx)})
 	return len(r.state.Phases) - 1
 }
 
@@ -609,14 +609,14 @@ func (r *experimentRun) end(i int, status, detail string) {
 
 func (r *experimentRun) finish(verdict, reason string) {
 	st := r.state
-	if st.Status == ExperimentCompleted {
+	if st.Status == chaoswire.ExperimentCompleted {
 		return
 	}
 	now := workflow.Now(r.ctx)
-	st.Status, st.Verdict, st.Reason, st.EndedAt = ExperimentCompleted, verdict, reason, &now
+	st.Status, st.Verdict, st.Reason, st.EndedAt = chaoswire.ExperimentCompleted, verdict, reason, &now
 	if ch := r.channel(); ch != "" && r.in.GameDay == "" {
-		ph := r.begin(PhaseReport)
-		err := r.action(actions.SlackPost, "report", map[string]any{"channel": ch, "text": ExperimentSummary(st)})
+		ph := r.begin(chaoswire.PhaseReport)
+		err := r.action(actions.SlackPost, "report", map[string]any{"channel": ch, "text": chaoswire.ExperimentSummary(st)})
 		if err != nil {
 			r.end(ph, "failed", errText(err))
 		} else {
@@ -688,45 +688,4 @@ func errText(err error) string {
 		return "timed out"
 	}
 	return err.Error()
-}
-
-// ChaosResourceName is the name of the Chaos Mesh resource of a run:
-// fb-<experiment>-<suffix>, within Kubernetes' 63 characters.
-func ChaosResourceName(runID string) string {
-	name := "fb-" + names.ExperimentOf(runID) + "-" + RunLabel(runID)
-	if len(name) > 63 {
-		name = name[:63]
-	}
-	return strings.TrimRight(name, "-")
-}
-
-// RunLabel is the run's label value: the random suffix of its ID.
-func RunLabel(runID string) string {
-	i := strings.LastIndexByte(runID, ':')
-	s := strings.ToLower(runID[i+1:])
-	var b strings.Builder
-	for _, c := range s {
-		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' {
-			b.WriteRune(c)
-		}
-	}
-	out := strings.Trim(b.String(), "-")
-	if len(out) > 40 {
-		out = out[:40]
-	}
-	return out
-}
-
-// ExperimentSummary is a short text report of a finished run.
-func ExperimentSummary(st *ExperimentState) string {
-	icon := map[string]string{VerdictPassed: ":white_check_mark:", VerdictFailed: ":x:", VerdictAborted: ":octagonal_sign:",
-		VerdictNotRun: ":fast_forward:", VerdictNeedsAttention: ":rotating_light:"}[st.Verdict]
-	out := icon + " Chaos experiment *" + st.Experiment + "*: *" + st.Verdict + "*"
-	if st.DryRun {
-		out += " (dry run)"
-	}
-	if st.Reason != "" {
-		out += "\n" + st.Reason
-	}
-	return out + "\n" + strconv.Itoa(len(st.Targets)) + " target(s) · run " + st.ID
 }

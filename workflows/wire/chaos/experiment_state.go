@@ -1,10 +1,13 @@
-package workflows
+package chaos
 
 import (
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
+	"github.com/firebreak-ops/firebreak/internal/names"
 )
 
 // Experiment statuses and verdicts.
@@ -118,19 +121,43 @@ type ExperimentState struct {
 	Weight      int                      `json:"weight"`
 }
 
-// ChaosState is the chaos workflow's state: the halt switch and the
-// experiments running now.
-type ChaosState struct {
-	Halted  bool       `json:"halted"`
-	Reason  string     `json:"reason,omitempty"`
-	By      string     `json:"by,omitempty"`
-	At      *time.Time `json:"at,omitempty"`
-	Running []string   `json:"running"`
-	// Halts counts halts since the workflow first started.
-	Halts int64 `json:"halts"`
+// ChaosResourceName is the name of the Chaos Mesh resource of a run:
+// fb-<experiment>-<suffix>, within Kubernetes' 63 characters.
+func ChaosResourceName(runID string) string {
+	name := "fb-" + names.ExperimentOf(runID) + "-" + RunLabel(runID)
+	if len(name) > 63 {
+		name = name[:63]
+	}
+	return strings.TrimRight(name, "-")
 }
 
-// ExperimentRef names an experiment run in signals to the chaos workflow.
-type ExperimentRef struct {
-	ID string `json:"id"`
+// RunLabel is the run's label value: the random suffix of its ID.
+func RunLabel(runID string) string {
+	i := strings.LastIndexByte(runID, ':')
+	s := strings.ToLower(runID[i+1:])
+	var b strings.Builder
+	for _, c := range s {
+		if (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' {
+			b.WriteRune(c)
+		}
+	}
+	out := strings.Trim(b.String(), "-")
+	if len(out) > 40 {
+		out = out[:40]
+	}
+	return out
+}
+
+// ExperimentSummary is a short text report of a finished run.
+func ExperimentSummary(st *ExperimentState) string {
+	icon := map[string]string{VerdictPassed: ":white_check_mark:", VerdictFailed: ":x:", VerdictAborted: ":octagonal_sign:",
+		VerdictNotRun: ":fast_forward:", VerdictNeedsAttention: ":rotating_light:"}[st.Verdict]
+	out := icon + " Chaos experiment *" + st.Experiment + "*: *" + st.Verdict + "*"
+	if st.DryRun {
+		out += " (dry run)"
+	}
+	if st.Reason != "" {
+		out += "\n" + st.Reason
+	}
+	return out + "\n" + strconv.Itoa(len(st.Targets)) + " target(s) · run " + st.ID
 }

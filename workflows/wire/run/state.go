@@ -1,6 +1,13 @@
-package workflows
+// Package run holds the wire types of runbook runs: the input, the state
+// the status query returns, steps, approvals, alerts and access decisions,
+// the statuses and error types, and small pure helpers on them. It holds no
+// workflow code: activities, services and ingress import it without the
+// workflows.
+package run
 
 import (
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -230,4 +237,45 @@ type RunFinished struct {
 	Status  string    `json:"status"`
 	Error   string    `json:"error,omitempty"`
 	At      time.Time `json:"at"`
+}
+
+// Listed reports whether a principal (or one of its groups, written
+// @handle in the list) is on a list.
+func Listed(list []string, id string, groups []string) bool {
+	if slices.Contains(list, id) {
+		return true
+	}
+	for _, g := range groups {
+		if slices.Contains(list, "@"+strings.TrimPrefix(g, "@")) {
+			return true
+		}
+	}
+	return false
+}
+
+// AlertVars is the CEL view of an alert; nil gives an empty alert, so
+// expressions about alerts work (and are false) in runs started by hand.
+func AlertVars(a *Alert) map[string]any {
+	if a == nil {
+		a = &Alert{}
+	}
+	labels := map[string]any{}
+	//workflowcheck:ignore builds a map
+	for k, v := range a.Labels {
+		labels[k] = v
+	}
+	annotations := map[string]any{}
+	//workflowcheck:ignore builds a map
+	for k, v := range a.Annotations {
+		annotations[k] = v
+	}
+	return map[string]any{
+		"status":       a.Status,
+		"labels":       labels,
+		"annotations":  annotations,
+		"startsAt":     a.StartsAt.UTC(),
+		"endsAt":       a.EndsAt.UTC(),
+		"fingerprint":  a.Fingerprint,
+		"generatorURL": a.GeneratorURL,
+	}
 }

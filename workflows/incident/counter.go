@@ -1,4 +1,4 @@
-package workflows
+package incident
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/internal/names"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // Bounds of the counter workflow.
@@ -17,36 +19,13 @@ const (
 	counterKeys = 1000
 )
 
-// IncidentCounterInput starts or continues the counter workflow.
-type IncidentCounterInput struct {
-	// Last is the last number handed out, by year.
-	Last map[int]int `json:"last,omitempty"`
-	// Keys remembers the number given for recent idempotency keys, oldest
-	// first.
-	Keys []AllocatedKey `json:"keys,omitempty"`
-}
-
-// AllocatedKey is an idempotency key and the ID it was given.
-type AllocatedKey struct {
-	Key string `json:"key"`
-	ID  string `json:"id"`
-}
-
-// AllocateRequest asks for the next incident number of a year.
-type AllocateRequest struct {
-	Year int `json:"year"`
-	// Key, when set, makes the allocation idempotent: the same key gets
-	// the same ID (a retried runbook step declares one incident).
-	Key string `json:"key,omitempty"`
-}
-
 // IncidentCounterWorkflow hands out incident numbers: one per allocate
 // update, counting from 1 each year. Temporal runs updates of one workflow
 // one after another and records each in history, so two declarations never
 // get the same number and a number, once handed out, is never handed out
 // again (a declaration that fails after allocating leaves a gap). Callers
 // reach it with update-with-start, so it starts on first use.
-func IncidentCounterWorkflow(ctx workflow.Context, in IncidentCounterInput) error {
+func IncidentCounterWorkflow(ctx workflow.Context, in incidentwire.IncidentCounterInput) error {
 	last := in.Last
 	if last == nil {
 		last = map[int]int{}
@@ -54,7 +33,7 @@ func IncidentCounterWorkflow(ctx workflow.Context, in IncidentCounterInput) erro
 	keys := in.Keys
 	allocated := 0
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.AllocateIncidentUpdate,
-		func(_ workflow.Context, req AllocateRequest) (string, error) {
+		func(_ workflow.Context, req incidentwire.AllocateRequest) (string, error) {
 			if req.Key != "" {
 				for _, k := range keys {
 					if k.Key == req.Key {
@@ -66,16 +45,16 @@ func IncidentCounterWorkflow(ctx workflow.Context, in IncidentCounterInput) erro
 			allocated++
 			id := names.IncidentID(req.Year, last[req.Year])
 			if req.Key != "" {
-				keys = append(keys, AllocatedKey{Key: req.Key, ID: id})
+				keys = append(keys, incidentwire.AllocatedKey{Key: req.Key, ID: id})
 				if over := len(keys) - counterKeys; over > 0 {
-					keys = append([]AllocatedKey(nil), keys[over:]...)
+					keys = append([]incidentwire.AllocatedKey(nil), keys[over:]...)
 				}
 			}
 			return id, nil
 		},
-		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, req AllocateRequest) error {
+		workflow.UpdateHandlerOptions{Validator: func(_ workflow.Context, req incidentwire.AllocateRequest) error {
 			if req.Year < 2000 || req.Year > 9999 {
-				return temporal.NewApplicationError(fmt.Sprintf("year %d is out of range", req.Year), RejectInvalid)
+				return temporal.NewApplicationError(fmt.Sprintf("year %d is out of range", req.Year), runwire.RejectInvalid)
 			}
 			return nil
 		}}); err != nil {
@@ -92,5 +71,5 @@ func IncidentCounterWorkflow(ctx workflow.Context, in IncidentCounterInput) erro
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
-	return workflow.NewContinueAsNewError(ctx, names.IncidentCounterWorkflow, IncidentCounterInput{Last: last, Keys: keys})
+	return workflow.NewContinueAsNewError(ctx, names.IncidentCounterWorkflow, incidentwire.IncidentCounterInput{Last: last, Keys: keys})
 }

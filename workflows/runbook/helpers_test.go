@@ -1,4 +1,4 @@
-package workflows_test
+package runbook_test
 
 import (
 	"fmt"

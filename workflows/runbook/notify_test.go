@@ -1,4 +1,4 @@
-package workflows_test
+package runbook_test
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/workflows"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // slackRecorder stands in for Slack: it records every message update.
@@ -36,12 +36,12 @@ func TestSlackMessageFollowsTheRun(t *testing.T) {
 	h := newHarness(t)
 	rec := &slackRecorder{fail: 2}
 	h.RegisterActivityWithOptions(rec.runMessage, activity.RegisterOptions{Name: actions.SlackRunMessage})
-	h.approve(time.Minute, workflows.ApprovalRequest{Step: "ok", Approve: true, By: "alice"}, nil)
+	h.approve(time.Minute, runwire.ApprovalRequest{Step: "ok", Approve: true, By: "alice"}, nil)
 	rb := approvingRunbook(t, "abort")
 	resolved, _ := rb.ResolveParams(nil)
-	h.ExecuteWorkflow(names.RunbookWorkflow, workflows.RunInput{
-		ID: "runbook:approving:1", Runbook: rb, Params: resolved, Trigger: workflows.TriggerSlack, RequestedBy: "U1",
-		Notify: &workflows.Notify{SlackChannel: "C123"},
+	h.ExecuteWorkflow(names.RunbookWorkflow, runwire.RunInput{
+		ID: "runbook:approving:1", Runbook: rb, Params: resolved, Trigger: runwire.TriggerSlack, RequestedBy: "U1",
+		Notify: &runwire.Notify{SlackChannel: "C123"},
 	})
 	if err := h.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -57,12 +57,12 @@ func TestSlackMessageFollowsTheRun(t *testing.T) {
 		t.Errorf("later updates must edit the same message: %v", last["ts"])
 	}
 	final := last["state"].(map[string]any)
-	if final["status"] != workflows.StatusSucceeded {
+	if final["status"] != runwire.StatusSucceeded {
 		t.Errorf("last message shows %v, want the finished run", final["status"])
 	}
 	sawWaiting := false
 	for _, u := range rec.updates {
-		if u["state"].(map[string]any)["status"] == workflows.StatusWaitingApproval {
+		if u["state"].(map[string]any)["status"] == runwire.StatusWaitingApproval {
 			sawWaiting = true
 		}
 	}
@@ -77,12 +77,12 @@ func TestSlackOutageNeverFailsTheRun(t *testing.T) {
 	h.RegisterActivityWithOptions(rec.runMessage, activity.RegisterOptions{Name: actions.SlackRunMessage})
 	rb := load(t, guarded)
 	resolved, _ := rb.ResolveParams(nil)
-	h.ExecuteWorkflow(names.RunbookWorkflow, workflows.RunInput{ID: "runbook:guarded:1", Runbook: rb, Params: resolved,
-		Notify: &workflows.Notify{SlackChannel: "C1"}})
+	h.ExecuteWorkflow(names.RunbookWorkflow, runwire.RunInput{ID: "runbook:guarded:1", Runbook: rb, Params: resolved,
+		Notify: &runwire.Notify{SlackChannel: "C1"}})
 	if err := h.GetWorkflowError(); err != nil {
 		t.Fatalf("a Slack outage failed the run: %v", err)
 	}
-	if h.state().Status != workflows.StatusSucceeded {
+	if h.state().Status != runwire.StatusSucceeded {
 		t.Fatal("run did not succeed")
 	}
 }

@@ -1,0 +1,36 @@
+package runbook
+
+import (
+	"github.com/firebreak-ops/firebreak/runbooks"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
+)
+
+// onAlert records an alert or event and makes it the one expressions see.
+func (r *runner) onAlert(sig runwire.AlertSignal) {
+	r.alerts++
+	r.reportAlert(sig)
+	rec := runwire.AlertRecord{Source: sig.Source, FirstAt: sig.ReceivedAt, LastAt: sig.ReceivedAt, Count: 1}
+	switch {
+	case sig.Alert != nil:
+		r.alert = runwire.AlertVars(sig.Alert)
+		rec.Fingerprint, rec.Status, rec.Labels = sig.Alert.Fingerprint, sig.Alert.Status, sig.Alert.Labels
+	case sig.Event != nil:
+		r.event = runbooks.NormalizeJSON(sig.Event).(map[string]any)
+		rec.Fingerprint, _ = sig.Event["id"].(string)
+		rec.Status, _ = sig.Event["event_type"].(string)
+	default:
+		return
+	}
+	for i := range r.state.Alerts {
+		a := &r.state.Alerts[i]
+		if a.Source == rec.Source && a.Fingerprint == rec.Fingerprint && a.Status == rec.Status {
+			a.Count++
+			a.LastAt = rec.LastAt
+			return
+		}
+	}
+	if len(r.state.Alerts) >= maxAlertRecords {
+		r.state.Alerts = r.state.Alerts[1:]
+	}
+	r.state.Alerts = append(r.state.Alerts, rec)
+}

@@ -1,0 +1,159 @@
+package runbook
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ops/firebreak/runbooks"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
+)
+
+func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.StepState) error {
+	a := sp.Approval
+	msg := a.Message
+	if sp.Message != nil {
+		if m, err := sp.Message.Eval(r.vars(ctx)); err == nil {
+			msg, _ = m["message"].(string)
+		}
+	}
+	onTimeout := a.OnTimeout
+	if onTimeout == "" {
+		onTimeout = runbooks.OnTimeoutAbort
+	}
+	approvers := a.Approvers
+	if len(approvers) == 0 && r.in.Runbook.Spec.Access != nil {
+		approvers = r.in.Runbook.Spec.Access.Approve
+	}
+	st.Approval = &runwire.ApprovalState{
+		Message:          msg,
+		SeparateApprover: a.SeparateApprover,
+		Approvers:        approvers,
+		Timeout:          a.Timeout.String(),
+		OnTimeout:        onTimeout,
+		Deadline:         workflow.Now(ctx).UTC().Add(a.Timeout.D()),
+	}
+	if r.in.DryRun {
+		st.Output = map[string]any{"dryRun": true, "wouldAskFor": "approval", "approvers": a.Approvers}
+		return nil
+	}
+	st.Status = runwire.StepWaitingApproval
+	r.setStatus(ctx, runwire.StatusWaitingApproval)
+	r.reportWaiting(ctx, st)
+	decided, err := workflow.AwaitWithTimeout(ctx, a.Timeout.D(), func() bool { return r.pending[sp.Name] != nil })
+	if err != nil {
+		return err
+	}
+	r.setStatus(ctx, runwire.StatusRunning)
+	st.Status = runwire.StepRunning
+	if !decided {
+		now := workflow.Now(ctx).UTC()
+		st.Approval.Decision = runwire.DecisionTimedOut
+		st.Approval.At = &now
+		if onTimeout == runbooks.OnTimeoutContinue {
+			st.Output = map[string]any{"approved": false, "timedOut": true}
+			return nil
+		}
+		return r.fail(ctx, st, "approval timed out after %s", a.Timeout)
+	}
+	req := r.pending[sp.Name]
+	st.Output = map[string]any{"approved": req.Approve, "by": req.By}
+	if !req.Approve {
+		reason := "denied by " + req.By
+		if req.Comment != "" {
+			reason += ": " + req.Comment
+		}
+		return r.fail(ctx, st, "%s", reason)
+	}
+	return nil
+}
+
+// validateApproval rejects decisions that cannot apply, before they enter
+// the history: unknown step, step not waiting, approver not listed.
+func (r *runner) validateApproval(_ workflow.Context, req runwire.ApprovalRequest) error {
+	reject := func(kind, format string, args ...any) error {
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), kind)
+	}
+	if strings.TrimSpace(req.By) == "" {
+		return reject(runwire.RejectInvalid, "an approval must say who decided (by)")
+	}
+	var st *runwire.StepState
+	for i := range r.state.Steps {
+		if r.state.Steps[i].Name == req.Step {
+			st = &r.state.Steps[i]
+		}
+	}
+	switch {
+	case st == nil:
+		return reject(runwire.RejectUnknownStep, "run %s has no step %q", r.in.ID, req.Step)
+	case st.Kind != "approval":
+		return reject(runwire.RejectInvalid, "step %q is not an approval", req.Step)
+	case st.Approval != nil && st.Approval.Decision != "":
+		return reject(runwire.RejectNotWaiting, "step %q was already decided: %s by %s", req.Step, st.Approval.Decision, st.Approval.By)
+	case r.pending[req.Step] != nil:
+		return reject(runwire.RejectNotWaiting, "step %q was already decided by %s", req.Step, r.pending[req.Step].By)
+	case st.Status != runwire.StepWaitingApproval:
+		return reject(runwire.RejectNotWaiting, "step %q is not waiting for approval (it is %s)", req.Step, st.Status)
+	}
+	if reason := r.approvalRefusal(st, req); reason != "" {
+		return reject(runwire.RejectNotAllowed, "%s", reason)
+	}
+	return nil
+}
+
+// approvalRefusal says why a decider may not decide a step, or "".
+func (r *runner) approvalRefusal(st *runwire.StepState, req runwire.ApprovalRequest) string {
+	approvers := st.Approval.Approvers
+	switch {
+	case st.Approval.SeparateApprover && req.By == r.in.RequestedBy:
+		return fmt.Sprintf("%s requested this run; step %q needs a different approver", req.By, req.Step)
+	case len(approvers) == 0 && req.Source == runwire.SourceSlack:
+		return fmt.Sprintf("runbook %s lists no approvers (spec.access.approve or the step's approvers), so nobody may approve from Slack", r.in.Runbook.Name())
+	case len(approvers) > 0 && !runwire.Listed(approvers, req.By, req.Groups):
+		return fmt.Sprintf("%s may not decide step %q (approvers: %s)", req.By, req.Step, strings.Join(approvers, ", "))
+	}
+	return ""
+}
+
+// approve records a decision; the waiting step picks it up.
+func (r *runner) approve(ctx workflow.Context, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
+	if err := r.validateApproval(ctx, req); err != nil {
+		return nil, err
+	}
+	r.pending[req.Step] = &req
+	for i := range r.state.Steps {
+		st := &r.state.Steps[i]
+		if st.Name != req.Step {
+			continue
+		}
+		now := workflow.Now(ctx).UTC()
+		st.Approval.Decision = runwire.DecisionDenied
+		if req.Approve {
+			st.Approval.Decision = runwire.DecisionApproved
+		}
+		st.Approval.By = req.By
+		st.Approval.Comment = req.Comment
+		st.Approval.At = &now
+		r.recordAccess(runwire.AccessDecision{At: now, By: req.By, Source: req.Source, Action: "approve " + req.Step, Allowed: true})
+		r.changed()
+		return st.Approval, nil
+	}
+	return nil, fmt.Errorf("no step %q", req.Step)
+}
+
+// recordAccess keeps the last access decisions in the run record.
+// Refusals arrive as signals and may overtake an approval recorded
+// directly, so decisions are kept in the order they were made.
+func (r *runner) recordAccess(d runwire.AccessDecision) {
+	if len(r.state.Access) >= maxAccessRecords {
+		r.state.Access = r.state.Access[1:]
+	}
+	i := len(r.state.Access)
+	for i > 0 && r.state.Access[i-1].At.After(d.At) {
+		i--
+	}
+	r.state.Access = slices.Insert(r.state.Access, i, d)
+}

@@ -1,0 +1,287 @@
+// Package runbook holds RunbookWorkflow, the runbook interpreter: steps in
+// order under their guards, actions as activities, approvals as updates,
+// waits, rollback, alert intake, the run's Slack message and its reports
+// into a linked incident. Its wire types are in workflows/wire/run.
+package runbook
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/runbooks"
+	"github.com/firebreak-ops/firebreak/workflows/internal/wfutil"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
+)
+
+// Defaults for actions that name no timeout or retry.
+const (
+	DefaultActionTimeout  = 5 * time.Minute
+	DefaultActionAttempts = 3
+	DefaultRetryBackoff   = time.Second
+)
+
+// runner interprets one run of a compiled runbook.
+type runner struct {
+	in      runwire.RunInput
+	plan    *runbooks.Plan
+	state   *runwire.RunState
+	params  map[string]any
+	steps   map[string]any
+	pending map[string]*runwire.ApprovalRequest
+	alert   map[string]any
+	event   map[string]any
+	// alerts counts alerts and events received; a wait.until re-checks
+	// its condition as soon as one arrives.
+	alerts int
+	// version counts state changes; sent is the last version the Slack
+	// message shows; closing tells the notifier to flush and stop.
+	version, sent int
+	closing       bool
+	// report sends the run's progress to its incident, if it has one.
+	report incidentReporter
+}
+
+// Bounds of what a run keeps.
+const (
+	maxAlertRecords  = 100
+	maxAccessRecords = 50
+)
+
+// RunbookWorkflow runs a runbook: steps in order, each guarded by its when:,
+// actions as activities, approvals as updates, and on failure or
+// cancellation the rollback steps of what had completed, in reverse.
+func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunState, error) {
+	plan, err := runbooks.CompileCached(&in.Runbook) //workflowcheck:ignore compiling CEL is deterministic; the cache only saves work
+	if err != nil {
+		return nil, temporal.NewNonRetryableApplicationError("runbook does not compile: "+err.Error(), runwire.ErrTypeInvalidRunbook, nil)
+	}
+	r := &runner{
+		in:      in,
+		plan:    plan,
+		params:  in.Runbook.CELParams(in.Params),
+		steps:   map[string]any{},
+		pending: map[string]*runwire.ApprovalRequest{},
+		alert:   runwire.AlertVars(nil),
+		event:   map[string]any{},
+		state: &runwire.RunState{
+			ID:          in.ID,
+			Runbook:     in.Runbook.Name(),
+			Status:      runwire.StatusRunning,
+			DryRun:      in.DryRun,
+			Trigger:     in.Trigger,
+			RequestedBy: in.RequestedBy,
+			Key:         in.Key,
+			Params:      in.Params,
+			StartedAt:   workflow.GetInfo(ctx).WorkflowStartTime.UTC(),
+		},
+	}
+	for _, s := range plan.Steps {
+		r.state.Steps = append(r.state.Steps, newStepState(s))
+	}
+	if err := workflow.SetQueryHandler(ctx, names.StatusQuery, func() (*runwire.RunState, error) {
+		return r.state, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.ApproveUpdate, r.approve,
+		workflow.UpdateHandlerOptions{Validator: r.validateApproval}); err != nil {
+		return nil, err
+	}
+
+	// The run's Slack message, when it has a channel.
+	channel := ""
+	if in.Notify != nil {
+		channel = in.Notify.SlackChannel
+	}
+	if channel == "" && in.Runbook.Spec.Notify != nil && in.Runbook.Spec.Notify.Slack != nil {
+		channel = in.Runbook.Spec.Notify.Slack.Channel
+	}
+	notifierDone := func() bool { return true }
+	if channel != "" {
+		r.state.Slack = &runwire.SlackMessage{Channel: channel}
+		r.changed()
+		notifierDone = wfutil.GoDisconnected(ctx, r.notifier)
+	}
+	denied := workflow.GetSignalChannel(ctx, names.AccessSignal)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var d runwire.AccessDecision
+			if !denied.Receive(gctx, &d) {
+				return
+			}
+			r.recordAccess(d)
+			r.changed()
+		}
+	})
+
+	// Alerts and events: the one that started the run is already waiting
+	// (signal-with-start); take everything pending before the first step,
+	// then keep listening while the run goes on.
+	alerts := workflow.GetSignalChannel(ctx, names.AlertSignal)
+	for {
+		var sig runwire.AlertSignal
+		if !alerts.ReceiveAsync(&sig) {
+			break
+		}
+		r.onAlert(sig)
+	}
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var sig runwire.AlertSignal
+			if !alerts.Receive(gctx, &sig) {
+				return
+			}
+			r.onAlert(sig)
+		}
+	})
+	rctx, _ := workflow.NewDisconnectedContext(ctx)
+	workflow.Go(rctx, func(gctx workflow.Context) {
+		r.reporter(gctx)
+		r.report.done = true
+	})
+	r.reportTo(ctx, in.Incident)
+
+	runErr := r.forward(ctx)
+	cancelled := errors.Is(runErr, workflow.ErrCanceled) || temporal.IsCanceledError(runErr)
+
+	// Finish on a context that cancellation cannot reach: rollback must run
+	// whatever happened to the run.
+	fctx, _ := workflow.NewDisconnectedContext(ctx)
+	if runErr != nil {
+		r.state.Error = runErr.Error()
+		if cancelled {
+			r.state.Error = "cancelled"
+		}
+		r.rollback(fctx)
+	}
+	final := runwire.StatusSucceeded
+	switch {
+	case cancelled:
+		final = runwire.StatusCancelled
+	case runErr != nil:
+		final = runwire.StatusFailed
+	}
+	now := workflow.Now(fctx).UTC()
+	r.state.FinishedAt = &now
+	r.setStatus(fctx, final)
+	_ = workflow.Await(fctx, func() bool { return workflow.AllHandlersFinished(fctx) })
+	r.reportFinish(fctx, final)
+	// Let the Slack message show the end, but never hold the run for it.
+	r.closing = true
+	_, _ = workflow.AwaitWithTimeout(fctx, time.Minute, notifierDone)
+	r.flushReports(fctx)
+	if runwire.IsAutomatic(in.Trigger) {
+		// The circuit breaker counts automatic runs; if the automation
+		// workflow is not there, nothing is lost but the count.
+		_ = workflow.SignalExternalWorkflow(fctx, names.AutomationWorkflowID, "", names.RunFinishedSignal, runwire.RunFinished{
+			ID: in.ID, Runbook: in.Runbook.Name(), Key: in.Key, Status: final, Error: r.state.Error, At: now,
+		}).Get(fctx, nil)
+	}
+
+	switch final {
+	case runwire.StatusCancelled:
+		return r.state, temporal.NewCanceledError(r.state.Error)
+	case runwire.StatusFailed:
+		return r.state, temporal.NewNonRetryableApplicationError(r.state.Error, runwire.ErrTypeRunFailed, nil)
+	}
+	return r.state, nil
+}
+
+func (r *runner) setStatus(ctx workflow.Context, status string) {
+	if r.state.Status == status {
+		return
+	}
+	r.state.Status = status
+	r.changed()
+	// Only the waiting state is worth a visibility write: running is set
+	// at start, and a finished run's status follows from how its workflow
+	// closed, so listings derive it from that. A missing search attribute
+	// must not fail the run; the status query stays the source of truth.
+	switch status {
+	case runwire.StatusWaitingApproval, runwire.StatusRunning:
+		_ = workflow.UpsertTypedSearchAttributes(ctx, wfutil.StatusKey.ValueSet(status))
+	}
+}
+
+// vars builds what expressions see at this point of the run.
+func (r *runner) vars(ctx workflow.Context) map[string]any {
+	return map[string]any{
+		runbooks.VarParams: r.params,
+		runbooks.VarSteps:  r.steps,
+		runbooks.VarNow:    workflow.Now(ctx).UTC(),
+		runbooks.VarAlert:  r.alert,
+		runbooks.VarEvent:  r.event,
+		runbooks.VarRun: map[string]any{
+			"id":          r.in.ID,
+			"runbook":     r.in.Runbook.Name(),
+			"startedAt":   r.state.StartedAt,
+			"trigger":     r.in.Trigger,
+			"requestedBy": r.in.RequestedBy,
+			"dryRun":      r.in.DryRun,
+		},
+	}
+}
+
+// forward runs the steps in order; it returns the error that stopped the
+// run, or nil.
+func (r *runner) forward(ctx workflow.Context) error {
+	for i, sp := range r.plan.Steps {
+		st := &r.state.Steps[i]
+		err := r.step(ctx, sp, st)
+		r.steps[sp.Name] = stepVars(st)
+		if err == nil {
+			r.reportStep(ctx, sp, st)
+			continue
+		}
+		if errors.Is(err, workflow.ErrCanceled) || temporal.IsCanceledError(err) || ctx.Err() != nil {
+			if st.Status == runwire.StepRunning || st.Status == runwire.StepWaitingApproval {
+				st.Status = runwire.StepFailed
+				st.Error = "cancelled"
+				r.finishStep(ctx, st)
+			}
+			r.reportStep(ctx, sp, st)
+			return workflow.ErrCanceled
+		}
+		r.reportStep(ctx, sp, st)
+		if sp.OnFailure == runbooks.OnFailureContinue {
+			continue
+		}
+		return fmt.Errorf("step %s: %s", sp.Name, st.Error)
+	}
+	return nil
+}
+
+func stepVars(st *runwire.StepState) map[string]any {
+	return map[string]any{
+		"status":   st.Status,
+		"output":   runbooks.NormalizeJSON(st.Output),
+		"error":    st.Error,
+		"attempts": int64(st.Attempts),
+	}
+}
+
+func (r *runner) startStep(ctx workflow.Context, st *runwire.StepState) {
+	now := workflow.Now(ctx).UTC()
+	st.StartedAt = &now
+	st.Status = runwire.StepRunning
+	r.changed()
+}
+
+func (r *runner) finishStep(ctx workflow.Context, st *runwire.StepState) {
+	now := workflow.Now(ctx).UTC()
+	st.FinishedAt = &now
+	r.changed()
+}
+
+// fail marks a step failed and returns an error for the caller.
+func (r *runner) fail(ctx workflow.Context, st *runwire.StepState, format string, args ...any) error {
+	st.Status = runwire.StepFailed
+	st.Error = fmt.Sprintf(format, args...)
+	r.finishStep(ctx, st)
+	return errors.New(st.Error)
+}
