@@ -17,12 +17,12 @@ import (
 
 	"go.temporal.io/sdk/client"
 
-	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	"github.com/firebreak-ops/firebreak/internal/audit"
 	"github.com/firebreak-ops/firebreak/internal/cli"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/render/markdown"
 	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
@@ -263,7 +263,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 		t.Fatalf("postmortem file: %v (same as the API's: %t)", err, string(file) == md)
 	}
 	inc = a.waitIncident(id, "recorded its postmortem", func(i *incidentwire.Incident) bool { return i.Postmortem != nil })
-	d := report.KeyDurations(inc)
+	d := markdown.KeyDurations(inc)
 	// Detection is when the alert reached Firebreak, ten minutes into the
 	// impact; acknowledgement is PagerDuty's; resolution is now.
 	if d.TTD < 10*time.Minute-time.Second || d.TTD > 10*time.Minute+30*time.Second ||
@@ -272,10 +272,10 @@ func TestIncidentEndToEnd(t *testing.T) {
 	}
 	for _, want := range []string{
 		"# Postmortem: " + id + " — checkout 5xx",
-		"| Detected | " + inc.DetectedAt.Format("2006-01-02 15:04:05") + " | TTD " + report.Duration(d.TTD) + " |",
-		"| Acknowledged | " + inc.AcknowledgedAt.Format("2006-01-02 15:04:05") + " | TTA " + report.Duration(d.TTA) + " |",
-		"| Mitigated | " + inc.MitigatedAt.Format("2006-01-02 15:04:05") + " | TTM " + report.Duration(d.TTM) + " |",
-		"| Resolved | " + inc.ResolvedAt.Format("2006-01-02 15:04:05") + " | TTR " + report.Duration(d.TTR) + " |",
+		"| Detected | " + inc.DetectedAt.Format("2006-01-02 15:04:05") + " | TTD " + markdown.Duration(d.TTD) + " |",
+		"| Acknowledged | " + inc.AcknowledgedAt.Format("2006-01-02 15:04:05") + " | TTA " + markdown.Duration(d.TTA) + " |",
+		"| Mitigated | " + inc.MitigatedAt.Format("2006-01-02 15:04:05") + " | TTM " + markdown.Duration(d.TTM) + " |",
+		"| Resolved | " + inc.ResolvedAt.Format("2006-01-02 15:04:05") + " | TTR " + markdown.Duration(d.TTR) + " |",
 		"| " + runID + " | confirm | approval | `alert.status == \"firing\"` → true | alice (approved) | succeeded |",
 		"| " + runID + " | restart | log | no guard | alice | succeeded |",
 		"| " + runID + " | page | log | `steps.restart.status != \"succeeded\"` → false | — | skipped |",

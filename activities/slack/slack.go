@@ -1,7 +1,8 @@
 // Package slack holds the Slack actions: the one message that shows a run
-// and keeps up with it (slack.run-message), and plain posts (slack.post),
-// through slack-go's Web API client. The API URL is configurable so tests
-// point it at a local server.
+// and keeps up with it (slack.run-message), plain posts (slack.post) and
+// the incident channel and its pinned summary, through slack-go's Web API
+// client. The messages are rendered by internal/render/slackmsg. The API
+// URL is configurable so tests point it at a local server.
 package slack
 
 import (
@@ -17,6 +18,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
@@ -108,8 +110,8 @@ func (a *Activities) RunMessage(ctx context.Context, req actions.Request) (any, 
 		uiURL = a.cfg.UIURL
 	}
 	msg := slackgo.MsgOptionCompose(
-		slackgo.MsgOptionText(RunText(&st), false),
-		slackgo.MsgOptionBlocks(RunBlocks(&st, uiURL)...),
+		slackgo.MsgOptionText(slackmsg.RunText(&st), false),
+		slackgo.MsgOptionBlocks(slackmsg.RunBlocks(&st, uiURL)...),
 		slackgo.MsgOptionDisableLinkUnfurl(),
 	)
 	channel, ts, _, err := a.postOrUpdate(ctx, in.Channel, in.TS, msg)

@@ -16,11 +16,12 @@ import (
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/render/chart"
+	"github.com/firebreak-ops/firebreak/internal/render/markdown"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
@@ -271,7 +272,7 @@ func (s *Service) ExperimentReport(ctx context.Context, id string) (string, erro
 	if err != nil {
 		return "", err
 	}
-	return report.ExperimentMarkdown(st), nil
+	return markdown.ExperimentMarkdown(st), nil
 }
 
 // ExperimentChart renders an experiment run's probes as SVG.
@@ -280,7 +281,7 @@ func (s *Service) ExperimentChart(ctx context.Context, id string) (string, error
 	if err != nil {
 		return "", err
 	}
-	return report.ProbeChart(st), nil
+	return chart.ProbeChart(st), nil
 }
 
 // gameDayExperiments returns the definitions of the experiments a game

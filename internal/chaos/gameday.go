@@ -11,10 +11,10 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/render/markdown"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
@@ -216,5 +216,5 @@ func (s *Service) GameDayReport(ctx context.Context, id string) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	return report.GameDayMarkdown(st), nil
+	return markdown.GameDayMarkdown(st), nil
 }

@@ -7,8 +7,8 @@ import (
 	"slices"
 	"strings"
 
-	actslack "github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
@@ -154,7 +154,7 @@ func showIncident(c *call, svc Incidents, id string) reply {
 		if n := len(view.Timeline); n > 10 {
 			view.Timeline = view.Timeline[n-10:]
 		}
-		return reply{Text: actslack.IncidentText(&view), Blocks: actslack.IncidentBlocks(&view)}
+		return reply{Text: slackmsg.IncidentText(&view), Blocks: slackmsg.IncidentBlocks(&view)}
 	})
 	return reply{Text: "looking up the incident…"}
 }

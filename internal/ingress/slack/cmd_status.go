@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	actslack "github.com/firebreak-ops/firebreak/activities/slack"
+	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
@@ -41,7 +41,7 @@ func (statusCommand) Run(_ context.Context, c *call) reply {
 			if err != nil {
 				return c.h.errorReply("read run "+id, err)
 			}
-			return reply{Text: actslack.RunText(st), Blocks: actslack.RunBlocks(st, c.h.cfg.UIURL)}
+			return reply{Text: slackmsg.RunText(st), Blocks: slackmsg.RunBlocks(st, c.h.cfg.UIURL)}
 		})
 		return reply{Text: fmt.Sprintf("looking up %s…", code(id))}
 	}

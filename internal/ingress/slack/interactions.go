@@ -6,7 +6,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	actslack "github.com/firebreak-ops/firebreak/activities/slack"
+	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
@@ -34,9 +34,9 @@ func (h *Handler) ServeInteraction(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) blockAction(ic slackgo.InteractionCallback, a *slackgo.BlockAction) {
 	var approve bool
 	switch a.ActionID {
-	case actslack.ActionApprove:
+	case slackmsg.ActionApprove:
 		approve = true
-	case actslack.ActionDeny:
+	case slackmsg.ActionDeny:
 	default:
 		return
 	}

@@ -21,9 +21,9 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	actslack "github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
+	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -301,7 +301,7 @@ func escape(s string) string {
 
 func (h *Handler) runLink(id, url string) string {
 	if url == "" && h.cfg.UIURL != "" {
-		url = actslack.HistoryURL(h.cfg.UIURL, id)
+		url = slackmsg.HistoryURL(h.cfg.UIURL, id)
 	}
 	if url == "" {
 		return ""
@@ -310,8 +310,8 @@ func (h *Handler) runLink(id, url string) string {
 }
 
 // decodeValue reads an approval button's value.
-func decodeValue(s string) (actslack.ButtonValue, error) {
-	var v actslack.ButtonValue
+func decodeValue(s string) (slackmsg.ButtonValue, error) {
+	var v slackmsg.ButtonValue
 	if err := json.Unmarshal([]byte(s), &v); err != nil {
 		return v, err
 	}

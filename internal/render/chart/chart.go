@@ -1,13 +1,17 @@
-package report
+// Package chart draws Firebreak's charts as text: the SVG probe chart of a
+// chaos experiment run and the Mermaid gantt chart of an incident's
+// timeline. It does no I/O.
+package chart
 
 import (
 	"fmt"
-	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	"html"
 	"math"
 	"sort"
 	"strings"
 	"time"
+
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // Chart sizes, in SVG user units.
@@ -40,9 +44,9 @@ type point struct {
 	phase string
 }
 
-// numeric reads a probe sample as a number: Prometheus values directly,
-// HTTP probes by latency. Other values have no line to draw.
-func chartNumeric(v any) (float64, string, bool) {
+// Numeric reads a probe sample as a number and its unit: Prometheus values
+// directly, HTTP probes by latency. Other values have no line to draw.
+func Numeric(v any) (float64, string, bool) {
 	switch x := v.(type) {
 	case float64:
 		return x, "", true
@@ -66,7 +70,7 @@ func probeSeries(st *chaoswire.ExperimentState) []series {
 	for _, n := range names {
 		s := series{name: n}
 		for _, smp := range st.Probes[n] {
-			if v, unit, ok := chartNumeric(smp.Value); ok && !math.IsNaN(v) {
+			if v, unit, ok := Numeric(smp.Value); ok && !math.IsNaN(v) {
 				s.points = append(s.points, point{at: smp.At, value: v, phase: smp.Phase})
 				s.unit = unit
 			}
@@ -143,8 +147,8 @@ func ProbeChart(st *chaoswire.ExperimentState) string {
 			label += " (" + s.unit + ")"
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" font-weight="bold">%s</text>`, padLeft+4, top+8, html.EscapeString(label))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-4, top+14, chartNum(hi))
-		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-4, top+10+plotH, chartNum(lo))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-4, top+14, Number(hi))
+		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">%s</text>`, padLeft-4, top+10+plotH, Number(lo))
 		var path []string
 		for _, p := range s.points {
 			path = append(path, fmt.Sprintf("%.1f,%.1f", x(p.at), y(p.value)))
@@ -152,7 +156,7 @@ func ProbeChart(st *chaoswire.ExperimentState) string {
 		fmt.Fprintf(&b, `<polyline fill="none" stroke="#555" stroke-width="1.5" points="%s"/>`, strings.Join(path, " "))
 		for _, p := range s.points {
 			fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"><title>%s %s: %s</title></circle>`,
-				x(p.at), y(p.value), phaseColors[p.phase], p.phase, p.at.UTC().Format(time.RFC3339), chartNum(p.value))
+				x(p.at), y(p.value), phaseColors[p.phase], p.phase, p.at.UTC().Format(time.RFC3339), Number(p.value))
 		}
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f">+0s</text>`, padLeft, top+10+plotH+14)
 		fmt.Fprintf(&b, `<text x="%d" y="%.1f" text-anchor="end">+%s</text>`, chartWidth-padRight, top+10+plotH+14, time.Duration(span*float64(time.Second)).Round(time.Second))
@@ -168,7 +172,9 @@ func ProbeChart(st *chaoswire.ExperimentState) string {
 	return b.String()
 }
 
-func chartNum(v float64) string {
+// Number writes a probe value as the chart labels it: whole numbers as
+// they are, others to three significant digits.
+func Number(v float64) string {
 	switch {
 	case v == math.Trunc(v) && math.Abs(v) < 1e9:
 		return fmt.Sprintf("%.0f", v)

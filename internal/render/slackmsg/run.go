@@ -1,4 +1,4 @@
-package slack
+package slackmsg
 
 import (
 	"encoding/json"

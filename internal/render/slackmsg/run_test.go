@@ -1,4 +1,4 @@
-package slack_test
+package slackmsg_test
 
 import (
 	"encoding/json"
@@ -10,9 +10,29 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
-	"github.com/firebreak-ops/firebreak/activities/slack"
+	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
+
+// waitingState is a run waiting for approval of its third step.
+func waitingState() *runwire.RunState {
+	t0 := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
+	t1, t2 := t0.Add(400*time.Millisecond), t0.Add(2*time.Second)
+	return &runwire.RunState{
+		ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: runwire.StatusWaitingApproval,
+		Trigger: "slack", RequestedBy: "U0REQUEST", StartedAt: t0,
+		Params: map[string]any{"name": "ops", "times": 5},
+		Steps: []runwire.StepState{
+			{Name: "greet", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t0, FinishedAt: &t1, Attempts: 1},
+			{Name: "shout", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t1, FinishedAt: &t2,
+				Decision: &runwire.Decision{Expression: "params.times > 1", Result: true, Reason: "when: params.times > 1 is true"}},
+			{Name: "confirm", Kind: "approval", Status: runwire.StepWaitingApproval, StartedAt: &t2,
+				Approval: &runwire.ApprovalState{Message: "Greet ops more than three times?", Timeout: "15m", OnTimeout: "abort", Deadline: t2.Add(15 * time.Minute)}},
+			{Name: "settle", Kind: "wait", Status: runwire.StepPending},
+			{Name: "farewell", Kind: "action", Action: "log", Status: runwire.StepPending},
+		},
+	}
+}
 
 // checkLimits fails on anything Slack would refuse: more than 50 blocks,
 // a header over 150 characters, a section over 3000, duplicate block IDs.
@@ -232,7 +252,7 @@ func TestRunBlocks(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			st := tc.state()
-			blocks := slack.RunBlocks(st, tc.uiURL)
+			blocks := slackmsg.RunBlocks(st, tc.uiURL)
 			checkLimits(t, blocks)
 			got := text(blocks)
 			for _, w := range tc.want {
@@ -252,12 +272,12 @@ func TestRunBlocks(t *testing.T) {
 				}
 				return
 			}
-			if len(bs) != 2 || bs[0].ActionID != slack.ActionApprove || bs[0].Style != slackgo.StylePrimary ||
-				bs[1].ActionID != slack.ActionDeny || bs[1].Style != slackgo.StyleDanger || bs[0].Value != bs[1].Value {
+			if len(bs) != 2 || bs[0].ActionID != slackmsg.ActionApprove || bs[0].Style != slackgo.StylePrimary ||
+				bs[1].ActionID != slackmsg.ActionDeny || bs[1].Style != slackgo.StyleDanger || bs[0].Value != bs[1].Value {
 				t.Fatalf("buttons %+v %+v", bs[0], bs[1])
 			}
-			var v slack.ButtonValue
-			if err := json.Unmarshal([]byte(bs[0].Value), &v); err != nil || v != (slack.ButtonValue{Run: "runbook:hello-world:ops", Step: "confirm"}) {
+			var v slackmsg.ButtonValue
+			if err := json.Unmarshal([]byte(bs[0].Value), &v); err != nil || v != (slackmsg.ButtonValue{Run: "runbook:hello-world:ops", Step: "confirm"}) {
 				t.Fatalf("value %s: %v", bs[0].Value, err)
 			}
 		})
@@ -266,22 +286,22 @@ func TestRunBlocks(t *testing.T) {
 
 func TestRunText(t *testing.T) {
 	st := waitingState()
-	if got := slack.RunText(st); got != "⏸ hello-world needs approval for confirm — runbook:hello-world:ops" {
+	if got := slackmsg.RunText(st); got != "⏸ hello-world needs approval for confirm — runbook:hello-world:ops" {
 		t.Errorf("waiting: %q", got)
 	}
 	st.Status, st.Error, st.DryRun = runwire.StatusFailed, "step greet: boom", true
-	if got := slack.RunText(st); got != "✗ hello-world (dry run) failed: step greet: boom — runbook:hello-world:ops" {
+	if got := slackmsg.RunText(st); got != "✗ hello-world (dry run) failed: step greet: boom — runbook:hello-world:ops" {
 		t.Errorf("failed: %q", got)
 	}
 	st.Status, st.DryRun = runwire.StatusRunning, false
 	st.Steps[2].Status = runwire.StepRunning
-	if got := slack.RunText(st); got != "▶ hello-world is running (confirm) — runbook:hello-world:ops" {
+	if got := slackmsg.RunText(st); got != "▶ hello-world is running (confirm) — runbook:hello-world:ops" {
 		t.Errorf("running: %q", got)
 	}
 }
 
 func TestHistoryURL(t *testing.T) {
-	if got := slack.HistoryURL("http://ui:8233/", "runbook:restart:prod/checkout"); got != "http://ui:8233/namespaces/default/workflows/runbook:restart:prod%2Fcheckout/history" {
+	if got := slackmsg.HistoryURL("http://ui:8233/", "runbook:restart:prod/checkout"); got != "http://ui:8233/namespaces/default/workflows/runbook:restart:prod%2Fcheckout/history" {
 		t.Fatal(got)
 	}
 }

@@ -1,13 +1,15 @@
-package report
+package markdown
 
 import (
 	"encoding/base64"
 	"fmt"
-	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	"math"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/firebreak-ops/firebreak/internal/render/chart"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // ExperimentMarkdown renders an experiment run as Markdown: verdict, key
@@ -86,7 +88,7 @@ func ExperimentMarkdown(st *chaoswire.ExperimentState) string {
 		for _, n := range probeNames {
 			fmt.Fprintf(&b, "| %s | %s |\n", n, probeRow(st.Probes[n]))
 		}
-		svg := ProbeChart(st)
+		svg := chart.ProbeChart(st)
 		fmt.Fprintf(&b, "\n![probe values over time](data:image/svg+xml;base64,%s)\n", base64.StdEncoding.EncodeToString([]byte(svg)))
 	}
 	if st.Error != "" {
@@ -104,10 +106,10 @@ func probeRow(samples []chaoswire.ProbeSample) string {
 			errs++
 			continue
 		}
-		v, unit, ok := chartNumeric(s.Value)
+		v, unit, ok := chart.Numeric(s.Value)
 		shown := "answered"
 		if ok {
-			shown = chartNum(v) + unit
+			shown = chart.Number(v) + unit
 		}
 		switch s.Phase {
 		case chaoswire.SampleBefore:
@@ -122,7 +124,7 @@ func probeRow(samples []chaoswire.ProbeSample) string {
 	}
 	during := "—"
 	if !math.IsInf(lo, 1) {
-		during = chartNum(lo) + " – " + chartNum(hi)
+		during = chart.Number(lo) + " – " + chart.Number(hi)
 	}
 	return strings.Join([]string{expDash(before), during, expDash(after), fmt.Sprint(errs)}, " | ")
 }
