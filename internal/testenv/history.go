@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,6 +16,7 @@ import (
 	sdklog "go.temporal.io/sdk/log"
 
 	"github.com/firebreak-ops/firebreak/internal/engine"
+	"github.com/firebreak-ops/firebreak/internal/names"
 )
 
 // CaptureEnv names the directory that captured workflow histories go to.
@@ -66,7 +66,8 @@ func captureHistories(t testing.TB, e *engine.Engine, dir string) {
 				}
 				h.Events = append(h.Events, ev)
 			}
-			if h == nil {
+			if h == nil || len(h.Events) < 3 {
+				// Not read, or no workflow task yet: nothing to replay.
 				continue
 			}
 			b, err := temporalproto.CustomJSONMarshalOptions{Indent: " "}.Marshal(h)
@@ -74,7 +75,7 @@ func captureHistories(t testing.TB, e *engine.Engine, dir string) {
 				t.Logf("capture histories: %s: %v", id, err)
 				continue
 			}
-			name := fmt.Sprintf("%s-%s-%s.json", ex.GetType().GetName(), unsafeName.ReplaceAllString(id, "_"), run[:8])
+			name := names.HistoryFileName(ex.GetType().GetName(), id, run)
 			if err := os.WriteFile(filepath.Join(out, name), b, 0o644); err != nil {
 				t.Logf("capture histories: %v", err)
 				return
