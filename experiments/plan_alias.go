@@ -18,8 +18,6 @@ type (
 	KubeProbe    = plan.KubeProbe
 	Context      = plan.Context
 	FreezeWindow = plan.FreezeWindow
-	Notify       = plan.Notify
-	SlackNotify  = plan.SlackNotify
 	GameDay      = plan.GameDay
 	GameDaySpec  = plan.GameDaySpec
 	Group        = plan.Group

@@ -49,7 +49,7 @@ type Spec struct {
 	// Access lists who may run the runbook for real and approve its steps.
 	Access *Access `yaml:"access" json:"access,omitempty"`
 	// Notify says where runs report as they go.
-	Notify *Notify          `yaml:"notify" json:"notify,omitempty"`
+	Notify *source.Notify   `yaml:"notify" json:"notify,omitempty"`
 	Pos    source.Positions `yaml:"-" json:"-"`
 }
 
@@ -58,18 +58,6 @@ type Spec struct {
 type Access struct {
 	Run     []string         `yaml:"run" json:"run,omitempty"`
 	Approve []string         `yaml:"approve" json:"approve,omitempty"`
-	Pos     source.Positions `yaml:"-" json:"-"`
-}
-
-// Notify configures where runs report.
-type Notify struct {
-	Slack *SlackNotify     `yaml:"slack" json:"slack,omitempty"`
-	Pos   source.Positions `yaml:"-" json:"-"`
-}
-
-// SlackNotify names the channel every run of the runbook reports to.
-type SlackNotify struct {
-	Channel string           `yaml:"channel" json:"channel"`
 	Pos     source.Positions `yaml:"-" json:"-"`
 }
 

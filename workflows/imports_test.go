@@ -1,17 +1,10 @@
 package workflows_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
-	"os/exec"
-	"strings"
 	"testing"
-)
 
-// module is the project's own module path.
-const module = "github.com/firebreak-ops/firebreak"
+	"github.com/firebreak-ops/firebreak/internal/golist"
+)
 
 // TestWorkflowsArePure checks what the workflow packages link: no
 // Kubernetes client, controller-runtime or Chaos Mesh code (faults are
@@ -22,31 +15,9 @@ func TestWorkflowsArePure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Imports,Standard", "./...")
-	cmd.Dir = "."
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	pkgs, err := golist.List(".", true, "./...")
 	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.String())
-	}
-	type pkg struct {
-		ImportPath string
-		Imports    []string
-	}
-	var pkgs []pkg
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var p pkg
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		pkgs = append(pkgs, p)
-	}
-	if len(pkgs) == 0 {
-		t.Fatal("go list reported no packages")
+		t.Fatal(err)
 	}
 
 	for _, rule := range []struct {
@@ -89,14 +60,12 @@ func TestWireHasNoWorkflowCode(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	var stderr bytes.Buffer
-	cmd := exec.Command("go", "list", "-deps", "./wire/...")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	pkgs, err := golist.List(".", true, "./wire/...")
 	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.String())
+		t.Fatal(err)
 	}
-	for _, p := range strings.Fields(string(out)) {
+	for _, pkg := range pkgs {
+		p := pkg.ImportPath
 		if under(p, "go.temporal.io/sdk/workflow") ||
 			(under(p, module+"/workflows") && !under(p, module+"/workflows/wire")) {
 			t.Errorf("./workflows/wire/... links %s", p)
@@ -104,7 +73,7 @@ func TestWireHasNoWorkflowCode(t *testing.T) {
 	}
 }
 
-// under reports whether path is pkg or a package below it.
-func under(path, pkg string) bool {
-	return path == pkg || strings.HasPrefix(path, pkg+"/")
-}
+// under and module are golist's, shorter.
+var under = golist.Under
+
+const module = golist.Module

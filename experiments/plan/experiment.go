@@ -54,8 +54,8 @@ type Spec struct {
 	// rollback; past it the run escalates and needs attention.
 	RecoveryTimeout source.Duration `yaml:"recoveryTimeout" json:"recoveryTimeout,omitempty"`
 	// Weight counts this experiment in a game day's resilience score.
-	Weight int     `yaml:"weight" json:"weight,omitempty"`
-	Notify *Notify `yaml:"notify" json:"notify,omitempty"`
+	Weight int            `yaml:"weight" json:"weight,omitempty"`
+	Notify *source.Notify `yaml:"notify" json:"notify,omitempty"`
 	// Access lists who may run the experiment for real when the API knows
 	// its callers (principals); dry runs are open to everyone.
 	Access *Access          `yaml:"access" json:"access,omitempty"`
@@ -182,18 +182,6 @@ type FreezeWindow struct {
 	Schedule string           `yaml:"schedule" json:"schedule"`
 	Duration source.Duration  `yaml:"duration" json:"duration"`
 	Pos      source.Positions `yaml:"-" json:"-"`
-}
-
-// Notify says where reports and escalations go.
-type Notify struct {
-	Slack *SlackNotify     `yaml:"slack" json:"slack,omitempty"`
-	Pos   source.Positions `yaml:"-" json:"-"`
-}
-
-// SlackNotify names a channel.
-type SlackNotify struct {
-	Channel string           `yaml:"channel" json:"channel"`
-	Pos     source.Positions `yaml:"-" json:"-"`
 }
 
 // Defaults.

@@ -1,17 +1,10 @@
 package render_test
 
 import (
-	"bytes"
-	"encoding/json"
-	"errors"
-	"io"
-	"os/exec"
-	"strings"
 	"testing"
-)
 
-// module is the project's own module path.
-const module = "github.com/firebreak-ops/firebreak"
+	"github.com/firebreak-ops/firebreak/internal/golist"
+)
 
 // TestRenderersArePure checks what the render packages import: no
 // activity, no workflow code besides the wire types, no Temporal SDK, and
@@ -21,26 +14,11 @@ func TestRenderersArePure(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs go list")
 	}
-	var stderr bytes.Buffer
-	cmd := exec.Command("go", "list", "-json=ImportPath,Imports", "./...")
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
+	pkgs, err := golist.List(".", false, "./...")
 	if err != nil {
-		t.Fatalf("go list: %v\n%s", err, stderr.String())
+		t.Fatal(err)
 	}
-	n := 0
-	dec := json.NewDecoder(bytes.NewReader(out))
-	for {
-		var p struct {
-			ImportPath string
-			Imports    []string
-		}
-		if err := dec.Decode(&p); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		n++
+	for _, p := range pkgs {
 		for _, imp := range p.Imports {
 			switch {
 			case under(imp, module+"/activities"),
@@ -51,12 +29,9 @@ func TestRenderersArePure(t *testing.T) {
 			}
 		}
 	}
-	if n == 0 {
-		t.Fatal("go list reported no packages")
-	}
 }
 
-// under reports whether path is pkg or a package below it.
-func under(path, pkg string) bool {
-	return path == pkg || strings.HasPrefix(path, pkg+"/")
-}
+// under and module are golist's, shorter.
+var under = golist.Under
+
+const module = golist.Module
