@@ -4,6 +4,7 @@ import (
 	"embed"
 	"io/fs"
 
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -12,13 +13,13 @@ var builtin embed.FS
 
 // Catalog is a set of compiled experiments and game days by name.
 type Catalog struct {
-	plans    *source.Named[*Plan]
-	gameDays *source.Named[*GameDay]
+	plans    *source.Named[*plan.Plan]
+	gameDays *source.Named[*plan.GameDay]
 }
 
 // NewCatalog returns an empty catalog.
 func NewCatalog() *Catalog {
-	return &Catalog{plans: source.NewNamed[*Plan]("experiment"), gameDays: source.NewNamed[*GameDay]("game day")}
+	return &Catalog{plans: source.NewNamed[*plan.Plan]("experiment"), gameDays: source.NewNamed[*plan.GameDay]("game day")}
 }
 
 // Builtin loads the experiments shipped inside the binary.
@@ -31,16 +32,16 @@ func Builtin() (*Catalog, error) {
 }
 
 // Get returns the experiment with the given name.
-func (c *Catalog) Get(name string) (*Plan, bool) { return c.plans.Get(name) }
+func (c *Catalog) Get(name string) (*plan.Plan, bool) { return c.plans.Get(name) }
 
 // GameDay returns the game day with the given name.
-func (c *Catalog) GameDay(name string) (*GameDay, bool) { return c.gameDays.Get(name) }
+func (c *Catalog) GameDay(name string) (*plan.GameDay, bool) { return c.gameDays.Get(name) }
 
 // List returns every experiment, sorted by name.
-func (c *Catalog) List() []*Plan { return c.plans.List() }
+func (c *Catalog) List() []*plan.Plan { return c.plans.List() }
 
 // GameDays returns every game day, sorted by name.
-func (c *Catalog) GameDays() []*GameDay { return c.gameDays.List() }
+func (c *Catalog) GameDays() []*plan.GameDay { return c.gameDays.List() }
 
 // Len returns how many experiments the catalog holds.
 func (c *Catalog) Len() int { return c.plans.Len() }

@@ -4,6 +4,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 )
 
 func TestBuiltin(t *testing.T) {
@@ -25,7 +27,7 @@ func TestFaultKinds(t *testing.T) {
 		name string
 		got  []string
 	}{
-		{"plan.FaultKinds", FaultKinds()},
+		{"plan.FaultKinds", plan.FaultKinds()},
 		{"faultSpecs", sortedKeys(faultSpecs)},
 	} {
 		if strings.Join(tc.got, ",") != "HTTPChaos,IOChaos,NetworkChaos,PodChaos,StressChaos" {

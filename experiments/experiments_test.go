@@ -3,6 +3,8 @@ package experiments
 import (
 	"strings"
 	"testing"
+
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 )
 
 const good = `apiVersion: firebreak/v1
@@ -45,7 +47,7 @@ func TestGoodExperiment(t *testing.T) {
 		t.Errorf("rendered spec %s", got)
 	}
 	e := p.Experiment.Spec
-	if e.Interval != DefaultInterval || e.InjectTimeout != DefaultInjectTimeout || e.RecoveryTimeout != DefaultRecoveryTimeout || e.Weight != DefaultWeight {
+	if e.Interval != plan.DefaultInterval || e.InjectTimeout != plan.DefaultInjectTimeout || e.RecoveryTimeout != plan.DefaultRecoveryTimeout || e.Weight != plan.DefaultWeight {
 		t.Errorf("defaults not filled: %+v", e)
 	}
 }
@@ -119,7 +121,7 @@ spec:
 		t.Fatalf("check: %v", err)
 	}
 	g, _ := c.GameDay("tuesday")
-	if g.Spec.CatchupWindow != DefaultCatchupWindow || len(g.Experiments()) != 3 {
+	if g.Spec.CatchupWindow != plan.DefaultCatchupWindow || len(g.Experiments()) != 3 {
 		t.Errorf("game day %+v", g.Spec)
 	}
 	for _, tc := range []struct{ src, want string }{

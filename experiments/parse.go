@@ -9,12 +9,12 @@ import (
 
 // File is what one YAML file holds.
 type File struct {
-	Experiments []*Experiment
-	GameDays    []*GameDay
+	Experiments []*plan.Experiment
+	GameDays    []*plan.GameDay
 	// invalid marks experiments that decoded but failed their checks:
 	// they are compiled, so one validate reports their CEL errors too,
 	// but never catalogued.
-	invalid map[*Experiment]bool
+	invalid map[*plan.Experiment]bool
 }
 
 // KindOf returns the kind: of every document in data, in order, without
@@ -34,11 +34,11 @@ func KindOf(data []byte) []string {
 // are source.Errors naming file, line and column.
 func Parse(file string, data []byte) (*File, error) {
 	var errs source.Errors
-	out := &File{invalid: map[*Experiment]bool{}}
+	out := &File{invalid: map[*plan.Experiment]bool{}}
 	err := source.Documents(file, data, func(doc *yaml.Node) {
 		switch source.KindOf(doc) {
-		case KindGameDay:
-			g := &GameDay{File: file}
+		case plan.KindGameDay:
+			g := &plan.GameDay{File: file}
 			if err := source.Decode(file, doc, g); err != nil {
 				errs.Append(file, err)
 				return
@@ -49,7 +49,7 @@ func Parse(file string, data []byte) (*File, error) {
 			}
 			out.GameDays = append(out.GameDays, g)
 		default:
-			e := &Experiment{File: file}
+			e := &plan.Experiment{File: file}
 			derr := source.Decode(file, doc, e)
 			ferr := checkFault(file, &e.Spec.Fault)
 			if derr != nil || ferr != nil {
@@ -78,14 +78,14 @@ func Parse(file string, data []byte) (*File, error) {
 }
 
 // Load parses and compiles every experiment and game day in a file.
-func Load(file string, data []byte) ([]*Plan, []*GameDay, error) {
+func Load(file string, data []byte) ([]*plan.Plan, []*plan.GameDay, error) {
 	f, err := Parse(file, data)
 	var errs source.Errors
 	errs.Append(file, err)
 	if f == nil {
 		return nil, nil, errs.Err()
 	}
-	var plans []*Plan
+	var plans []*plan.Plan
 	for _, e := range f.Experiments {
 		p, err := plan.Compile(e)
 		if err != nil {

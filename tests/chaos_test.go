@@ -24,6 +24,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/names"
@@ -246,7 +247,7 @@ func TestChaosExperiments(t *testing.T) {
 	e := startChaosEnv(t)
 
 	t.Run("catalog", func(t *testing.T) {
-		var list []experiments.Summary
+		var list []plan.Summary
 		e.api.do("GET", "/v1/experiments", nil, &list)
 		seen := map[string]bool{}
 		for _, s := range list {

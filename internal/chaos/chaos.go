@@ -17,6 +17,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/names"
@@ -65,8 +66,8 @@ type ExperimentRef struct {
 }
 
 // ExperimentList lists the catalog.
-func (s *Service) ExperimentList() []experiments.Summary {
-	out := []experiments.Summary{}
+func (s *Service) ExperimentList() []plan.Summary {
+	out := []plan.Summary{}
 	if s.Experiments == nil {
 		return out
 	}
@@ -81,7 +82,7 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 	if req.Experiment == "" {
 		return nil, access.Errorf(access.Invalid, "experiment", "experiment is required")
 	}
-	var plan *experiments.Plan
+	var plan *plan.Plan
 	if s.Experiments != nil {
 		plan, _ = s.Experiments.Get(req.Experiment)
 	}
@@ -115,7 +116,7 @@ func (s *Service) StartExperiment(ctx context.Context, req ExperimentRequest) (*
 
 // mayInject applies spec.access.run to a real experiment run by a known
 // caller. Halting and aborting stay open to everyone.
-func mayInject(plan *experiments.Plan, p *access.Principal, dryRun bool) error {
+func mayInject(plan *plan.Plan, p *access.Principal, dryRun bool) error {
 	var allowed []string
 	if a := plan.Experiment.Spec.Access; a != nil {
 		allowed = a.Run
@@ -286,8 +287,8 @@ func (s *Service) ExperimentChart(ctx context.Context, id string) (string, error
 
 // gameDayExperiments returns the definitions of the experiments a game
 // day names, as its schedule passes them to each run.
-func (s *Service) gameDayExperiments(g *experiments.GameDay) (map[string]*experiments.Experiment, error) {
-	out := map[string]*experiments.Experiment{}
+func (s *Service) gameDayExperiments(g *plan.GameDay) (map[string]*plan.Experiment, error) {
+	out := map[string]*plan.Experiment{}
 	for _, name := range g.Experiments() {
 		p, ok := s.Experiments.Get(name)
 		if !ok {

@@ -5,11 +5,12 @@ import (
 	"testing"
 
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/access"
 )
 
 func TestMayInject(t *testing.T) {
-	plan := func(access ...string) *experiments.Plan {
+	newPlan := func(access ...string) *plan.Plan {
 		src := `apiVersion: firebreak/v1
 kind: Experiment
 metadata: {name: kill}
@@ -32,17 +33,17 @@ spec:
 	bob := &access.Principal{ID: "bob"}
 	for _, tc := range []struct {
 		name string
-		plan *experiments.Plan
+		plan *plan.Plan
 		p    *access.Principal
 		dry  bool
 		want string
 	}{
-		{"operator token", plan(), nil, false, ""},
-		{"dry run by anyone", plan(), bob, true, ""},
-		{"nobody listed", plan(), alice, false, "lists nobody in spec.access.run"},
-		{"listed by name", plan("alice"), alice, false, ""},
-		{"listed by group", plan("'@sre'"), alice, false, ""},
-		{"not listed", plan("'@sre'"), bob, false, "bob may not inject kill (spec.access.run: @sre); a dry run is allowed"},
+		{"operator token", newPlan(), nil, false, ""},
+		{"dry run by anyone", newPlan(), bob, true, ""},
+		{"nobody listed", newPlan(), alice, false, "lists nobody in spec.access.run"},
+		{"listed by name", newPlan("alice"), alice, false, ""},
+		{"listed by group", newPlan("'@sre'"), alice, false, ""},
+		{"not listed", newPlan("'@sre'"), bob, false, "bob may not inject kill (spec.access.run: @sre); a dry run is allowed"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := mayInject(tc.plan, tc.p, tc.dry)

@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
-	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/render/markdown"
@@ -40,7 +40,7 @@ type GameDayRecentAction struct {
 }
 
 // gameDayAction is the workflow a game day's schedule starts.
-func (s *Service) gameDayAction(g *experiments.GameDay, requestedBy string) (*client.ScheduleWorkflowAction, error) {
+func (s *Service) gameDayAction(g *plan.GameDay, requestedBy string) (*client.ScheduleWorkflowAction, error) {
 	exps, err := s.gameDayExperiments(g)
 	if err != nil {
 		return nil, err
@@ -54,7 +54,7 @@ func (s *Service) gameDayAction(g *experiments.GameDay, requestedBy string) (*cl
 	}, nil
 }
 
-func gameDaySpec(g *experiments.GameDay) client.ScheduleSpec {
+func gameDaySpec(g *plan.GameDay) client.ScheduleSpec {
 	return client.ScheduleSpec{CronExpressions: []string{g.Spec.Schedule}, TimeZoneName: g.Spec.TimeZone}
 }
 
@@ -74,7 +74,7 @@ func (s *Service) SyncGameDays(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-func (s *Service) syncGameDay(ctx context.Context, g *experiments.GameDay) error {
+func (s *Service) syncGameDay(ctx context.Context, g *plan.GameDay) error {
 	action, err := s.gameDayAction(g, "schedule")
 	if err != nil {
 		return err
@@ -111,7 +111,7 @@ func (s *Service) syncGameDay(ctx context.Context, g *experiments.GameDay) error
 	}})
 }
 
-func (s *Service) gameDay(name string) (*experiments.GameDay, error) {
+func (s *Service) gameDay(name string) (*plan.GameDay, error) {
 	if s.Experiments != nil {
 		if g, ok := s.Experiments.GameDay(name); ok {
 			return g, nil
@@ -136,7 +136,7 @@ func (s *Service) ListGameDays(ctx context.Context) ([]GameDaySummary, error) {
 	return out, nil
 }
 
-func (s *Service) describeGameDay(ctx context.Context, g *experiments.GameDay) (*GameDaySummary, error) {
+func (s *Service) describeGameDay(ctx context.Context, g *plan.GameDay) (*GameDaySummary, error) {
 	sum := &GameDaySummary{Name: g.Name(), Description: g.Metadata.Description, Schedule: g.Spec.Schedule,
 		TimeZone: g.Spec.TimeZone, Experiments: g.Experiments(), ScheduleID: names.GameDayScheduleID(g.Name())}
 	desc, err := s.Client.ScheduleClient().GetHandle(ctx, sum.ScheduleID).Describe(ctx)

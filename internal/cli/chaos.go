@@ -10,7 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/chaos"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
@@ -34,7 +34,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 		Short: "List the experiments in the catalog",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			var out []experiments.Summary
+			var out []plan.Summary
 			if err := g.client().do(cmd.Context(), "GET", "/v1/experiments", nil, &out); err != nil {
 				return err
 			}

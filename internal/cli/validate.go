@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/source"
 	"github.com/firebreak-ops/firebreak/runbooks"
 )
@@ -66,7 +67,7 @@ func newValidateCmd(g *globals) *cobra.Command {
 // experiment or a game day.
 func isExperimentFile(data []byte) bool {
 	for _, k := range experiments.KindOf(data) {
-		return k == experiments.KindExperiment || k == experiments.KindGameDay
+		return k == plan.KindExperiment || k == plan.KindGameDay
 	}
 	return false
 }

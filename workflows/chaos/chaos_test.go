@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/log"
@@ -109,7 +110,7 @@ spec:
     - experiments: [kill-checkout]
 `)
 	env.ExecuteWorkflow(names.GameDayWorkflow, chaoswire.GameDayInput{GameDay: day,
-		Experiments: map[string]*experiments.Experiment{"kill-checkout": okExp, "stuck-one": stuckExp}})
+		Experiments: map[string]*plan.Experiment{"kill-checkout": okExp, "stuck-one": stuckExp}})
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +131,7 @@ spec:
 	}
 }
 
-func gameDay(t *testing.T, src string) *experiments.GameDay {
+func gameDay(t *testing.T, src string) *plan.GameDay {
 	t.Helper()
 	f, err := experiments.Parse("day.yaml", []byte(src))
 	if err != nil {

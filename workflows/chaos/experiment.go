@@ -13,7 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/guard"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
@@ -26,7 +26,7 @@ var errHalted = errors.New("halted")
 type experimentRun struct {
 	ctx   workflow.Context
 	in    chaoswire.ExperimentInput
-	plan  *experiments.Plan
+	plan  *plan.Plan
 	state *chaoswire.ExperimentState
 	// stop is set by a halt or abort signal, or by cancellation.
 	stop string
@@ -51,7 +51,7 @@ func ExperimentWorkflow(ctx workflow.Context, in chaoswire.ExperimentInput) (*ch
 		return nil, err
 	}
 	r := &experimentRun{ctx: ctx, in: in, state: st}
-	plan, err := experiments.CompileCached(e) //workflowcheck:ignore compiling CEL is deterministic; the cache only saves work
+	plan, err := plan.CompileCached(e) //workflowcheck:ignore compiling CEL is deterministic; the cache only saves work
 	if err != nil {
 		r.finish(chaoswire.VerdictNotRun, "experiment does not compile: "+err.Error())
 		return st, nil
@@ -296,7 +296,7 @@ func (r *experimentRun) observe(injected time.Time) (string, error) {
 		if r.plan.AbortWhen == nil {
 			continue
 		}
-		vars := map[string]any{experiments.VarProbes: vals, experiments.VarElapsed: workflow.Now(ctx).Sub(injected)}
+		vars := map[string]any{plan.VarProbes: vals, plan.VarElapsed: workflow.Now(ctx).Sub(injected)}
 		hit, err := r.plan.AbortWhen.EvalBool(vars)
 		r.record(chaoswire.PhaseObserve, r.plan.AbortWhen, vars, hit, err)
 		if err == nil && hit {
@@ -387,12 +387,12 @@ func (r *experimentRun) channel() string {
 func (r *experimentRun) preconditions() (bool, string) {
 	spec := &r.plan.Experiment.Spec
 	now := workflow.Now(r.ctx)
-	c := map[string]any{experiments.CtxNow: now, experiments.CtxFreezeWindows: []any{}, experiments.CtxInFreeze: false}
+	c := map[string]any{plan.CtxNow: now, plan.CtxFreezeWindows: []any{}, plan.CtxInFreeze: false}
 	var cr actions.ExperimentContextResult
 	if err := r.chaos(actions.ExperimentContext, struct{}{}, 30*time.Second, &cr); err != nil {
 		return false, "could not read the incident context: " + errText(err)
 	}
-	c[experiments.CtxOpenIncidents] = int64(cr.OpenIncidents)
+	c[plan.CtxOpenIncidents] = int64(cr.OpenIncidents)
 	if sc := spec.Context; sc != nil {
 		var active []any
 		for _, w := range sc.FreezeWindows {
@@ -401,18 +401,18 @@ func (r *experimentRun) preconditions() (bool, string) {
 			}
 		}
 		if len(active) > 0 {
-			c[experiments.CtxFreezeWindows] = active
-			c[experiments.CtxInFreeze] = true
+			c[plan.CtxFreezeWindows] = active
+			c[plan.CtxInFreeze] = true
 		}
 		if eb := sc.ErrorBudget; eb != nil {
 			v, err := r.promValue("error-budget", eb.Query)
 			if err != nil {
 				return false, "error budget query failed: " + errText(err)
 			}
-			c[experiments.CtxErrorBudget] = v
+			c[plan.CtxErrorBudget] = v
 		}
 	}
-	vars := map[string]any{experiments.VarContext: c}
+	vars := map[string]any{plan.VarContext: c}
 	for _, prg := range r.plan.Preconditions {
 		ok, err := prg.EvalBool(vars)
 		r.record(chaoswire.PhasePreconditions, prg, vars, ok, err)
@@ -428,7 +428,7 @@ func (r *experimentRun) preconditions() (bool, string) {
 
 // inWindow reports whether a freeze window started within its duration
 // before now.
-func inWindow(w experiments.FreezeWindow, now time.Time) bool {
+func inWindow(w plan.FreezeWindow, now time.Time) bool {
 	sched, err := cron.ParseStandard(w.Schedule)
 	if err != nil {
 		return false
@@ -451,7 +451,7 @@ func (r *experimentRun) steady(phase string) (bool, string) {
 		}
 		return len(bad) == 0, strings.Join(bad, "; ")
 	}
-	vars := map[string]any{experiments.VarProbes: vals, experiments.VarElapsed: time.Duration(0)}
+	vars := map[string]any{plan.VarProbes: vals, plan.VarElapsed: time.Duration(0)}
 	ok, err := r.plan.SteadyState.EvalBool(vars)
 	r.record(phase, r.plan.SteadyState, vars, ok, err)
 	if err != nil {
@@ -498,7 +498,7 @@ func (r *experimentRun) probe(phase string) map[string]any {
 	return vals
 }
 
-func probeAction(p *experiments.Probe) (string, map[string]any) {
+func probeAction(p *plan.Probe) (string, map[string]any) {
 	switch {
 	case p.Prometheus != nil:
 		return actions.PrometheusQuery, map[string]any{"query": p.Prometheus.Query}
@@ -530,7 +530,7 @@ func probeAction(p *experiments.Probe) (string, map[string]any) {
 
 // probeValue turns an action's output into the probe's CEL value and the
 // value recorded (NaN is not JSON, so it is recorded as an error).
-func probeValue(p *experiments.Probe, out any) (cel any, shown any, errText string) {
+func probeValue(p *plan.Probe, out any) (cel any, shown any, errText string) {
 	m, _ := out.(map[string]any)
 	switch {
 	case p.Prometheus != nil:
@@ -626,7 +626,7 @@ func (r *experimentRun) finish(verdict, reason string) {
 }
 
 // checkBlastRadius compares the pods Chaos Mesh injected with the policy.
-func checkBlastRadius(spec *experiments.Spec, recs []actions.ChaosRecord) string {
+func checkBlastRadius(spec *plan.Spec, recs []actions.ChaosRecord) string {
 	allowed := map[string]bool{}
 	for _, ns := range spec.BlastRadius.Namespaces {
 		allowed[ns] = true
@@ -642,7 +642,7 @@ func checkBlastRadius(spec *experiments.Spec, recs []actions.ChaosRecord) string
 		return fmt.Sprintf("%d target(s) outside the allowed namespaces: %s", len(outside), strings.Join(outside, ", "))
 	}
 	limit := spec.BlastRadius.MaxPods
-	if spec.Target.Mode == experiments.ModeOne && (limit == 0 || limit > 1) {
+	if spec.Target.Mode == plan.ModeOne && (limit == 0 || limit > 1) {
 		limit = 1
 	}
 	if limit > 0 && len(recs) > limit {

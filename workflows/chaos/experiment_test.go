@@ -18,6 +18,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities"
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/source"
 	chaoswf "github.com/firebreak-ops/firebreak/workflows/chaos"
@@ -137,7 +138,7 @@ spec:
   notify: {slack: {channel: C-chaos}}
 `
 
-func experiment(t *testing.T, src string) *experiments.Experiment {
+func experiment(t *testing.T, src string) *plan.Experiment {
 	t.Helper()
 	f, err := experiments.Parse("test.yaml", []byte(src))
 	if err != nil {

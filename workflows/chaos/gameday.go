@@ -11,7 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/names"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
@@ -31,7 +31,7 @@ func GameDayWorkflow(ctx workflow.Context, in chaoswire.GameDayInput) (*chaoswir
 		if e := in.Experiments[name]; e != nil && e.Spec.Weight > 0 {
 			return e.Spec.Weight
 		}
-		return experiments.DefaultWeight
+		return plan.DefaultWeight
 	}
 	n := 0
 	for gi, group := range g.Spec.Groups {

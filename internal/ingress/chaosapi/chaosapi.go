@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/firebreak-ops/firebreak/experiments"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
@@ -16,7 +16,7 @@ import (
 // Chaos is what the endpoints need of experiments, the halt switch and
 // game days.
 type Chaos interface {
-	ExperimentList() []experiments.Summary
+	ExperimentList() []plan.Summary
 	StartExperiment(ctx context.Context, req chaos.ExperimentRequest) (*chaos.ExperimentRef, error)
 	GetExperimentRun(ctx context.Context, id string) (*chaoswire.ExperimentState, error)
 	ExperimentReport(ctx context.Context, id string) (string, error)

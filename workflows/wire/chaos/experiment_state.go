@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
-	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/names"
 )
 
@@ -45,9 +45,9 @@ const (
 
 // ExperimentInput starts an experiment run.
 type ExperimentInput struct {
-	Experiment  *experiments.Experiment `json:"experiment"`
-	DryRun      bool                    `json:"dryRun,omitempty"`
-	RequestedBy string                  `json:"requestedBy,omitempty"`
+	Experiment  *plan.Experiment `json:"experiment"`
+	DryRun      bool             `json:"dryRun,omitempty"`
+	RequestedBy string           `json:"requestedBy,omitempty"`
 	// GameDay names the game day run this experiment belongs to, if any.
 	GameDay string `json:"gameDay,omitempty"`
 	// Escalation says where a fault that will not go away is reported.

@@ -4,17 +4,17 @@ import (
 	"strconv"
 	"time"
 
-	experiments "github.com/firebreak-ops/firebreak/experiments/plan"
+	"github.com/firebreak-ops/firebreak/experiments/plan"
 )
 
 // GameDayInput starts a game day run: the game day and the experiments it
 // names, as the catalog had them when the schedule was written.
 type GameDayInput struct {
-	GameDay     *experiments.GameDay               `json:"gameDay"`
-	Experiments map[string]*experiments.Experiment `json:"experiments"`
-	DryRun      bool                               `json:"dryRun,omitempty"`
-	Escalation  Escalation                         `json:"escalation"`
-	RequestedBy string                             `json:"requestedBy,omitempty"`
+	GameDay     *plan.GameDay               `json:"gameDay"`
+	Experiments map[string]*plan.Experiment `json:"experiments"`
+	DryRun      bool                        `json:"dryRun,omitempty"`
+	Escalation  Escalation                  `json:"escalation"`
+	RequestedBy string                      `json:"requestedBy,omitempty"`
 }
 
 // GameDayResult is one experiment's outcome within a game day.
@@ -48,7 +48,7 @@ type GameDayState struct {
 
 // ResilienceScore is the weighted share of passed experiments, 0–100: each
 // experiment counts 100 when it passed and 0 otherwise, weighted by its
-// weight, as Litmus scores a workflow from its experiments.
+// weight, as Litmus scores a workflow from its plan.
 func ResilienceScore(results []GameDayResult) float64 {
 	var sum, weights float64
 	for _, r := range results {
