@@ -25,6 +25,9 @@ const (
 	Conflict
 	Forbidden
 	Unavailable
+	// Busy: Temporal is reachable but did not answer within the
+	// request's budget; retrying later is safe.
+	Busy
 )
 
 // Error is an error meant for the caller, naming the field at fault where
@@ -67,13 +70,21 @@ func (p *Principal) DisplayName() string {
 	return p.ID
 }
 
-// TemporalError turns Temporal being out of reach into an Unavailable
-// error; any other error is returned as it is.
+// TemporalError classifies Temporal's failures to answer: out of reach
+// (its frontend refuses or is down) is Unavailable; too slow (a deadline
+// passed, or it shed load) is Busy. Any other error is returned as it is.
+// A deadline can also pass while the SDK retries an unreachable server;
+// transports that must tell the two apart ask Temporal's health (see
+// ingress.API.Error).
 func TemporalError(err error) error {
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
-	if errors.As(err, &unavailable) || errors.As(err, &deadline) || errors.Is(err, context.DeadlineExceeded) {
+	var exhausted *serviceerror.ResourceExhausted
+	switch {
+	case errors.As(err, &unavailable):
 		return &Error{Kind: Unavailable, Msg: "temporal is unavailable: " + err.Error()}
+	case errors.As(err, &deadline), errors.As(err, &exhausted), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Kind: Busy, Msg: "temporal did not answer in time: " + err.Error()}
 	}
 	return err
 }

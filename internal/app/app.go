@@ -201,6 +201,17 @@ func IncidentSettings(cfg *config.Config) incidentwire.IncidentSettings {
 	}
 }
 
+// temporalHealth asks Temporal's frontend whether it serves.
+func temporalHealth(c client.Client) func(context.Context) error {
+	if c == nil {
+		return nil
+	}
+	return func(ctx context.Context) error {
+		_, err := c.CheckHealth(ctx, &client.CheckHealthRequest{})
+		return err
+	}
+}
+
 // SlackClient is the Web API client the Slack ingress uses for user-group
 // lookups and replies, or nil without a bot token.
 func SlackClient(cfg *config.Config) *slackgo.Client {
@@ -279,7 +290,8 @@ func NewAPI(o Options) (*ingress.API, *Services) {
 	}
 	api := ingress.New(ingress.Options{
 		Runs: svc.Runs, Automation: svc.Automation, Token: o.Config.APIToken, Principals: principals,
-		Logger: o.Logger.With("component", "api"), WebhookLimiter: ingress.NewSourceLimiter(perSecond, burst)})
+		Logger: o.Logger.With("component", "api"), WebhookLimiter: ingress.NewSourceLimiter(perSecond, burst),
+		WebhookBudget: o.Config.Webhooks.Budget.D(), Reachable: temporalHealth(o.Client)})
 	incidentapi.Register(api, svc.Incidents, svc.Audit)
 	chaosapi.Register(api, svc.Chaos)
 	am := alertmanager.Credentials{Token: o.Config.Alertmanager.Token, Username: o.Config.Alertmanager.Username, Password: o.Config.Alertmanager.Password}

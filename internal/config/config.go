@@ -114,6 +114,10 @@ type Alertmanager struct {
 type Webhooks struct {
 	RatePerSecond float64 `yaml:"ratePerSecond"`
 	Burst         int     `yaml:"burst"`
+	// Budget is how long one webhook request may wait for Temporal before
+	// Firebreak answers 429 with Retry-After (default 8s, inside the
+	// senders' own timeouts).
+	Budget source.Duration `yaml:"budget"`
 }
 
 // Principal is an API token's owner.
@@ -233,6 +237,9 @@ func (c *Config) validate(path string) error {
 		if err != nil || (parsed.Scheme != "http" && parsed.Scheme != "https") || parsed.Host == "" {
 			return fmt.Errorf("config: %s must be an http(s) URL, not %q", where(u.key, u.env), u.val)
 		}
+	}
+	if c.Webhooks.Budget < 0 {
+		return fmt.Errorf("config: webhooks.budget must not be negative, not %s", c.Webhooks.Budget)
 	}
 	seen := map[string]bool{}
 	for i, p := range c.Principals {

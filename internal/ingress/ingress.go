@@ -47,7 +47,18 @@ type Options struct {
 	Registry *prometheus.Registry
 	// WebhookLimiter limits webhook requests per source; nil: none.
 	WebhookLimiter *SourceLimiter
+	// WebhookBudget is how long a webhook request may wait for Temporal
+	// before it answers 429 (default DefaultWebhookBudget).
+	WebhookBudget time.Duration
+	// Reachable asks Temporal's health, to tell a slow Temporal (429,
+	// retry soon) from one out of reach (503); nil: every timeout is 429.
+	Reachable func(context.Context) error
 }
+
+// DefaultWebhookBudget is a webhook request's default budget: inside
+// Alertmanager's and PagerDuty's own delivery timeouts (10 s and 15 s
+// here), so Firebreak answers before the sender gives up.
+const DefaultWebhookBudget = 8 * time.Second
 
 // API serves Firebreak's HTTP API.
 // Principal is a token's owner.
@@ -67,6 +78,8 @@ func PrincipalOf(r *http.Request) *access.Principal {
 }
 
 type API struct {
+	budget     time.Duration
+	reachable  func(context.Context) error
 	limiter    *SourceLimiter
 	runs       Runs
 	automation Automation
@@ -82,9 +95,12 @@ type API struct {
 
 // New builds the API handler.
 func New(o Options) *API {
-	a := &API{limiter: o.WebhookLimiter, runs: o.Runs, automation: o.Automation, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
+	a := &API{budget: o.WebhookBudget, reachable: o.Reachable, limiter: o.WebhookLimiter, runs: o.Runs, automation: o.Automation, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
+	}
+	if a.budget <= 0 {
+		a.budget = DefaultWebhookBudget
 	}
 	if a.registry == nil {
 		a.registry = prometheus.NewRegistry()
@@ -151,14 +167,40 @@ func LimitBody(n int64, next http.Handler) http.Handler {
 	})
 }
 
+// WebhookContext bounds a webhook request by the webhook budget.
+func (a *API) WebhookContext(r *http.Request) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(r.Context(), a.budget)
+}
+
+// unreachable turns a Busy error into Unavailable when Temporal does not
+// answer a health check either: a deadline that passed while the SDK
+// retried a refused connection means Temporal is down, not slow.
+func (a *API) unreachable(err error) error {
+	var se *access.Error
+	busy := errors.As(err, &se) && se.Kind == access.Busy
+	if !busy && !errors.Is(err, context.DeadlineExceeded) || a.reachable == nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if herr := a.reachable(ctx); herr != nil {
+		return &access.Error{Kind: access.Unavailable, Msg: "temporal is unavailable: " + herr.Error()}
+	}
+	return err
+}
+
 // Log returns the API's logger.
 func (a *API) Log() *slog.Logger { return a.log }
 
 // Error writes err as a JSON error answer with the status it deserves.
 func (a *API) Error(w http.ResponseWriter, r *http.Request, err error) {
+	err = a.unreachable(err)
 	code, body := a.errorResponse(r, err)
-	if code == http.StatusServiceUnavailable {
+	switch code {
+	case http.StatusServiceUnavailable:
 		w.Header().Set("Retry-After", "5")
+	case http.StatusTooManyRequests:
+		w.Header().Set("Retry-After", "2")
 	}
 	WriteJSON(w, code, body)
 }
@@ -244,7 +286,7 @@ func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
 		code := map[access.Kind]int{
 			access.Invalid: http.StatusBadRequest, access.NotFound: http.StatusNotFound,
 			access.Conflict: http.StatusConflict, access.Forbidden: http.StatusForbidden,
-			access.Unavailable: http.StatusServiceUnavailable,
+			access.Unavailable: http.StatusServiceUnavailable, access.Busy: http.StatusTooManyRequests,
 		}[se.Kind]
 		if code == 0 {
 			code = http.StatusInternalServerError
@@ -257,7 +299,7 @@ func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
 	case errors.As(err, new(*badRequest)):
 		return http.StatusBadRequest, ErrorBody{Error: err.Error()}
 	case errors.Is(err, context.DeadlineExceeded):
-		return http.StatusServiceUnavailable, ErrorBody{Error: "timed out waiting for Temporal"}
+		return http.StatusTooManyRequests, ErrorBody{Error: "timed out waiting for Temporal; retry"}
 	}
 	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	return http.StatusInternalServerError, ErrorBody{Error: "internal error: " + err.Error()}

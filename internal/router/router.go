@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -184,11 +186,11 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 		}
 	}
 	s.linkDeliveries(ctx, matched)
+	if err := s.deliverAll(ctx, matched, hold, now); err != nil {
+		return nil, err
+	}
 	var suppressed []automationwire.Suppression
 	for _, d := range matched {
-		if err := s.deliverOne(ctx, d, hold, now); err != nil {
-			return nil, err
-		}
 		if d.out.Result == Suppressed {
 			suppressed = append(suppressed, automationwire.Suppression{
 				At: now, Source: d.in.Source, Runbook: d.prep.Plan.Name(), Key: d.prep.Input.Key,
@@ -202,6 +204,39 @@ func (s *Service) Deliver(ctx context.Context, items []Incoming) ([]Outcome, err
 		}
 	}
 	return outcomes, nil
+}
+
+// deliveryConcurrency bounds how many targets of one notification are
+// started or signalled at once.
+const deliveryConcurrency = 16
+
+// deliverAll delivers a notification's matched alerts: the alerts of one
+// target (one workflow ID) in order, one after another, so a run sees them
+// as they were sent; different targets at the same time. One at a time, a
+// notification of 100 alerts cost 100 round trips to Temporal in a row and
+// overran the webhook's budget under load.
+func (s *Service) deliverAll(ctx context.Context, matched []*delivery, hold string, now time.Time) error {
+	var order []string
+	byTarget := map[string][]*delivery{}
+	for _, d := range matched {
+		if _, ok := byTarget[d.prep.ID]; !ok {
+			order = append(order, d.prep.ID)
+		}
+		byTarget[d.prep.ID] = append(byTarget[d.prep.ID], d)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(deliveryConcurrency)
+	for _, id := range order {
+		g.Go(func() error {
+			for _, d := range byTarget[id] {
+				if err := s.deliverOne(gctx, d, hold, now); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 func (s *Service) deliverOne(ctx context.Context, d *delivery, hold string, now time.Time) error {

@@ -294,6 +294,11 @@ func (b *bench) notify(status string, targets ...string) (alertmanager.Response,
 			Labels: map[string]string{"alertname": "BenchAlert", "target": t}, StartsAt: time.Now()})
 	}
 	body, _ := json.Marshal(msg)
+	// A webhook answer slower than stallAfter is a stall: the first one
+	// saves every goroutine's stack (the embedded server's included) for
+	// the record.
+	watch := time.AfterFunc(stallAfter, dumpStall)
+	defer watch.Stop()
 	resp, err := http.Post(b.api+alertmanager.Path, "application/json", bytes.NewReader(body))
 	if err != nil {
 		return alertmanager.Response{}, err
@@ -334,6 +339,28 @@ func parallel(n, w int, job func(i int) error) (time.Duration, error) {
 }
 
 var profilePath string
+
+// stallAfter is how slow a webhook answer must be to count as a stall.
+const stallAfter = 2 * time.Second
+
+var (
+	stallOnce sync.Once
+	stallFile = "bench/stall-goroutines.txt"
+)
+
+// dumpStall writes every goroutine's stack to stallFile, once per run.
+func dumpStall() {
+	stallOnce.Do(func() {
+		_ = os.MkdirAll(filepath.Dir(stallFile), 0o755)
+		f, err := os.Create(stallFile)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		_ = pprof.Lookup("goroutine").WriteTo(f, 2)
+		fmt.Fprintf(os.Stderr, "bench: a webhook answer took over %s; goroutines saved to %s\n", stallAfter, stallFile)
+	})
+}
 
 func (b *bench) throughput() error {
 	if profilePath != "" {

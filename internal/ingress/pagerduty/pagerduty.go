@@ -87,7 +87,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		ingress.WriteJSON(w, http.StatusBadRequest, ingress.ErrorBody{Error: err.Error()})
 		return
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	ctx, cancel := h.API.WebhookContext(r)
 	defer cancel()
 	outcomes, err := h.Router.Deliver(ctx, []router.Incoming{{Source: runwire.TriggerPagerDuty, Event: ev}})
 	if err != nil {

@@ -235,6 +235,8 @@ func (h *Handler) errorReply(what string, err error) reply {
 			return reply{Text: "Nothing changed: " + se.Msg}
 		case access.Unavailable:
 			return reply{Text: "Firebreak cannot reach Temporal right now, try again in a moment: " + se.Msg}
+		case access.Busy:
+			return reply{Text: "Temporal is busy and did not answer in time; it may still happen, check with `/firebreak status`: " + se.Msg}
 		}
 		return reply{Text: se.Msg}
 	}
