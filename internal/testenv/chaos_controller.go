@@ -374,6 +374,11 @@ func (c *ChaosController) recover(ctx context.Context, key chaosKey, obj *unstru
 			if cur, err = c.client(key).Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 				return err
 			}
+			// Counted once the recovery is recorded, before the finalizer
+			// goes: whoever sees the object gone sees the count too.
+			c.mu.Lock()
+			c.recovered[key.String()]++
+			c.mu.Unlock()
 		}
 		cur.SetFinalizers(slices.DeleteFunc(cur.GetFinalizers(), func(f string) bool { return f == ChaosFinalizer }))
 		_, err = c.client(key).Update(ctx, cur, metav1.UpdateOptions{})
@@ -382,11 +387,5 @@ func (c *ChaosController) recover(ctx context.Context, key chaosKey, obj *unstru
 	if apierrors.IsNotFound(err) {
 		return nil
 	}
-	if err != nil {
-		return err
-	}
-	c.mu.Lock()
-	c.recovered[key.String()]++
-	c.mu.Unlock()
-	return nil
+	return err
 }
