@@ -132,6 +132,9 @@ type bench struct {
 	hookLat map[string][]float64
 	non200  map[string]int
 	errs    []string
+	// bareLat holds the bare engine's start latencies (ms) in the burst,
+	// to tell a stall of the engine from one of Firebreak's.
+	bareLat []float64
 }
 
 // begin starts a phase's webhook accounting.
@@ -300,6 +303,8 @@ func (b *bench) webhookFigures() {
 	}
 	burst := b.hookLat["throughput"]
 	b.figures = append(b.figures,
+		Figure{Name: "burst (400 starts, 16 senders): bare Temporal start p99", Value: pct(b.bareLat, 99), Unit: "ms"},
+		Figure{Name: "burst (400 starts, 16 senders): bare Temporal start max", Value: pct(b.bareLat, 100), Unit: "ms"},
 		Figure{Name: "burst (400 alerts, 16 senders): webhook p99", Value: pct(burst, 99), Unit: "ms"},
 		Figure{Name: "burst (400 alerts, 16 senders): webhook max", Value: pct(burst, 100), Unit: "ms", Target: "≤ 2000 ms", Met: ptr(len(burst) > 0 && pct(burst, 100) <= 2000)},
 		Figure{Name: fmt.Sprintf("webhook: non-200 answers (of %d, every phase)", total), Value: float64(bad), Unit: "answers", Target: "= 0", Met: ptr(bad == 0)},
@@ -439,7 +444,14 @@ func (b *bench) throughput() error {
 		for i := range ids {
 			ids[i] = b.id("bare")
 		}
-		el, err := parallel(n, conc, func(i int) error { return b.bareStart(ids[i]) })
+		el, err := parallel(n, conc, func(i int) error {
+			sent := time.Now()
+			err := b.bareStart(ids[i])
+			b.mu.Lock()
+			b.bareLat = append(b.bareLat, float64(time.Since(sent).Microseconds())/1000)
+			b.mu.Unlock()
+			return err
+		})
 		if err != nil {
 			return err
 		}
