@@ -28,11 +28,11 @@ func helmBinary(t *testing.T) string {
 	if p := os.Getenv("FIREBREAK_HELM_BIN"); p != "" {
 		return p
 	}
-	p, _ := filepath.Abs("../.cache/tools/bin/helm")
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("%s not found: run the tests through `make test` (builds helm, sets FIREBREAK_HELM_BIN)", p)
+	ps, _ := filepath.Glob(filepath.Join(testenv.ToolCache(), "helm-*", "helm"))
+	if len(ps) == 0 {
+		t.Fatalf("no helm in %s: run `make test-deps` (builds helm) or the tests through `make test`", testenv.ToolCache())
 	}
-	return p
+	return ps[len(ps)-1]
 }
 
 // TestHelmChart renders deploy/helm/firebreak and has a real kube-apiserver

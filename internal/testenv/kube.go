@@ -104,34 +104,39 @@ func StartKube() (*KubeEnv, error) {
 }
 
 // KubeBinDir is where the Kubernetes binaries are: $FIREBREAK_KUBE_BIN (set
-// by the Makefile to its version-named cache outside the clone), or
-// .cache/kube/bin in the repository.
+// by the Makefile), or the newest kube-<version>/bin in the tool cache the
+// Makefile builds into (ToolCache).
 func KubeBinDir() (string, error) {
 	if d := os.Getenv("FIREBREAK_KUBE_BIN"); d != "" {
 		return d, nil
 	}
-	root, err := kubeRepoRoot()
-	if err != nil {
-		return "", err
+	if d := cachedTool("kube-*", "bin"); d != "" {
+		return d, nil
 	}
-	return filepath.Join(root, ".cache", "kube", "bin"), nil
+	return "", fmt.Errorf("no kube binaries in %s: run `make test-deps` (or the tests through `make test`)", ToolCache())
 }
 
-// repoRoot walks up from the working directory to the directory holding
-// both go.mod and the Makefile.
-func kubeRepoRoot() (string, error) {
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", err
+// ToolCache is where `make test-deps` builds the heavy tools, named by
+// version, outside any clone: $XDG_CACHE_HOME/firebreak or
+// ~/.cache/firebreak.
+func ToolCache() string {
+	if d := os.Getenv("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "firebreak")
 	}
-	for d := wd; ; d = filepath.Dir(d) {
-		if kubeFileExists(filepath.Join(d, "go.mod")) && kubeFileExists(filepath.Join(d, "Makefile")) {
-			return d, nil
-		}
-		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("no repository root (go.mod and Makefile) above %s: set FIREBREAK_KUBE_BIN", wd)
+	home, _ := os.UserHomeDir()
+	return filepath.Join(home, ".cache", "firebreak")
+}
+
+// cachedTool returns rel inside the last (newest version, by name)
+// directory of the tool cache matching pattern, or "" when there is none.
+func cachedTool(pattern, rel string) string {
+	dirs, _ := filepath.Glob(filepath.Join(ToolCache(), pattern))
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if p := filepath.Join(dirs[i], rel); kubeFileExists(p) {
+			return p
 		}
 	}
+	return ""
 }
 
 func kubeFileExists(p string) bool {
@@ -164,9 +169,13 @@ func startKube(dir string, cleanDir bool) (k *KubeEnv, err error) {
 	}
 	if p := os.Getenv("FIREBREAK_KWOK_BIN"); p != "" {
 		bins["kwok"] = p
+	} else if p := cachedTool("kwok-*", "kwok"); p != "" {
+		bins["kwok"] = p
 	}
 	stagesDir := filepath.Join(filepath.Dir(binDir), "stages")
 	if d := os.Getenv("FIREBREAK_KUBE_STAGES"); d != "" {
+		stagesDir = d
+	} else if d := cachedTool("kwok-*", "stages"); d != "" {
 		stagesDir = d
 	}
 	for _, b := range []string{"etcd", "kube-apiserver", "kube-controller-manager", "kwok"} {
