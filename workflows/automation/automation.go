@@ -117,7 +117,9 @@ func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput)
 		st.Suppressed = append(st.Suppressed, batch...)
 		st.SuppressedTotal += int64(len(batch))
 	}
-	if page {
+	// Paging for a circuit that opened while draining came later: a run
+	// that drained such a failure before it replays without the page.
+	if page && workflow.GetVersion(ctx, pageWhenDrainedChange, workflow.DefaultVersion, 1) == 1 {
 		pageCircuit(ctx, set, st)
 	}
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
@@ -125,6 +127,10 @@ func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput)
 	}
 	return workflow.NewContinueAsNewError(ctx, names.AutomationWorkflow, automationwire.AutomationInput{Settings: in.Settings, State: st})
 }
+
+// pageWhenDrainedChange versions the page for a circuit opened by a
+// failure drained before continue-as-new (see "Changing a workflow").
+const pageWhenDrainedChange = "automation-page-when-drained"
 
 // recordFinished counts an automatic run; it returns true when this run
 // opened the circuit.
