@@ -11,17 +11,8 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/activities/report"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	"github.com/firebreak-ops/firebreak/workflows/wire/incident/incidenttest"
 )
-
-func incident() incidentwire.Incident {
-	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	at := func(m int) *time.Time { t := t0.Add(time.Duration(m) * time.Minute); return &t }
-	return incidentwire.Incident{
-		ID: "INC-2026-0007", Title: "Queue: backlog #2; growing", Severity: "sev3", Status: "resolved",
-		StartedAt: t0, DetectedAt: *at(4), DeclaredAt: *at(5), AcknowledgedAt: at(7), MitigatedAt: at(30), ResolvedAt: at(95),
-		Timeline: []incidentwire.TimelineEntry{{At: *at(5), Kind: "declared", By: "ann", Text: "declared | with a pipe\nand a newline"}},
-	}
-}
 
 // TestPostmortem: the built-in template writes the file; table cells and
 // chart names are escaped; a configured template replaces it; a bad
@@ -29,7 +20,7 @@ func incident() incidentwire.Incident {
 // the document in the result.
 func TestPostmortem(t *testing.T) {
 	ctx := context.Background()
-	req := actions.Request{Step: "render", With: map[string]any{"incident": incident()}}
+	req := actions.Request{Step: "render", With: map[string]any{"incident": incidenttest.Resolved()}}
 	dir := t.TempDir()
 	out, err := report.New(report.Config{Dir: dir}).Postmortem(ctx, req)
 	if err != nil {
@@ -89,7 +80,7 @@ func TestPostmortem(t *testing.T) {
 // BenchmarkPostmortem renders the postmortem of a long incident: a full
 // timeline (5000 entries), 500 automated steps and 100 alerts.
 func BenchmarkPostmortem(b *testing.B) {
-	inc := incident()
+	inc := incidenttest.Resolved()
 	t0 := inc.StartedAt
 	for i := range 5000 {
 		inc.Timeline = append(inc.Timeline, incidentwire.TimelineEntry{At: t0.Add(time.Duration(i) * time.Second), Kind: "note", By: "bob", Text: "a note of ordinary length about what was seen"})

@@ -14,26 +14,8 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
+	"github.com/firebreak-ops/firebreak/workflows/wire/run/runtest"
 )
-
-func waitingState() *runwire.RunState {
-	t0 := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
-	t1, t2 := t0.Add(400*time.Millisecond), t0.Add(2*time.Second)
-	return &runwire.RunState{
-		ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: runwire.StatusWaitingApproval,
-		Trigger: "slack", RequestedBy: "U0REQUEST", StartedAt: t0,
-		Params: map[string]any{"name": "ops", "times": 5},
-		Steps: []runwire.StepState{
-			{Name: "greet", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t0, FinishedAt: &t1, Attempts: 1},
-			{Name: "shout", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t1, FinishedAt: &t2,
-				Decision: &runwire.Decision{Expression: "params.times > 1", Result: true, Reason: "when: params.times > 1 is true"}},
-			{Name: "confirm", Kind: "approval", Status: runwire.StepWaitingApproval, StartedAt: &t2,
-				Approval: &runwire.ApprovalState{Message: "Greet ops more than three times?", Timeout: "15m", OnTimeout: "abort", Deadline: t2.Add(15 * time.Minute)}},
-			{Name: "settle", Kind: "wait", Status: runwire.StepPending},
-			{Name: "farewell", Kind: "action", Action: "log", Status: runwire.StepPending},
-		},
-	}
-}
 
 func TestActionsRegistered(t *testing.T) {
 	for _, name := range []string{actions.SlackRunMessage, actions.SlackPost} {
@@ -56,7 +38,7 @@ func TestRunMessage(t *testing.T) {
 	req := func(with map[string]any) actions.Request {
 		return actions.Request{RunID: "runbook:hello-world:ops", Step: "slack-message", With: with}
 	}
-	st := waitingState()
+	st := runtest.WaitingApproval()
 
 	// A new message.
 	out, err := h[actions.SlackRunMessage](ctx, req(map[string]any{"channel": "C0OPS", "state": st}))

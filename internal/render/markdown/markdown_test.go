@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/render/markdown"
-	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
+	"github.com/firebreak-ops/firebreak/workflows/wire/incident/incidenttest"
 )
 
 func TestDuration(t *testing.T) {
@@ -29,18 +29,8 @@ func TestDuration(t *testing.T) {
 	}
 }
 
-func incident() incidentwire.Incident {
-	t0 := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
-	at := func(m int) *time.Time { t := t0.Add(time.Duration(m) * time.Minute); return &t }
-	return incidentwire.Incident{
-		ID: "INC-2026-0007", Title: "Queue: backlog #2; growing", Severity: "sev3", Status: "resolved",
-		StartedAt: t0, DetectedAt: *at(4), DeclaredAt: *at(5), AcknowledgedAt: at(7), MitigatedAt: at(30), ResolvedAt: at(95),
-		Timeline: []incidentwire.TimelineEntry{{At: *at(5), Kind: "declared", By: "ann", Text: "declared | with a pipe\nand a newline"}},
-	}
-}
-
 func TestKeyDurations(t *testing.T) {
-	inc := incident()
+	inc := incidenttest.Resolved()
 	d := markdown.KeyDurations(&inc)
 	if d.TTD != 4*time.Minute || d.TTA != 3*time.Minute || d.TTM != 30*time.Minute || d.TTR != 95*time.Minute || d.Impact != d.TTR {
 		t.Errorf("durations %+v", d)
@@ -66,7 +56,7 @@ func TestRender(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inc := incident()
+	inc := incidenttest.Resolved()
 	md, err := markdown.Render(&inc, tmpl)
 	if err != nil {
 		t.Fatal(err)

@@ -12,27 +12,8 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
+	"github.com/firebreak-ops/firebreak/workflows/wire/run/runtest"
 )
-
-// waitingState is a run waiting for approval of its third step.
-func waitingState() *runwire.RunState {
-	t0 := time.Date(2026, 11, 26, 3, 0, 0, 0, time.UTC)
-	t1, t2 := t0.Add(400*time.Millisecond), t0.Add(2*time.Second)
-	return &runwire.RunState{
-		ID: "runbook:hello-world:ops", Runbook: "hello-world", Status: runwire.StatusWaitingApproval,
-		Trigger: "slack", RequestedBy: "U0REQUEST", StartedAt: t0,
-		Params: map[string]any{"name": "ops", "times": 5},
-		Steps: []runwire.StepState{
-			{Name: "greet", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t0, FinishedAt: &t1, Attempts: 1},
-			{Name: "shout", Kind: "action", Action: "log", Status: runwire.StepSucceeded, StartedAt: &t1, FinishedAt: &t2,
-				Decision: &runwire.Decision{Expression: "params.times > 1", Result: true, Reason: "when: params.times > 1 is true"}},
-			{Name: "confirm", Kind: "approval", Status: runwire.StepWaitingApproval, StartedAt: &t2,
-				Approval: &runwire.ApprovalState{Message: "Greet ops more than three times?", Timeout: "15m", OnTimeout: "abort", Deadline: t2.Add(15 * time.Minute)}},
-			{Name: "settle", Kind: "wait", Status: runwire.StepPending},
-			{Name: "farewell", Kind: "action", Action: "log", Status: runwire.StepPending},
-		},
-	}
-}
 
 // checkLimits fails on anything Slack would refuse: more than 50 blocks,
 // a header over 150 characters, a section over 3000, duplicate block IDs.
@@ -111,7 +92,7 @@ func TestRunBlocks(t *testing.T) {
 	}{
 		{
 			name:  "waiting for approval",
-			state: waitingState,
+			state: runtest.WaitingApproval,
 			uiURL: "http://ui.example/",
 			want: []string{
 				"⏸ hello-world — waiting for approval",
@@ -129,7 +110,7 @@ func TestRunBlocks(t *testing.T) {
 		{
 			name: "approvers listed",
 			state: func() *runwire.RunState {
-				st := waitingState()
+				st := runtest.WaitingApproval()
 				st.DryRun = true
 				st.Steps[2].Approval.Approvers = []string{"U0ALICE", "@oncall", "bob"}
 				st.Steps[2].Approval.SeparateApprover = true
@@ -148,7 +129,7 @@ func TestRunBlocks(t *testing.T) {
 		{
 			name: "approved and finished",
 			state: func() *runwire.RunState {
-				st := waitingState()
+				st := runtest.WaitingApproval()
 				st.Status = runwire.StatusSucceeded
 				st.FinishedAt = at(4)
 				c := &st.Steps[2]
@@ -168,7 +149,7 @@ func TestRunBlocks(t *testing.T) {
 		{
 			name: "denied, failed, rolled back",
 			state: func() *runwire.RunState {
-				st := waitingState()
+				st := runtest.WaitingApproval()
 				st.Status = runwire.StatusFailed
 				st.Error = "step confirm: denied by U0APPROVE: not today"
 				st.FinishedAt = at(5)
@@ -195,7 +176,7 @@ func TestRunBlocks(t *testing.T) {
 		{
 			name: "failed action",
 			state: func() *runwire.RunState {
-				st := waitingState()
+				st := runtest.WaitingApproval()
 				st.Status = runwire.StatusFailed
 				st.Steps = st.Steps[:1]
 				st.Steps[0].Status, st.Steps[0].Attempts, st.Steps[0].Error = runwire.StepFailed, 3, "HTTP 503 from <http://x>"
@@ -206,7 +187,7 @@ func TestRunBlocks(t *testing.T) {
 		{
 			name: "timed out",
 			state: func() *runwire.RunState {
-				st := waitingState()
+				st := runtest.WaitingApproval()
 				st.Status = runwire.StatusFailed
 				c := &st.Steps[2]
 				c.Status, c.Error = runwire.StepFailed, "approval timed out after 15m"
@@ -219,7 +200,7 @@ func TestRunBlocks(t *testing.T) {
 		{
 			name: "cancelled while waiting shows no buttons",
 			state: func() *runwire.RunState {
-				st := waitingState()
+				st := runtest.WaitingApproval()
 				st.Status = runwire.StatusCancelled
 				return st
 			},
@@ -228,7 +209,7 @@ func TestRunBlocks(t *testing.T) {
 		{
 			name: "long step list collapses",
 			state: func() *runwire.RunState {
-				st := waitingState()
+				st := runtest.WaitingApproval()
 				st.Status = runwire.StatusRunning
 				st.Steps = nil
 				for i := 0; i < 200; i++ {
@@ -285,7 +266,7 @@ func TestRunBlocks(t *testing.T) {
 }
 
 func TestRunText(t *testing.T) {
-	st := waitingState()
+	st := runtest.WaitingApproval()
 	if got := slackmsg.RunText(st); got != "⏸ hello-world needs approval for confirm — runbook:hello-world:ops" {
 		t.Errorf("waiting: %q", got)
 	}
