@@ -203,20 +203,35 @@ func (e *chaosEnv) start(name string, dry bool) chaos.ExperimentRef {
 }
 
 func (e *chaosEnv) get(id string) *chaoswire.ExperimentState {
-	var st chaoswire.ExperimentState
-	if code := e.api.do("GET", "/v1/experiments/runs/"+url.PathEscape(id), nil, &st); code != http.StatusOK {
+	st, code := e.tryGet(id)
+	if code != http.StatusOK {
 		e.t.Fatalf("get %s: HTTP %d", id, code)
 	}
-	return &st
+	return st
+}
+
+// tryGet reads a run's state and returns the HTTP status with it.
+func (e *chaosEnv) tryGet(id string) (*chaoswire.ExperimentState, int) {
+	var st chaoswire.ExperimentState
+	code := e.api.do("GET", "/v1/experiments/runs/"+url.PathEscape(id), nil, &st)
+	return &st, code
 }
 
 func (e *chaosEnv) wait(id string, d time.Duration, cond func(*chaoswire.ExperimentState) bool) *chaoswire.ExperimentState {
 	e.t.Helper()
 	deadline := time.Now().Add(d)
 	for {
-		st := e.get(id)
-		if cond(st) {
-			return st
+		// While a worker restarts, a read that needs the workflow's query
+		// can answer "busy, retry" (429) or 503; a client retries, and so
+		// does this wait, until its deadline.
+		st, code := e.tryGet(id)
+		switch {
+		case code == http.StatusOK:
+			if cond(st) {
+				return st
+			}
+		case code != http.StatusTooManyRequests && code != http.StatusServiceUnavailable:
+			e.t.Fatalf("get %s: HTTP %d", id, code)
 		}
 		if time.Now().After(deadline) {
 			e.t.Fatalf("experiment %s: condition not met within %s; state %+v", id, d, st)
