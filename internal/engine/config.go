@@ -31,6 +31,8 @@ const (
 	clusterName = "active"
 	// dataStoreName is the key of the SQLite store in config.Persistence.
 	dataStoreName = "sqlite-default"
+	// visibilityStoreName is the key of the visibility SQLite store.
+	visibilityStoreName = "sqlite-visibility"
 	// namespaceRetention is how long closed workflows are kept when Start
 	// creates the namespace. The server's helper defaults to one day, which
 	// would silently purge yesterday's incidents from a dev database.
@@ -211,7 +213,7 @@ func validateSearchAttributes(sas map[string]enumspb.IndexedValueType) error {
 // pprof stay off (a nil Global.Metrics gives a no-op handler, PProf port 0
 // disables pprof), so no fixed port can collide. The frontend HTTP API is
 // off too (HTTPPort 0).
-func serverConfig(cfg Config, connectHost string, ps portSet, sqlCfg *config.SQL) *config.Config {
+func serverConfig(cfg Config, connectHost string, ps portSet, sqlCfg, visCfg *config.SQL) *config.Config {
 	frontend := net.JoinHostPort(connectHost, strconv.Itoa(ps.frontend))
 	internal := func(grpcPort, membershipPort int) config.Service {
 		return config.Service{RPC: config.RPC{
@@ -233,6 +235,10 @@ func serverConfig(cfg Config, connectHost string, ps portSet, sqlCfg *config.SQL
 		VisibilityStore:  dataStoreName,
 		NumHistoryShards: 1,
 		DataStores:       map[string]config.DataStore{dataStoreName: {SQL: sqlCfg}},
+	}
+	if visCfg != sqlCfg {
+		c.Persistence.VisibilityStore = visibilityStoreName
+		c.Persistence.DataStores[visibilityStoreName] = config.DataStore{SQL: visCfg}
 	}
 	c.ClusterMetadata = &cluster.Config{
 		EnableGlobalNamespace:    false,

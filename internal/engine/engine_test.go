@@ -219,6 +219,14 @@ func TestEngineRestartKeepsState(t *testing.T) {
 		t.Errorf("data dir: %v, mode %v", err, info.Mode().Perm())
 	}
 	checkJournalMode(t, filepath.Join(dir, "temporal.db"))
+	checkJournalMode(t, filepath.Join(dir, "visibility.db"))
+	// Visibility records live in their own file in a new data directory.
+	if n := visibilityRows(t, filepath.Join(dir, "visibility.db")); n == 0 {
+		t.Errorf("visibility.db holds no visibility record")
+	}
+	if n := visibilityRows(t, filepath.Join(dir, "temporal.db")); n != 0 {
+		t.Errorf("temporal.db holds %d visibility records, want them in visibility.db", n)
+	}
 
 	// Second start: same database, one more search attribute, UI disabled.
 	e = startEngine(t, ctx, Config{
@@ -278,6 +286,45 @@ func checkJournalMode(t *testing.T, path string) {
 	}
 	if mode != "wal" {
 		t.Errorf("journal_mode = %q, want wal", mode)
+	}
+}
+
+// visibilityRows counts the visibility records in the SQLite file at path.
+func visibilityRows(t *testing.T, path string) int {
+	t.Helper()
+	db, err := sql.Open("sqlite", "file:"+path+"?mode=ro")
+	if err != nil {
+		t.Fatalf("open %s: %v", path, err)
+	}
+	defer func() { _ = db.Close() }()
+	var n int
+	if err := db.QueryRow("SELECT count(*) FROM executions_visibility").Scan(&n); err != nil {
+		t.Fatalf("counting visibility records in %s: %v", path, err)
+	}
+	return n
+}
+
+func TestSplitVisibility(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		files []string
+		want  bool
+	}{
+		{"new data directory", nil, true},
+		{"split before", []string{dbFileName, visibilityFileName}, true},
+		{"created before the split", []string{dbFileName}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tc.files {
+				if err := os.WriteFile(filepath.Join(dir, f), nil, 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got := splitVisibility(dir); got != tc.want {
+				t.Errorf("splitVisibility(%v) = %v, want %v", tc.files, got, tc.want)
+			}
+		})
 	}
 }
 
