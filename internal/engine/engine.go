@@ -7,8 +7,8 @@ package engine
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
