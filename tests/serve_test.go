@@ -1,11 +1,13 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -26,13 +28,23 @@ func TestServeRoles(t *testing.T) {
 	start := func(role string, extra ...string) *exec.Cmd {
 		return serve(t, bin, eng.FrontendAddress(), role, extra...)
 	}
+	// Without authentication the API refuses to start, naming the
+	// settings; --insecure-no-auth starts it open, and says so.
+	out, err := exec.Command(bin, "serve", "--role", "api", "--temporal-address", eng.FrontendAddress(),
+		"--listen", fmt.Sprintf("127.0.0.1:%d", port)).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "set apiToken (FIREBREAK_API_TOKEN) or principals") {
+		t.Fatalf("serve --role api without authentication: %v\n%s", err, out)
+	}
 	start("worker")
-	start("api", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+	start("api", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--insecure-no-auth")
 	a := &api{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		var body map[string]string
 		if a.tryGet("/readyz", &body) == http.StatusOK {
+			if !strings.Contains(body["warning"], "authentication is off") {
+				t.Errorf("/readyz of an open API: %v, want a warning", body)
+			}
 			break
 		}
 		if time.Now().After(deadline) {
@@ -113,6 +125,9 @@ func (a *api) tryGet(path string, out any) int {
 	if err != nil {
 		return 0
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
+	if out != nil {
+		_ = json.NewDecoder(resp.Body).Decode(out)
+	}
 	return resp.StatusCode
 }

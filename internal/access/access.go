@@ -36,10 +36,16 @@ type Error struct {
 	Kind  Kind
 	Field string
 	Msg   string
+	// Cause is the underlying error, for logs only: its text can name
+	// internal addresses, so transports never show it to callers.
+	Cause error
 }
 
 // Error returns the message.
 func (e *Error) Error() string { return e.Msg }
+
+// Unwrap returns the cause.
+func (e *Error) Unwrap() error { return e.Cause }
 
 // Errorf returns an Error of the kind, about the field, with a formatted
 // message.
@@ -82,9 +88,9 @@ func TemporalError(err error) error {
 	var exhausted *serviceerror.ResourceExhausted
 	switch {
 	case errors.As(err, &unavailable):
-		return &Error{Kind: Unavailable, Msg: "temporal is unavailable: " + err.Error()}
+		return &Error{Kind: Unavailable, Msg: "temporal is unavailable; retry later", Cause: err}
 	case errors.As(err, &deadline), errors.As(err, &exhausted), errors.Is(err, context.DeadlineExceeded):
-		return &Error{Kind: Busy, Msg: "temporal did not answer in time: " + err.Error()}
+		return &Error{Kind: Busy, Msg: "temporal did not answer in time; retry", Cause: err}
 	}
 	return err
 }

@@ -25,10 +25,10 @@ func TestRunError(t *testing.T) {
 		{"other rejection", temporal.NewApplicationError("bad", "Whatever"), Invalid, "bad"},
 		{"finished", serviceerror.NewNotFound("workflow execution already completed"), Conflict, "run r has already finished"},
 		{"missing", serviceerror.NewNotFound("workflow not found"), NotFound, `no run "r"`},
-		{"unavailable", serviceerror.NewUnavailable("down"), Unavailable, "temporal is unavailable: down"},
-		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), Busy, "temporal did not answer in time: query: context deadline exceeded"},
-		{"server deadline", serviceerror.NewDeadlineExceeded("slow"), Busy, "temporal did not answer in time: slow"},
-		{"shedding load", serviceerror.NewResourceExhausted(0, "busy"), Busy, "temporal did not answer in time: busy"},
+		{"unavailable", serviceerror.NewUnavailable("down"), Unavailable, "temporal is unavailable; retry later"},
+		{"deadline", fmt.Errorf("query: %w", context.DeadlineExceeded), Busy, "temporal did not answer in time; retry"},
+		{"server deadline", serviceerror.NewDeadlineExceeded("slow"), Busy, "temporal did not answer in time; retry"},
+		{"shedding load", serviceerror.NewResourceExhausted(0, "busy"), Busy, "temporal did not answer in time; retry"},
 		{"other", other, 0, "boom"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,8 +1,9 @@
 package access
 
 import (
-	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"strings"
+
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // MayRun applies a definition's spec.access.run to a real run by a known

@@ -121,6 +121,21 @@ type Options struct {
 	// DataDir, when set, is where local state lives; postmortems go to
 	// <DataDir>/postmortems unless incidents.postmortemDir says otherwise.
 	DataDir string
+	// Open runs the API without authentication on purpose: `firebreak
+	// dev` on loopback with no token configured, or `serve
+	// --insecure-no-auth`. /readyz says so, and webhooks without
+	// credentials of their own accept requests only then.
+	Open bool
+}
+
+// CheckAuth refuses to serve the API without authentication unless the
+// operator chose so (open): a token or principals must be configured.
+func CheckAuth(cfg *config.Config, open bool) error {
+	if open || cfg.APIToken != "" || len(cfg.Principals) > 0 {
+		return nil
+	}
+	return errors.New("the API has no authentication: set apiToken (FIREBREAK_API_TOKEN) or principals in the config, " +
+		"or pass --insecure-no-auth to serve it open to anyone who can reach it")
 }
 
 // NewWorker creates a worker with every workflow and action registered;
@@ -277,6 +292,11 @@ func NewServices(o Options) *Services {
 // domain services.
 func NewAPI(o Options) (*ingress.API, *Services) {
 	svc := NewServices(o)
+	policy, err := o.Config.Policy()
+	if err != nil {
+		// Config.Load checked the roles already.
+		panic(err)
+	}
 	var principals []ingress.Principal
 	for _, p := range o.Config.Principals {
 		principals = append(principals, ingress.Principal{Token: p.Token, Name: p.Name, Groups: p.Groups})
@@ -291,18 +311,21 @@ func NewAPI(o Options) (*ingress.API, *Services) {
 	api := ingress.New(ingress.Options{
 		Runs: svc.Runs, Automation: svc.Automation, Token: o.Config.APIToken, Principals: principals,
 		Logger: o.Logger.With("component", "api"), WebhookLimiter: ingress.NewSourceLimiter(perSecond, burst),
-		WebhookBudget: o.Config.Webhooks.Budget.D(), Reachable: temporalHealth(o.Client)})
+		WebhookBudget: o.Config.Webhooks.Budget.D(), Reachable: temporalHealth(o.Client),
+		Policy: policy, Open: o.Open})
 	incidentapi.Register(api, svc.Incidents, svc.Audit)
 	chaosapi.Register(api, svc.Chaos)
 	am := alertmanager.Credentials{Token: o.Config.Alertmanager.Token, Username: o.Config.Alertmanager.Username, Password: o.Config.Alertmanager.Password}
 	if am == (alertmanager.Credentials{}) {
-		// Without credentials of its own the webhook takes the API token.
+		// Without credentials of its own the webhook takes the API token;
+		// with neither it refuses everything unless the API is open.
 		am.Token = o.Config.APIToken
+		am.Open = o.Open
 	}
 	alertmanager.Register(api, svc.Router, am)
 	pagerdutyin.Register(api, svc.Router, svc.Incidents, o.Config.PagerDuty.WebhookSecrets)
 	slackin.Register(api, slackin.Services{Runs: svc.Runs, Chaos: svc.Chaos, Incidents: svc.Incidents},
-		slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL})
+		slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL, Policy: policy})
 	return api, svc
 }
 

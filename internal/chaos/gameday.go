@@ -162,11 +162,24 @@ func (s *Service) describeGameDay(ctx context.Context, g *plan.GameDay) (*GameDa
 }
 
 // GameDayControl pauses, unpauses, triggers or deletes a game day's
-// schedule.
-func (s *Service) GameDayControl(ctx context.Context, name, op, by, note string) (*GameDaySummary, error) {
+// schedule for p (nil: the operator). Triggering or unpausing injects the
+// game day's faults, so p must be allowed to run every experiment it
+// names (their spec.access.run), as if starting each by hand.
+func (s *Service) GameDayControl(ctx context.Context, name, op string, p *access.Principal, by, note string) (*GameDaySummary, error) {
 	g, err := s.gameDay(name)
 	if err != nil {
 		return nil, err
+	}
+	if op == "trigger" || op == "unpause" {
+		for _, exp := range g.Experiments() {
+			pl, ok := s.Experiments.Get(exp)
+			if !ok {
+				return nil, access.Errorf(access.Invalid, "name", "game day %s names unknown experiment %q", name, exp)
+			}
+			if err := mayInject(pl, p, g.Spec.DryRun); err != nil {
+				return nil, access.Errorf(access.Forbidden, "name", "game day %s: %v", name, err)
+			}
+		}
 	}
 	h := s.Client.ScheduleClient().GetHandle(ctx, names.GameDayScheduleID(name))
 	if note == "" {

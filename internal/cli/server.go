@@ -6,6 +6,7 @@ import (
 	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,6 +29,41 @@ type serverFlags struct {
 	runbooks   []string
 	exps       []string
 	logLevel   string
+	insecure   bool
+}
+
+// open decides whether the API runs without authentication: only when no
+// token or principal is configured, and then only on loopback under dev
+// (loopback is true) or with --insecure-no-auth. Anything else without
+// authentication is refused, naming the settings.
+func (f *serverFlags) open(cfg *config.Config, loopbackOK bool, logger *slog.Logger) (bool, error) {
+	if cfg.APIToken != "" || len(cfg.Principals) > 0 {
+		if f.insecure {
+			logger.Warn("--insecure-no-auth is ignored: authentication is configured")
+		}
+		return false, nil
+	}
+	if f.insecure {
+		logger.Warn("authentication is OFF (--insecure-no-auth): anyone who reaches the API may run runbooks, approve, halt and resume", "listen", f.listen)
+		return true, nil
+	}
+	if loopbackOK && isLoopback(f.listen) {
+		return true, nil
+	}
+	return false, app.CheckAuth(cfg, false)
+}
+
+// isLoopback reports whether a listen address binds loopback only.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func (f *serverFlags) register(cmd *cobra.Command) {
@@ -36,6 +72,7 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.runbooks, "runbooks", nil, "extra runbook directory or file (repeatable), added to the built-in catalog")
 	cmd.Flags().StringArrayVar(&f.exps, "experiments", nil, "extra chaos experiment or game day directory or file (repeatable), added to the built-in catalog")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
+	cmd.Flags().BoolVar(&f.insecure, "insecure-no-auth", false, "serve the API without authentication (never in production; logs a warning and says so on /readyz)")
 }
 
 // loadCatalog returns the built-in catalog plus extra paths; any invalid
@@ -96,6 +133,10 @@ func newDevCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			open, err := f.open(cfg, true, logger)
+			if err != nil {
+				return fmt.Errorf("dev listens on %s, beyond loopback: %w", f.listen, err)
+			}
 			cat, err := loadCatalog(append(cfg.Runbooks, f.runbooks...))
 			if err != nil {
 				return err
@@ -129,7 +170,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			defer c.Close()
 			err = app.Run(ctx, app.Options{
 				Role: app.RoleAll, Client: c, Namespace: eng.Namespace(), Catalog: cat, Experiments: exps, Config: cfg,
-				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(), DataDir: dataDir,
+				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(), DataDir: dataDir, Open: open,
 				Ready: func(addr string) {
 					logger.Info("firebreak dev is ready",
 						"api", "http://"+addr, "temporal", eng.FrontendAddress(), "ui", eng.UIAddress(),
@@ -191,6 +232,12 @@ func newServeCmd(g *globals) *cobra.Command {
 			if cfg.Temporal.Namespace == "" {
 				cfg.Temporal.Namespace = "default"
 			}
+			open := false
+			if role != app.RoleWorker {
+				if open, err = f.open(cfg, false, logger); err != nil {
+					return fmt.Errorf("serve: %w", err)
+				}
+			}
 			cat, err := loadCatalog(append(cfg.Runbooks, f.runbooks...))
 			if err != nil {
 				return err
@@ -216,7 +263,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			}
 			return app.Run(ctx, app.Options{
 				Role: role, Client: c, Namespace: cfg.Temporal.Namespace, Catalog: cat, Experiments: exps, Config: cfg,
-				Listen: f.listen, Logger: logger,
+				Listen: f.listen, Logger: logger, Open: open,
 			})
 		},
 	}

@@ -11,6 +11,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -31,6 +32,10 @@ type Config struct {
 	// Principals map API tokens to people, for spec.access; with none, the
 	// single apiToken may do everything.
 	Principals []Principal `yaml:"principals"`
+	// Roles grant verbs (runs.start, chaos.resume, …) to principals, their
+	// groups, Slack users and Slack user groups. With none, every signed-in
+	// person holds access.ResponderVerbs.
+	Roles []Role `yaml:"roles"`
 	// Runbooks lists extra runbook directories or files.
 	Runbooks []string `yaml:"runbooks"`
 	// Experiments lists extra chaos experiment and game day directories or
@@ -125,6 +130,30 @@ type Principal struct {
 	Token  string   `yaml:"token"`
 	Name   string   `yaml:"name"`
 	Groups []string `yaml:"groups"`
+}
+
+// Role grants verbs to the people it names; see access.Role.
+type Role struct {
+	Name string `yaml:"name"`
+	// Verbs are verbs ("chaos.resume"), domains ("runs.*") or "*".
+	Verbs []string `yaml:"verbs"`
+	// Principals are API principal names ("*": every principal).
+	Principals []string `yaml:"principals"`
+	// Groups are API principal groups.
+	Groups []string `yaml:"groups"`
+	// SlackUsers are Slack user IDs ("*": everyone in the workspace).
+	SlackUsers []string `yaml:"slackUsers"`
+	// SlackGroups are Slack user-group handles.
+	SlackGroups []string `yaml:"slackGroups"`
+}
+
+// Policy builds the authorization policy from the roles.
+func (c *Config) Policy() (*access.Policy, error) {
+	roles := make([]access.Role, len(c.Roles))
+	for i, r := range c.Roles {
+		roles[i] = access.Role(r)
+	}
+	return access.NewPolicy(roles)
 }
 
 // Kubernetes says which cluster kubernetes.* actions talk to.
@@ -250,6 +279,9 @@ func (c *Config) validate(path string) error {
 			return fmt.Errorf("config: principals[%d] (%s) reuses another principal's token", i, p.Name)
 		}
 		seen[p.Token] = true
+	}
+	if _, err := c.Policy(); err != nil {
+		return fmt.Errorf("config: %w", err)
 	}
 	if (c.Alertmanager.Username == "") != (c.Alertmanager.Password == "") {
 		return fmt.Errorf("config: %s and password must be set together", where("alertmanager.username", "FIREBREAK_ALERTMANAGER_USERNAME"))

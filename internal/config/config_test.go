@@ -38,6 +38,12 @@ func TestLoad(t *testing.T) {
 		{name: "bad url from env", env: map[string]string{"FIREBREAK_PROMETHEUS_URL": "prom:9090"}, wantErr: `FIREBREAK_PROMETHEUS_URL must be an http(s) URL`},
 		{name: "bad url in file", path: write("url.yaml", "slack:\n  apiURL: ftp://x\n"), wantErr: `slack.apiURL (or FIREBREAK_SLACK_API_URL) must be an http(s) URL`},
 		{name: "half basic auth", env: map[string]string{"FIREBREAK_ALERTMANAGER_USERNAME": "am"}, wantErr: "password must be set together"},
+		{name: "roles", path: write("roles.yaml", "roles:\n  - name: sre\n    verbs: [runs.*, chaos.resume]\n    groups: [sre]\n    slackGroups: [sre-oncall]\n"),
+			check: func(c *config.Config) bool {
+				pol, err := c.Policy()
+				return err == nil && len(c.Roles) == 1 && c.Roles[0].SlackGroups[0] == "sre-oncall" && pol != nil
+			}},
+		{name: "unknown verb", path: write("verb.yaml", "roles:\n  - name: sre\n    verbs: [chaos.unhalt]\n"), wantErr: `roles[0] (sre).verbs: unknown verb "chaos.unhalt"`},
 		{name: "missing file", path: filepath.Join(dir, "nope.yaml"), wantErr: "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/ids"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -53,6 +55,12 @@ type Options struct {
 	// Reachable asks Temporal's health, to tell a slow Temporal (429,
 	// retry soon) from one out of reach (503); nil: every timeout is 429.
 	Reachable func(context.Context) error
+	// Policy decides which verbs a principal may use; nil: every
+	// principal holds access.ResponderVerbs.
+	Policy *access.Policy
+	// Open says authentication is off on purpose (`firebreak dev` on
+	// loopback, `serve --insecure-no-auth`); /readyz then says so.
+	Open bool
 }
 
 // DefaultWebhookBudget is a webhook request's default budget: inside
@@ -78,6 +86,9 @@ func PrincipalOf(r *http.Request) *access.Principal {
 }
 
 type API struct {
+	policy     *access.Policy
+	open       bool
+	routes     []Route
 	budget     time.Duration
 	reachable  func(context.Context) error
 	limiter    *SourceLimiter
@@ -95,7 +106,7 @@ type API struct {
 
 // New builds the API handler.
 func New(o Options) *API {
-	a := &API{budget: o.WebhookBudget, reachable: o.Reachable, limiter: o.WebhookLimiter, runs: o.Runs, automation: o.Automation, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
+	a := &API{policy: o.Policy, open: o.Open, budget: o.WebhookBudget, reachable: o.Reachable, limiter: o.WebhookLimiter, runs: o.Runs, automation: o.Automation, token: o.Token, principals: o.Principals, log: o.Logger, registry: o.Registry, mux: http.NewServeMux()}
 	if a.log == nil {
 		a.log = slog.New(slog.DiscardHandler)
 	}
@@ -118,19 +129,42 @@ func New(o Options) *API {
 	}, []string{"runbook", "trigger"})
 	a.registry.MustRegister(a.requests, a.latency, a.started)
 
-	a.mux.HandleFunc("GET /healthz", a.healthz)
-	a.mux.HandleFunc("GET /readyz", a.readyz)
-	a.mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
-	a.Handle("GET /v1/runbooks", a.listRunbooks)
-	a.Handle("POST /v1/runs", a.startRun)
-	a.Handle("GET /v1/runs", a.listRuns)
-	a.Handle("GET /v1/runs/{id}", a.getRun)
-	a.Handle("POST /v1/runs/{id}/approvals", a.approve)
-	a.Handle("POST /v1/runs/{id}/cancel", a.cancel)
-	a.Handle("GET /v1/automation", a.automationState)
-	a.Handle("POST /v1/automation/pause", a.pause)
-	a.Handle("POST /v1/automation/resume", a.resume)
+	a.HandlePublic("GET /healthz", http.HandlerFunc(a.healthz))
+	a.HandlePublic("GET /readyz", http.HandlerFunc(a.readyz))
+	a.HandlePublic("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	a.Handle("GET /v1/runbooks", a.listRunbooks, access.RunsRead)
+	// Either verb lets the request in; startRun checks the one it needs.
+	a.Handle("POST /v1/runs", a.startRun, access.RunsStart, access.RunsDryRun)
+	a.Handle("GET /v1/runs", a.listRuns, access.RunsRead)
+	a.Handle("GET /v1/runs/{id}", a.getRun, access.RunsRead)
+	a.Handle("POST /v1/runs/{id}/approvals", a.approve, access.RunsApprove)
+	a.Handle("POST /v1/runs/{id}/cancel", a.cancel, access.RunsCancel)
+	a.Handle("GET /v1/automation", a.automationState, access.AutomationRead)
+	a.Handle("POST /v1/automation/pause", a.pause, access.AutomationPause)
+	a.Handle("POST /v1/automation/resume", a.resume, access.AutomationResume)
 	return a
+}
+
+// Route is a registered endpoint and the verbs that let a request in
+// (any one of them); access.Public and access.Signed mark endpoints open
+// to all and webhooks that check their sender themselves.
+type Route struct {
+	Pattern string
+	Verbs   []access.Verb
+}
+
+// Routes lists every registered endpoint, for tests that check each one
+// against the policy.
+func (a *API) Routes() []Route { return slices.Clone(a.routes) }
+
+// Policy returns the authorization policy every door asks.
+func (a *API) Policy() *access.Policy { return a.policy }
+
+// Authorize returns a Forbidden error unless the request's principal may
+// use the verb; handlers call it where the verb depends on the body (a
+// dry run, an incident that pages).
+func (a *API) Authorize(r *http.Request, v access.Verb) error {
+	return a.policy.Check(PrincipalOf(r), v)
 }
 
 // Registry returns the metrics registry, for other packages' collectors.
@@ -140,24 +174,39 @@ func (a *API) Registry() *prometheus.Registry { return a.registry }
 // as JSON, or an error.
 type HandlerFunc func(w http.ResponseWriter, r *http.Request) (int, any, error)
 
-// Handle registers an authenticated JSON endpoint; bodies are capped at
-// MaxBody.
-func (a *API) Handle(pattern string, h HandlerFunc) {
-	a.mux.Handle(pattern, LimitBody(MaxBody, a.authenticated(a.jsonHandler(h))))
+// Handle registers an authenticated JSON endpoint that any of the verbs
+// lets in; bodies are capped at MaxBody. A route without a verb refuses
+// every principal (and fails the route table test).
+func (a *API) Handle(pattern string, h HandlerFunc, verbs ...access.Verb) {
+	a.routes = append(a.routes, Route{Pattern: pattern, Verbs: verbs})
+	a.mux.Handle(pattern, LimitBody(MaxBody, a.authenticated(a.jsonHandler(h), verbs)))
 }
 
 // HandleAuthenticated registers an authenticated endpoint that writes its
-// own answer (Markdown, JSON lines).
-func (a *API) HandleAuthenticated(pattern string, h http.Handler) {
-	a.mux.Handle(pattern, a.authenticated(h))
+// own answer (Markdown, JSON lines), for the verbs as Handle does.
+func (a *API) HandleAuthenticated(pattern string, h http.Handler, verbs ...access.Verb) {
+	a.routes = append(a.routes, Route{Pattern: pattern, Verbs: verbs})
+	a.mux.Handle(pattern, a.authenticated(h, verbs))
+}
+
+// HandlePublic registers an endpoint anyone may call: health, readiness
+// and metrics, which show nothing secret.
+func (a *API) HandlePublic(pattern string, h http.Handler) {
+	a.routes = append(a.routes, Route{Pattern: pattern, Verbs: []access.Verb{access.Public}})
+	a.mux.Handle(pattern, h)
 }
 
 // HandleRaw registers a webhook: a handler that does its own
 // authentication and body limit (signatures or its own credentials). It
 // gets metrics and the per-source rate limit.
 func (a *API) HandleRaw(pattern string, h http.Handler) {
+	a.routes = append(a.routes, Route{Pattern: pattern, Verbs: []access.Verb{access.Signed}})
 	a.mux.Handle(pattern, a.limiter.Wrap(h))
 }
+
+// Open reports whether authentication is off on purpose; webhooks without
+// credentials of their own accept requests only then.
+func (a *API) Open() bool { return a.open }
 
 // LimitBody caps request bodies at n bytes.
 func LimitBody(n int64, next http.Handler) http.Handler {
@@ -184,7 +233,7 @@ func (a *API) unreachable(err error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
 	if herr := a.reachable(ctx); herr != nil {
-		return &access.Error{Kind: access.Unavailable, Msg: "temporal is unavailable: " + herr.Error()}
+		return &access.Error{Kind: access.Unavailable, Msg: "temporal is unavailable; retry later", Cause: herr}
 	}
 	return err
 }
@@ -234,19 +283,41 @@ func (s *statusRecorder) Flush() {
 	}
 }
 
-func (a *API) authenticated(next http.Handler) http.Handler {
+// authenticated finds who sent the request (a principal's token, the
+// operator token, or nobody when authentication is off), then asks the
+// policy whether any of the route's verbs is theirs.
+func (a *API) authenticated(next http.Handler, verbs []access.Verb) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var who *access.Principal
 		for _, p := range a.principals {
 			if BearerMatches(r, p.Token) {
-				ctx := context.WithValue(r.Context(), principalKey{}, &access.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: runwire.SourceAPI})
-				next.ServeHTTP(w, r.WithContext(ctx))
-				return
+				who = &access.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: runwire.SourceAPI}
+				break
 			}
 		}
-		if (a.token != "" || len(a.principals) > 0) && (a.token == "" || !BearerMatches(r, a.token)) {
+		if who == nil && (a.token != "" || len(a.principals) > 0) && (a.token == "" || !BearerMatches(r, a.token)) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak"`)
 			WriteJSON(w, http.StatusUnauthorized, ErrorBody{Error: "missing or wrong bearer token"})
 			return
+		}
+		if len(verbs) == 0 {
+			WriteJSON(w, http.StatusForbidden, ErrorBody{Error: "this endpoint declares no verb, so nobody may call it"})
+			return
+		}
+		// Any of the verbs lets the request in; a refusal names the first.
+		refusal := a.policy.Check(who, verbs[0])
+		for _, v := range verbs[1:] {
+			if refusal != nil && a.policy.Allowed(who, v) {
+				refusal = nil
+			}
+		}
+		if refusal != nil {
+			a.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "principal", who.ID, "err", refusal)
+			a.Error(w, r, refusal)
+			return
+		}
+		if who != nil {
+			r = r.WithContext(context.WithValue(r.Context(), principalKey{}, who))
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -291,6 +362,9 @@ func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
 		if code == 0 {
 			code = http.StatusInternalServerError
 		}
+		if se.Cause != nil {
+			a.log.Warn("request not served", "method", r.Method, "path", r.URL.Path, "code", code, "err", se.Cause)
+		}
 		return code, ErrorBody{Error: se.Msg, Field: se.Field}
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
@@ -301,8 +375,11 @@ func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusTooManyRequests, ErrorBody{Error: "timed out waiting for Temporal; retry"}
 	}
-	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	return http.StatusInternalServerError, ErrorBody{Error: "internal error: " + err.Error()}
+	// The error text can name internal addresses and files: it goes to
+	// the log, and the caller gets a reference to find it there.
+	ref := ids.NewSuffix()
+	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "ref", ref, "err", err)
+	return http.StatusInternalServerError, ErrorBody{Error: "internal error (logged as ref " + ref + ")"}
 }
 
 type badRequest struct{ msg string }
@@ -372,11 +449,29 @@ func (a *API) healthz(w http.ResponseWriter, _ *http.Request) {
 func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
+	body := map[string]string{"status": "ready"}
+	if a.open {
+		body["warning"] = "authentication is off: anyone who reaches this address may use every endpoint"
+	}
 	if err := a.runs.Ready(ctx); err != nil {
-		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+		// Anyone may ask: say what is wrong in Firebreak's words, and keep
+		// Temporal's own error (addresses, hosts) for the log.
+		a.log.Warn("not ready", "err", err)
+		body["status"], body["error"] = "not ready", readyReason(err)
+		WriteJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
-	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	WriteJSON(w, http.StatusOK, body)
+}
+
+// readyReason is what /readyz says about err: Firebreak's own messages as
+// they are, anything else as a fixed sentence.
+func readyReason(err error) string {
+	var se *access.Error
+	if errors.As(err, &se) {
+		return se.Msg
+	}
+	return "temporal is not reachable or not answering (details in the log)"
 }
 
 func (a *API) listRunbooks(_ http.ResponseWriter, _ *http.Request) (int, any, error) {
@@ -389,6 +484,13 @@ const ClientHeader = "X-Firebreak-Client"
 func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	var req runs.StartRequest
 	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	verb := access.RunsStart
+	if req.DryRun {
+		verb = access.RunsDryRun
+	}
+	if err := a.Authorize(r, verb); err != nil {
 		return 0, nil, err
 	}
 	req.Trigger = runwire.TriggerAPI
@@ -436,7 +538,9 @@ func (a *API) approve(_ http.ResponseWriter, r *http.Request) (int, any, error) 
 		return 0, nil, err
 	}
 	req.Source = runwire.SourceAPI
-	if p := PrincipalOf(r); p != nil {
+	p := PrincipalOf(r)
+	req.Operator = p == nil
+	if p != nil {
 		req.By, req.Groups = p.ID, p.Groups
 	} else {
 		req.Groups = nil

@@ -409,7 +409,7 @@ func (s *Service) Ready(ctx context.Context) error {
 		return fmt.Errorf("task queue: %w", err)
 	}
 	if len(resp.GetPollers()) == 0 {
-		return errors.New("no worker is polling task queue " + names.TaskQueue)
+		return access.Errorf(access.Unavailable, "", "no worker is polling task queue %s", names.TaskQueue)
 	}
 	return nil
 }

@@ -135,6 +135,9 @@ func StartFirebreak(t testing.TB, e *engine.Engine, o Options) *Firebreak {
 		f.done <- app.Run(ctx, app.Options{
 			Role: o.Role, Client: c, Namespace: e.Namespace(), Catalog: o.Catalog, Experiments: o.Experiments, Config: o.Config,
 			Listener: ln, Logger: logger, UIURL: e.UIAddress(),
+			// Like `firebreak dev` on loopback: open when no token or
+			// principal is configured.
+			Open:  o.Config.APIToken == "" && len(o.Config.Principals) == 0,
 			Ready: func(string) { close(ready) },
 		})
 	}()

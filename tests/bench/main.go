@@ -269,7 +269,7 @@ func run(out string, runs int, quick bool, devBin string) error {
 	defer stop()
 	ready := make(chan struct{})
 	go func() {
-		_ = app.Run(actx, app.Options{Role: app.RoleAPI, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg,
+		_ = app.Run(actx, app.Options{Role: app.RoleAPI, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg, Open: true,
 			Listener: ln, Logger: quiet, Ready: func(string) { close(ready) }})
 	}()
 	<-ready

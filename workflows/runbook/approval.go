@@ -72,8 +72,28 @@ func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *runwi
 }
 
 // validateApproval rejects decisions that cannot apply, before they enter
-// the history: unknown step, step not waiting, approver not listed.
-func (r *runner) validateApproval(_ workflow.Context, req runwire.ApprovalRequest) error {
+// the history: unknown step, step not waiting, approver not listed. The
+// SDK does not run validators on replay, so who may decide can change
+// between versions; the handler itself re-checks only the step's state.
+func (r *runner) validateApproval(ctx workflow.Context, req runwire.ApprovalRequest) error {
+	if err := r.decidable(ctx, req); err != nil {
+		return err
+	}
+	var st *runwire.StepState
+	for i := range r.state.Steps {
+		if r.state.Steps[i].Name == req.Step {
+			st = &r.state.Steps[i]
+		}
+	}
+	if reason := r.approvalRefusal(st, req); reason != "" {
+		return temporal.NewApplicationError(reason, runwire.RejectNotAllowed)
+	}
+	return nil
+}
+
+// decidable rejects a decision the step's state cannot take: no decider,
+// unknown step, not an approval, not waiting or decided already.
+func (r *runner) decidable(_ workflow.Context, req runwire.ApprovalRequest) error {
 	reject := func(kind, format string, args ...any) error {
 		return temporal.NewApplicationError(fmt.Sprintf(format, args...), kind)
 	}
@@ -98,9 +118,6 @@ func (r *runner) validateApproval(_ workflow.Context, req runwire.ApprovalReques
 	case st.Status != runwire.StepWaitingApproval:
 		return reject(runwire.RejectNotWaiting, "step %q is not waiting for approval (it is %s)", req.Step, st.Status)
 	}
-	if reason := r.approvalRefusal(st, req); reason != "" {
-		return reject(runwire.RejectNotAllowed, "%s", reason)
-	}
 	return nil
 }
 
@@ -110,8 +127,8 @@ func (r *runner) approvalRefusal(st *runwire.StepState, req runwire.ApprovalRequ
 	switch {
 	case st.Approval.SeparateApprover && req.By == r.in.RequestedBy:
 		return fmt.Sprintf("%s requested this run; step %q needs a different approver", req.By, req.Step)
-	case len(approvers) == 0 && req.Source == runwire.SourceSlack:
-		return fmt.Sprintf("runbook %s lists no approvers (spec.access.approve or the step's approvers), so nobody may approve from Slack", r.in.Runbook.Name())
+	case len(approvers) == 0 && !req.Operator:
+		return fmt.Sprintf("runbook %s lists no approvers (spec.access.approve or the step's approvers), so only the operator token may decide step %q", r.in.Runbook.Name(), req.Step)
 	case len(approvers) > 0 && !runwire.Listed(approvers, req.By, req.Groups):
 		return fmt.Sprintf("%s may not decide step %q (approvers: %s)", req.By, req.Step, strings.Join(approvers, ", "))
 	}
@@ -120,7 +137,7 @@ func (r *runner) approvalRefusal(st *runwire.StepState, req runwire.ApprovalRequ
 
 // approve records a decision; the waiting step picks it up.
 func (r *runner) approve(ctx workflow.Context, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
-	if err := r.validateApproval(ctx, req); err != nil {
+	if err := r.decidable(ctx, req); err != nil {
 		return nil, err
 	}
 	r.pending[req.Step] = &req

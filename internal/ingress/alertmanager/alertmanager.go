@@ -59,13 +59,16 @@ type Credentials struct {
 	Token    string
 	Username string
 	Password string
+	// Open lets requests in without credentials when none are set: only
+	// when the whole API runs without authentication on purpose.
+	Open bool
 }
 
 func (c Credentials) empty() bool { return c.Token == "" && c.Username == "" }
 
 func (c Credentials) allow(r *http.Request) bool {
 	if c.empty() {
-		return true
+		return c.Open
 	}
 	if c.Token != "" && ingress.BearerMatches(r, c.Token) {
 		return true
@@ -109,7 +112,11 @@ func Register(api *ingress.API, r Router, creds Credentials) {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !h.Creds.allow(r) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="firebreak", Basic realm="firebreak"`)
-		ingress.WriteJSON(w, http.StatusUnauthorized, ingress.ErrorBody{Error: "missing or wrong Alertmanager credentials"})
+		msg := "missing or wrong Alertmanager credentials"
+		if h.Creds.empty() {
+			msg = "the Alertmanager webhook has no credentials configured (alertmanager.token, alertmanager.username/password or apiToken), so it accepts no alert"
+		}
+		ingress.WriteJSON(w, http.StatusUnauthorized, ingress.ErrorBody{Error: msg})
 		return
 	}
 	var msg Message

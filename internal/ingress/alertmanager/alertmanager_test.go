@@ -15,7 +15,11 @@ func TestCredentials(t *testing.T) {
 		set   func(r *http.Request)
 		ok    bool
 	}{
-		{"open", Credentials{}, func(*http.Request) {}, true},
+		// With no credentials configured the webhook refuses everything,
+		// unless the whole API runs open on purpose (dev on loopback).
+		{"no credentials configured", Credentials{}, func(*http.Request) {}, false},
+		{"no credentials configured, bearer sent", Credentials{}, func(r *http.Request) { r.Header.Set("Authorization", "Bearer ") }, false},
+		{"open API", Credentials{Open: true}, func(*http.Request) {}, true},
 		{"bearer", Credentials{Token: "t"}, func(r *http.Request) { r.Header.Set("Authorization", "Bearer t") }, true},
 		{"wrong bearer", Credentials{Token: "t"}, func(r *http.Request) { r.Header.Set("Authorization", "Bearer x") }, false},
 		{"none given", Credentials{Token: "t"}, func(*http.Request) {}, false},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/experiments/plan"
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
@@ -26,7 +27,7 @@ type Chaos interface {
 	HaltChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)
 	ResumeChaos(ctx context.Context, h chaoswire.ChaosHalt) (*chaoswire.ChaosState, error)
 	ListGameDays(ctx context.Context) ([]chaos.GameDaySummary, error)
-	GameDayControl(ctx context.Context, name, op, by, note string) (*chaos.GameDaySummary, error)
+	GameDayControl(ctx context.Context, name, op string, p *access.Principal, by, note string) (*chaos.GameDaySummary, error)
 	GetGameDayRun(ctx context.Context, id string) (*chaoswire.GameDayState, error)
 	GameDayReport(ctx context.Context, id string) (string, error)
 }
@@ -39,21 +40,24 @@ type handlers struct {
 // Register mounts the chaos experiment, halt and game day endpoints.
 func Register(api *ingress.API, c Chaos) {
 	a := &handlers{api: api, chaos: c}
-	a.api.Handle("GET /v1/experiments", a.listExperiments)
-	a.api.Handle("POST /v1/experiments/runs", a.startExperiment)
-	a.api.Handle("GET /v1/experiments/runs/{id}", a.getExperimentRun)
-	a.api.Handle("GET /v1/experiments/runs/{id}/report", a.experimentReport)
-	a.api.Handle("POST /v1/experiments/runs/{id}/abort", a.abortExperiment)
-	a.api.Handle("GET /v1/chaos", a.chaosState)
-	a.api.Handle("POST /v1/chaos/halt", a.haltChaos)
-	a.api.Handle("POST /v1/chaos/resume", a.resumeChaos)
-	a.api.Handle("GET /v1/gamedays", a.listGameDays)
-	a.api.Handle("POST /v1/gamedays/{name}/pause", a.gameDayOp("pause"))
-	a.api.Handle("POST /v1/gamedays/{name}/unpause", a.gameDayOp("unpause"))
-	a.api.Handle("POST /v1/gamedays/{name}/trigger", a.gameDayOp("trigger"))
-	a.api.Handle("DELETE /v1/gamedays/{name}", a.gameDayOp("delete"))
-	a.api.Handle("GET /v1/gamedays/runs/{id}", a.getGameDayRun)
-	a.api.Handle("GET /v1/gamedays/runs/{id}/report", a.gameDayReport)
+	a.api.Handle("GET /v1/experiments", a.listExperiments, access.ChaosRead)
+	// Either verb lets the request in; startExperiment checks the one it
+	// needs (a dry run only reads the cluster).
+	a.api.Handle("POST /v1/experiments/runs", a.startExperiment, access.ChaosRun, access.ChaosDryRun)
+	a.api.Handle("GET /v1/experiments/runs/{id}", a.getExperimentRun, access.ChaosRead)
+	a.api.Handle("GET /v1/experiments/runs/{id}/report", a.experimentReport, access.ChaosRead)
+	// Aborting one experiment stops a fault: as easy as a halt.
+	a.api.Handle("POST /v1/experiments/runs/{id}/abort", a.abortExperiment, access.ChaosHalt)
+	a.api.Handle("GET /v1/chaos", a.chaosState, access.ChaosRead)
+	a.api.Handle("POST /v1/chaos/halt", a.haltChaos, access.ChaosHalt)
+	a.api.Handle("POST /v1/chaos/resume", a.resumeChaos, access.ChaosResume)
+	a.api.Handle("GET /v1/gamedays", a.listGameDays, access.ChaosRead)
+	a.api.Handle("POST /v1/gamedays/{name}/pause", a.gameDayOp("pause"), access.GamedaysManage)
+	a.api.Handle("POST /v1/gamedays/{name}/unpause", a.gameDayOp("unpause"), access.GamedaysManage)
+	a.api.Handle("POST /v1/gamedays/{name}/trigger", a.gameDayOp("trigger"), access.GamedaysTrigger)
+	a.api.Handle("DELETE /v1/gamedays/{name}", a.gameDayOp("delete"), access.GamedaysManage)
+	a.api.Handle("GET /v1/gamedays/runs/{id}", a.getGameDayRun, access.ChaosRead)
+	a.api.Handle("GET /v1/gamedays/runs/{id}/report", a.gameDayReport, access.ChaosRead)
 }
 
 // decodeOptional decodes a JSON body when there is one.
@@ -71,6 +75,13 @@ func (a *handlers) listExperiments(_ http.ResponseWriter, _ *http.Request) (int,
 func (a *handlers) startExperiment(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	var req chaos.ExperimentRequest
 	if err := ingress.DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	verb := access.ChaosRun
+	if req.DryRun {
+		verb = access.ChaosDryRun
+	}
+	if err := a.api.Authorize(r, verb); err != nil {
 		return 0, nil, err
 	}
 	if p := ingress.PrincipalOf(r); p != nil {
@@ -209,7 +220,7 @@ func (a *handlers) gameDayOp(op string) ingress.HandlerFunc {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 		defer cancel()
-		out, err := a.chaos.GameDayControl(ctx, r.PathValue("name"), op, h.By, h.Reason)
+		out, err := a.chaos.GameDayControl(ctx, r.PathValue("name"), op, ingress.PrincipalOf(r), h.By, h.Reason)
 		if err != nil {
 			return 0, nil, err
 		}

@@ -40,18 +40,18 @@ type handlers struct {
 // Register mounts the incident and audit endpoints.
 func Register(api *ingress.API, inc Incidents, auditor Auditor) {
 	a := &handlers{api: api, incidents: inc, auditor: auditor}
-	a.api.Handle("POST /v1/incidents", a.declareIncident)
-	a.api.Handle("GET /v1/incidents", a.listIncidents)
-	a.api.Handle("GET /v1/incidents/{id}", a.getIncident)
-	a.api.Handle("POST /v1/incidents/{id}/status", a.incidentStatus)
-	a.api.Handle("POST /v1/incidents/{id}/severity", a.incidentSeverity)
-	a.api.Handle("POST /v1/incidents/{id}/notes", a.incidentNote)
-	a.api.Handle("POST /v1/incidents/{id}/roles", a.incidentRole)
-	a.api.Handle("POST /v1/incidents/{id}/links", a.incidentLink)
-	a.api.Handle("POST /v1/incidents/{id}/action-items", a.incidentActionItem)
-	a.api.Handle("POST /v1/incidents/{id}/resolve", a.resolveIncident)
-	a.api.HandleAuthenticated("GET /v1/incidents/{id}/postmortem", ingress.LimitBody(ingress.MaxBody, http.HandlerFunc(a.postmortem)))
-	a.api.HandleAuthenticated("GET /v1/audit", http.HandlerFunc(a.audit))
+	a.api.Handle("POST /v1/incidents", a.declareIncident, access.IncidentsDeclare)
+	a.api.Handle("GET /v1/incidents", a.listIncidents, access.IncidentsRead)
+	a.api.Handle("GET /v1/incidents/{id}", a.getIncident, access.IncidentsRead)
+	a.api.Handle("POST /v1/incidents/{id}/status", a.incidentStatus, access.IncidentsCommand)
+	a.api.Handle("POST /v1/incidents/{id}/severity", a.incidentSeverity, access.IncidentsCommand)
+	a.api.Handle("POST /v1/incidents/{id}/notes", a.incidentNote, access.IncidentsCommand)
+	a.api.Handle("POST /v1/incidents/{id}/roles", a.incidentRole, access.IncidentsCommand)
+	a.api.Handle("POST /v1/incidents/{id}/links", a.incidentLink, access.IncidentsCommand)
+	a.api.Handle("POST /v1/incidents/{id}/action-items", a.incidentActionItem, access.IncidentsCommand)
+	a.api.Handle("POST /v1/incidents/{id}/resolve", a.resolveIncident, access.IncidentsCommand)
+	a.api.HandleAuthenticated("GET /v1/incidents/{id}/postmortem", ingress.LimitBody(ingress.MaxBody, http.HandlerFunc(a.postmortem)), access.IncidentsRead)
+	a.api.HandleAuthenticated("GET /v1/audit", http.HandlerFunc(a.audit), access.AuditRead)
 }
 
 // DeclareBody is the body of POST /v1/incidents.
@@ -89,6 +89,11 @@ func (a *handlers) declareIncident(_ http.ResponseWriter, r *http.Request) (int,
 	var b DeclareBody
 	if err := ingress.DecodeJSON(r, &b); err != nil {
 		return 0, nil, err
+	}
+	if b.Page {
+		if err := a.api.Authorize(r, access.IncidentsPage); err != nil {
+			return 0, nil, err
+		}
 	}
 	by, source := who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)

@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"github.com/firebreak-ops/firebreak/internal/access"
+
 	"context"
 	"fmt"
 )
@@ -11,6 +13,8 @@ type cancelCommand struct{}
 func (cancelCommand) Name() string  { return "cancel" }
 func (cancelCommand) Usage() string { return "cancel <run-id>" }
 func (cancelCommand) Help() string  { return "stop a run; it rolls back what it completed" }
+
+func (cancelCommand) Verb([]string) access.Verb { return access.RunsCancel }
 
 func (cancelCommand) Run(_ context.Context, c *call) reply {
 	if len(c.args) != 1 {

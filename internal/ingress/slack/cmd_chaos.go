@@ -3,8 +3,10 @@ package slack
 import (
 	"context"
 	"fmt"
-	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 	"strings"
+
+	"github.com/firebreak-ops/firebreak/internal/access"
+	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
 // Chaos is what the chaos subcommand needs of chaos.
@@ -27,6 +29,21 @@ func (chaosCommand) Usage() string {
 }
 func (chaosCommand) Help() string {
 	return "halt every chaos experiment now (and refuse new ones), resume, or show what runs"
+}
+
+func (chaosCommand) Verb(args []string) access.Verb {
+	if len(args) == 0 {
+		return access.Public
+	}
+	switch strings.ToLower(args[0]) {
+	case "halt", "abort":
+		return access.ChaosHalt
+	case "resume":
+		return access.ChaosResume
+	case "status":
+		return access.ChaosRead
+	}
+	return access.Public // answered with the usage
 }
 
 func (chaosCommand) Run(_ context.Context, c *call) reply {

@@ -3,8 +3,10 @@ package slack
 import (
 	"context"
 	"fmt"
-	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"strings"
+
+	"github.com/firebreak-ops/firebreak/internal/access"
+	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 // decideCommand approves or denies a waiting step:
@@ -26,6 +28,8 @@ func (d decideCommand) Help() string {
 	}
 	return "deny a step waiting for approval; the run fails and rolls back"
 }
+
+func (decideCommand) Verb([]string) access.Verb { return access.RunsApprove }
 
 func (d decideCommand) Run(_ context.Context, c *call) reply {
 	if len(c.args) < 2 {

@@ -1,9 +1,16 @@
 package slack
 
-import "context"
+import (
+	"github.com/firebreak-ops/firebreak/internal/access"
+
+	"context"
+)
 
 // helpCommand lists the subcommands.
 type helpCommand struct{}
+
+// Verb: anyone may ask for the list.
+func (helpCommand) Verb([]string) access.Verb { return access.Public }
 
 func (helpCommand) Name() string  { return "help" }
 func (helpCommand) Usage() string { return "help" }

@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"github.com/firebreak-ops/firebreak/internal/access"
+
 	"context"
 	"fmt"
 	"regexp"
@@ -52,6 +54,21 @@ func slackUser(arg string) string {
 		return m[1]
 	}
 	return strings.TrimPrefix(arg, "@")
+}
+
+// Verb is incidents.declare to declare, incidents.read to show, and
+// incidents.command for every change.
+func (incidentCommand) Verb(args []string) access.Verb {
+	if len(args) > 0 && strings.EqualFold(args[0], "declare") {
+		return access.IncidentsDeclare
+	}
+	if len(args) > 0 && names.IsIncidentID(strings.ToUpper(args[0])) {
+		args = args[1:]
+	}
+	if len(args) == 0 || strings.EqualFold(args[0], "show") || strings.EqualFold(args[0], "status") && len(args) == 1 {
+		return access.IncidentsRead
+	}
+	return access.IncidentsCommand
 }
 
 func (incidentCommand) Run(_ context.Context, c *call) reply {

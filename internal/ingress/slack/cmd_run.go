@@ -1,6 +1,10 @@
 package slack
 
 import (
+	"slices"
+
+	"github.com/firebreak-ops/firebreak/internal/access"
+
 	"context"
 	"fmt"
 	"strings"
@@ -16,6 +20,14 @@ func (runCommand) Name() string  { return "run" }
 func (runCommand) Usage() string { return "run <runbook> [key=value …] [--dry-run]" }
 func (runCommand) Help() string {
 	return "start a run; its message in this channel follows it, with approval buttons"
+}
+
+// Verb is runs.dryRun for a dry run, runs.start otherwise.
+func (runCommand) Verb(args []string) access.Verb {
+	if slices.Contains(args, "--dry-run") {
+		return access.RunsDryRun
+	}
+	return access.RunsStart
 }
 
 func (runCommand) Run(_ context.Context, c *call) reply {

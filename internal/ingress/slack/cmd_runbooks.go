@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"github.com/firebreak-ops/firebreak/internal/access"
+
 	"context"
 	"fmt"
 	"strings"
@@ -8,6 +10,8 @@ import (
 
 // runbooksCommand lists the catalog.
 type runbooksCommand struct{}
+
+func (runbooksCommand) Verb([]string) access.Verb { return access.RunsRead }
 
 func (runbooksCommand) Name() string  { return "runbooks" }
 func (runbooksCommand) Usage() string { return "runbooks" }

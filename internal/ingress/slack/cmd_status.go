@@ -1,6 +1,8 @@
 package slack
 
 import (
+	"github.com/firebreak-ops/firebreak/internal/access"
+
 	"context"
 	"fmt"
 	"strings"
@@ -16,6 +18,8 @@ type statusCommand struct{}
 
 // recentRuns is how many runs status lists.
 const recentRuns = 10
+
+func (statusCommand) Verb([]string) access.Verb { return access.RunsRead }
 
 func (statusCommand) Name() string  { return "status" }
 func (statusCommand) Usage() string { return "status [run-id]" }

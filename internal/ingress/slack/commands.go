@@ -22,6 +22,9 @@ type command interface {
 	Usage() string
 	// Help says in a few words what it does.
 	Help() string
+	// Verb is what the policy must allow before Run, for these
+	// arguments (the subcommand's own words, after its name).
+	Verb(args []string) access.Verb
 	// Run answers at once; work that talks to Temporal goes through
 	// call.later.
 	Run(ctx context.Context, c *call) reply
@@ -99,7 +102,21 @@ func (h *Handler) dispatch(ctx context.Context, cmd slackgo.SlashCommand) reply 
 	}
 	c.name, c.args = name, args[1:]
 	h.log.Info("slack command", "subcommand", name, "user", cmd.UserID, "channel", cmd.ChannelID)
+	if err := h.authorize(ctx, cmd.UserID, cmd.UserName, sub.Verb(c.args)); err != nil {
+		return h.errorReply(name, err)
+	}
 	return sub.Run(ctx, c)
+}
+
+// authorize asks the policy whether the Slack user may use the verb. The
+// user's groups are looked up only when their ID alone is not enough.
+func (h *Handler) authorize(ctx context.Context, userID, userName string, v access.Verb) error {
+	p := &access.Principal{ID: userID, Name: userName, Source: runwire.SourceSlack}
+	if h.cfg.Policy.Allowed(p, v) {
+		return nil
+	}
+	p.Groups = h.groups.lookup(ctx, userID)
+	return h.cfg.Policy.Check(p, v)
 }
 
 // usageList lists every subcommand's usage.

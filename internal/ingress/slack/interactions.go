@@ -6,6 +6,7 @@ import (
 
 	slackgo "github.com/slack-go/slack"
 
+	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
@@ -50,6 +51,9 @@ func (h *Handler) blockAction(ic slackgo.InteractionCallback, a *slackgo.BlockAc
 	}
 	user := ic.User.ID
 	h.async(a.ActionID, ic.ResponseURL, func(ctx context.Context) reply {
+		if err := h.authorize(ctx, user, ic.User.Name, access.RunsApprove); err != nil {
+			return h.errorReply("decide "+v.Step, err)
+		}
 		req := runwire.ApprovalRequest{Step: v.Step, Approve: approve, By: user,
 			Groups: h.groups.lookup(ctx, user), Source: runwire.SourceSlack}
 		if _, err := h.runs.Approve(ctx, v.Run, req); err != nil {

@@ -57,6 +57,9 @@ type Config struct {
 	UIURL string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Policy decides which verbs a Slack user may use; nil: everyone
+	// holds access.ResponderVerbs.
+	Policy *access.Policy
 }
 
 // Runs is what the Slack app needs of runs.

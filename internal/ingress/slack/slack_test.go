@@ -168,10 +168,16 @@ type answer struct {
 // work; it returns the immediate answer and what went to the response_url.
 func (e *env) command(text string) (answer, []string) {
 	e.t.Helper()
+	return e.commandAs("U0ALICE", "alice", text)
+}
+
+// commandAs is command sent by another Slack user.
+func (e *env) commandAs(userID, userName, text string) (answer, []string) {
+	e.t.Helper()
 	e.n++
 	respName := fmt.Sprintf("cmd-%d", e.n)
 	form := url.Values{
-		"command": {"/firebreak"}, "text": {text}, "user_id": {"U0ALICE"}, "user_name": {"alice"},
+		"command": {"/firebreak"}, "text": {text}, "user_id": {userID}, "user_name": {userName},
 		"channel_id": {"C0OPS"}, "team_id": {"T1"}, "response_url": {e.slack.ResponseURL(respName)},
 	}
 	body := form.Encode()

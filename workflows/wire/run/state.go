@@ -178,6 +178,10 @@ type ApprovalRequest struct {
 	Groups []string `json:"groups,omitempty"`
 	// Source is the transport: "slack", or "api" (the default).
 	Source string `json:"source,omitempty"`
+	// Operator is set by the API, never taken from a request body: the
+	// decider used the operator token (or authentication is off), the only
+	// one who may decide a step that lists no approvers.
+	Operator bool `json:"operator,omitempty"`
 }
 
 // Sources of approvals and runs.
