@@ -412,6 +412,7 @@ func (b *bench) notify(status string, targets ...string) (alertmanager.Response,
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 2048))
 		resp.Body.Close()
 		refusal = fmt.Errorf("webhook answered %d: %s", resp.StatusCode, msg)
+		fmt.Fprintf(os.Stderr, "bench: %s (after %s)\n", refusal, time.Since(sent).Round(time.Millisecond))
 		if resp.StatusCode != http.StatusTooManyRequests {
 			return r, refusal
 		}
