@@ -8,12 +8,14 @@ package automation
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
@@ -26,11 +28,13 @@ import (
 const automationCacheTTL = 250 * time.Millisecond
 
 // automationCache remembers the automation state briefly, so an alert
-// storm costs one query per TTL rather than one per alert.
+// storm costs one read per TTL rather than one per alert. holding is what
+// the alert path needs; state, when known, is the whole view.
 type automationCache struct {
-	mu    sync.Mutex
-	state *automationwire.AutomationState
-	at    time.Time
+	mu      sync.Mutex
+	state   *automationwire.AutomationState
+	holding string
+	at      time.Time
 }
 
 // Service keeps the automation workflow and a cached view of its state.
@@ -83,8 +87,17 @@ func (s *Service) AutomationState(ctx context.Context) (*automationwire.Automati
 func (c *automationCache) store(st *automationwire.AutomationState, asOf time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.state == nil || !asOf.Before(c.at) {
-		c.state, c.at = st, asOf
+	if c.at.IsZero() || !asOf.Before(c.at) {
+		c.state, c.holding, c.at = st, st.Holding(), asOf
+	}
+}
+
+// storeHolding is store for the holding reason alone.
+func (c *automationCache) storeHolding(h string, asOf time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.at.IsZero() || !asOf.Before(c.at) {
+		c.holding, c.at = h, asOf
 	}
 }
 
@@ -92,39 +105,74 @@ func (c *automationCache) store(st *automationwire.AutomationState, asOf time.Ti
 // the state WatchAutomation keeps fresh; only when that is missing or stale
 // (the watcher cannot reach Temporal) does it ask, once for all callers.
 func (s *Service) Holding(ctx context.Context) (string, error) {
-	s.cache.mu.Lock()
-	st, at := s.cache.state, s.cache.at
-	s.cache.mu.Unlock()
-	if st != nil && time.Since(at) <= 4*automationCacheTTL {
-		return st.Holding(), nil
+	if h, ok := s.cache.fresh(); ok {
+		return h, nil
 	}
 	s.refresh.Lock()
 	defer s.refresh.Unlock()
-	s.cache.mu.Lock()
-	st, at = s.cache.state, s.cache.at
-	s.cache.mu.Unlock()
-	if st == nil || time.Since(at) > 4*automationCacheTTL {
-		// The watcher is failing too: Temporal is probably down. Answer
-		// soon so the sender retries, rather than after its own timeout.
-		qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
-		defer cancel()
-		var err error
-		if st, err = s.AutomationState(qctx); err != nil {
-			return "", err
-		}
+	if h, ok := s.cache.fresh(); ok {
+		return h, nil
 	}
-	return st.Holding(), nil
+	// The watcher is failing too: Temporal is probably down. Answer soon
+	// so the sender retries, rather than after its own timeout.
+	qctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	return s.readHolding(qctx)
 }
 
-// WatchAutomation keeps the kill switch and circuit state fresh in the
-// background until ctx ends, so webhooks never wait on a query: a pause
-// made elsewhere takes effect here within automationCacheTTL.
+// fresh returns the cached holding reason unless it is older than the
+// watcher's refreshes allow.
+func (c *automationCache) fresh() (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.holding, !c.at.IsZero() && time.Since(c.at) <= 4*automationCacheTTL
+}
+
+// readHolding reads why starts are held back from the automation
+// workflow's memo (names.HoldingMemo): Temporal answers it from the
+// workflow's state, with no worker involved, so it stays fast while
+// workers are busy with a burst. A workflow started by a version that
+// did not publish the memo is asked with a query instead.
+func (s *Service) readHolding(ctx context.Context) (string, error) {
+	asOf := time.Now()
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, names.AutomationWorkflowID, "")
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		st, err := s.AutomationState(ctx)
+		if err != nil {
+			return "", err
+		}
+		return st.Holding(), nil
+	}
+	if err != nil {
+		return "", access.TemporalError(err)
+	}
+	p, ok := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[names.HoldingMemo]
+	if !ok || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		st, err := s.AutomationState(ctx)
+		if err != nil {
+			return "", err
+		}
+		return st.Holding(), nil
+	}
+	var h string
+	if err := converter.GetDefaultDataConverter().FromPayload(p, &h); err != nil {
+		return "", fmt.Errorf("reading the automation memo: %w", err)
+	}
+	s.cache.storeHolding(h, asOf)
+	return h, nil
+}
+
+// WatchAutomation keeps the holding reason (kill switch, circuit) fresh in
+// the background until ctx ends, reading the automation workflow's memo,
+// so webhooks never wait on a worker: a pause made elsewhere takes effect
+// here within automationCacheTTL.
 func (s *Service) WatchAutomation(ctx context.Context) {
 	t := time.NewTicker(automationCacheTTL)
 	defer t.Stop()
 	for {
 		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, _ = s.AutomationState(qctx)
+		_, _ = s.readHolding(qctx)
 		cancel()
 		select {
 		case <-ctx.Done():

@@ -75,6 +75,10 @@ const (
 	AutomationWorkflow   = "AutomationWorkflow"
 	AutomationWorkflowID = "firebreak:automation"
 	AutomationQuery      = "state"
+	// HoldingMemo is the automation workflow's memo field that says why
+	// automatic starts are held back ("" when they are not), readable
+	// with DescribeWorkflowExecution without a worker.
+	HoldingMemo = "holding"
 	PauseUpdate          = "pause"
 	ResumeUpdate         = "resume"
 )

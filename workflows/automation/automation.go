@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
@@ -46,6 +47,12 @@ func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput)
 	if err := workflow.SetQueryHandler(ctx, names.AutomationQuery, func() (*automationwire.AutomationState, error) { return st, nil }); err != nil {
 		return err
 	}
+	pub := &holdingPublisher{}
+	if p, ok := workflow.GetInfo(ctx).Memo.GetFields()[names.HoldingMemo]; ok {
+		_ = converter.GetDefaultDataConverter().FromPayload(p, &pub.last)
+		pub.known = true
+	}
+	pub.publish(ctx, st)
 	events := 0
 	validate := func(_ workflow.Context, req automationwire.SwitchRequest) error {
 		if req.By == "" {
@@ -57,6 +64,7 @@ func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput)
 		now := workflow.Now(ctx).UTC()
 		st.Paused, st.PausedBy, st.PauseReason, st.PausedAt = true, req.By, req.Reason, &now
 		events++
+		pub.publish(ctx, st)
 		return st, nil
 	}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
 		return err
@@ -65,6 +73,7 @@ func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput)
 		st.Paused, st.PausedBy, st.PauseReason, st.PausedAt = false, "", "", nil
 		st.Circuit = automationwire.CircuitState{}
 		events++
+		pub.publish(ctx, st)
 		return st, nil
 	}, workflow.UpdateHandlerOptions{Validator: validate}); err != nil {
 		return err
@@ -94,6 +103,7 @@ func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput)
 			}
 		})
 		sel.Select(ctx)
+		pub.publish(ctx, st)
 		if page {
 			page = false
 			pageCircuit(ctx, set, st)
@@ -122,10 +132,37 @@ func AutomationWorkflow(ctx workflow.Context, in automationwire.AutomationInput)
 	if page && workflow.GetVersion(ctx, pageWhenDrainedChange, workflow.DefaultVersion, 1) == 1 {
 		pageCircuit(ctx, set, st)
 	}
+	pub.publish(ctx, st)
 	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 		return err
 	}
 	return workflow.NewContinueAsNewError(ctx, names.AutomationWorkflow, automationwire.AutomationInput{Settings: in.Settings, State: st})
+}
+
+// holdingMemoChange versions the memo that publishes why starts are held
+// back (see "Changing a workflow"): runs before it replay without it.
+const holdingMemoChange = "automation-holding-memo"
+
+// holdingPublisher keeps names.HoldingMemo equal to the state's Holding,
+// so the alert path reads it from the workflow's mutable state instead of
+// a query, which waits for a worker and timed out under bursts.
+type holdingPublisher struct {
+	last  string
+	known bool
+}
+
+// publish upserts the memo when the holding reason changed.
+func (p *holdingPublisher) publish(ctx workflow.Context, st *automationwire.AutomationState) {
+	h := st.Holding()
+	if p.known && h == p.last {
+		return
+	}
+	if workflow.GetVersion(ctx, holdingMemoChange, workflow.DefaultVersion, 1) != 1 {
+		return
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{names.HoldingMemo: h}); err == nil {
+		p.last, p.known = h, true
+	}
 }
 
 // pageWhenDrainedChange versions the page for a circuit opened by a
