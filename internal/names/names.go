@@ -78,7 +78,7 @@ const (
 	// HoldingMemo is the automation workflow's memo field that says why
 	// automatic starts are held back ("" when they are not), readable
 	// with DescribeWorkflowExecution without a worker.
-	HoldingMemo = "holding"
-	PauseUpdate          = "pause"
-	ResumeUpdate         = "resume"
+	HoldingMemo  = "holding"
+	PauseUpdate  = "pause"
+	ResumeUpdate = "resume"
 )
