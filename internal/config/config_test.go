@@ -38,6 +38,18 @@ func TestLoad(t *testing.T) {
 		{name: "bad url from env", env: map[string]string{"FIREBREAK_PROMETHEUS_URL": "prom:9090"}, wantErr: `FIREBREAK_PROMETHEUS_URL must be an http(s) URL`},
 		{name: "bad url in file", path: write("url.yaml", "slack:\n  apiURL: ftp://x\n"), wantErr: `slack.apiURL (or FIREBREAK_SLACK_API_URL) must be an http(s) URL`},
 		{name: "half basic auth", env: map[string]string{"FIREBREAK_ALERTMANAGER_USERNAME": "am"}, wantErr: "password must be set together"},
+		{name: "egress lists", path: write("egress.yaml", "egress:\n  allow: [\"*.svc.cluster.local\", 10.0.0.0/8]\n  deny: [10.0.5.0/24]\n"),
+			check: func(c *config.Config) bool {
+				return strings.Join(c.Egress.Allow, "|") == "*.svc.cluster.local|10.0.0.0/8" && strings.Join(c.Egress.Deny, "|") == "10.0.5.0/24"
+			}},
+		{name: "egress from env", env: map[string]string{"FIREBREAK_EGRESS_ALLOW": "api.example.com, 192.0.2.7", "FIREBREAK_EGRESS_DENY": "127.0.0.0/8,::1"},
+			check: func(c *config.Config) bool {
+				return strings.Join(c.Egress.Allow, "|") == "api.example.com|192.0.2.7" && strings.Join(c.Egress.Deny, "|") == "127.0.0.0/8|::1"
+			}},
+		{name: "bad egress entry", path: write("badegress.yaml", "egress:\n  deny: [\"10.0.0.0/33\"]\n"),
+			wantErr: `egress.deny[0] (or FIREBREAK_EGRESS_DENY): "10.0.0.0/33" is not a CIDR`},
+		{name: "bad egress entry from env", env: map[string]string{"FIREBREAK_EGRESS_ALLOW": "http://api.example.com"},
+			wantErr: `FIREBREAK_EGRESS_ALLOW: "http://api.example.com" is a URL: give its host name`},
 		{name: "missing file", path: filepath.Join(dir, "nope.yaml"), wantErr: "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
