@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
@@ -28,6 +29,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/probe"
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack"
+	"github.com/firebreak-ops/firebreak/internal/egress"
 )
 
 // Handler performs one action.
@@ -35,8 +37,13 @@ type Handler = actions.Handler
 
 // Deps are the clients and settings actions need.
 type Deps struct {
-	Logger        *slog.Logger
-	HTTPClient    *http.Client
+	Logger *slog.Logger
+	// HTTPClient reaches the configured integrations (Slack, PagerDuty,
+	// Prometheus), whose URLs runbooks cannot choose.
+	HTTPClient *http.Client
+	// Egress limits where http.request (and so HTTP probes) may connect;
+	// nil means egress.Default().
+	Egress        *egress.Policy
 	PrometheusURL string
 	PagerDuty     pagerduty.Config
 	// Kubernetes is the kubeconfig of the Kubernetes actions and of the
@@ -51,6 +58,9 @@ type Deps struct {
 	// with.
 	Temporal client.Client
 }
+
+// egressTimeout bounds one http.request beyond its own timeout.
+const egressTimeout = 2 * time.Minute
 
 // Handlers returns the handler of every action that takes a with: map, by
 // name.
@@ -67,10 +77,16 @@ func Handlers(d Deps) map[string]Handler {
 	if d.Slack.HTTP == nil {
 		d.Slack.HTTP = d.HTTPClient
 	}
+	if d.Egress == nil {
+		d.Egress = egress.Default()
+	}
 	out := map[string]Handler{}
 	for _, bound := range []map[string]Handler{
 		(&builtin.Activities{Logger: d.Logger}).Handlers(),
-		(&probe.Activities{HTTP: d.HTTPClient, PrometheusURL: d.PrometheusURL}).Handlers(),
+		(&probe.Activities{
+			HTTP: d.Egress.Client(egressTimeout), Egress: d.Egress,
+			PrometheusHTTP: d.HTTPClient, PrometheusURL: d.PrometheusURL,
+		}).Handlers(),
 		pagerduty.New(d.PagerDuty).Handlers(),
 		kubernetes.New(d.Kubernetes).Handlers(),
 		slack.New(d.Slack).Handlers(),

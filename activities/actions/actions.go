@@ -184,13 +184,16 @@ var builtinActions = []Spec{
 		Description: "Send an HTTP request and check its status.",
 		Fields: map[string]Field{
 			"method":         {Kind: KindString, Description: "GET (default), POST, PUT, PATCH, DELETE, HEAD"},
-			"url":            {Kind: KindString, Required: true, Description: "absolute http or https URL"},
+			"url":            {Kind: KindString, Required: true, Description: "absolute http or https URL the egress policy allows"},
 			"headers":        {Kind: KindMap, Description: "request headers"},
 			"body":           {Kind: KindAny, Description: "text, or a mapping/list sent as JSON"},
 			"expectedStatus": {Kind: KindAny, Description: "a status or list of statuses counted as success (default: any 2xx; \"any\" accepts every status)"},
 			"timeout":        {Kind: KindDuration, Description: "per-request timeout (default 10s)"},
 		},
 		Mutating: true,
+		// A dry run checks the URL against the egress policy without
+		// connecting.
+		DryRun: true,
 	},
 	{
 		Name:        PrometheusQuery,

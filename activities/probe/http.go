@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/egress"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -30,7 +31,10 @@ type httpInput struct {
 // HTTPRequest sends one HTTP request. The output holds status, headers,
 // body and, for JSON responses, the parsed json, for guards to read. A
 // status other than the expected ones fails the step: a 4xx at once, a 5xx
-// after the step's retries.
+// after the step's retries. The egress policy is checked first, on the
+// URL's host and every address it resolves to; a refusal names the rule
+// and is not retried. A dry run checks the policy and stops there, without
+// connecting.
 func (a *Activities) HTTPRequest(ctx context.Context, req actions.Request) (any, error) {
 	var in httpInput
 	if err := actions.Decode(req.With, &in); err != nil {
@@ -72,6 +76,20 @@ func (a *Activities) HTTPRequest(ctx context.Context, req actions.Request) (any,
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	if err := a.egress().CheckURL(ctx, u); err != nil {
+		switch {
+		case egress.IsDenied(err) && req.DryRun:
+			return nil, actions.Permanentf("dry run: the egress policy would refuse %s %s: %w", method, redactURL(u), err)
+		case egress.IsDenied(err):
+			return nil, actions.Permanentf("%s %s: %w", method, redactURL(u), err)
+		case req.DryRun:
+			return dryRun(method, u, "not checked: "+err.Error()+"; checked again when the request is sent"), nil
+		}
+		return nil, fmt.Errorf("%s %s: %w", method, redactURL(u), err)
+	}
+	if req.DryRun {
+		return dryRun(method, u, "allowed"), nil
+	}
 	hreq, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
 		return nil, actions.Permanent(err)
@@ -87,7 +105,12 @@ func (a *Activities) HTTPRequest(ctx context.Context, req actions.Request) (any,
 	start := time.Now()
 	resp, err := a.HTTP.Do(hreq)
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))
+		err = fmt.Errorf("%s %s: %w", method, redactURL(u), unwrapURLError(err))
+		if egress.IsDenied(err) {
+			// A redirect, or a name that resolved differently when dialled.
+			return nil, actions.Permanent(err)
+		}
+		return nil, err
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
@@ -114,6 +137,12 @@ func (a *Activities) HTTPRequest(ctx context.Context, req actions.Request) (any,
 		return nil, err
 	}
 	return out, nil
+}
+
+// dryRun is the output of a dry run: what would be sent, and what the
+// egress policy says of it.
+func dryRun(method string, u *url.URL, verdict string) map[string]any {
+	return map[string]any{"dryRun": true, "wouldRun": actions.HTTPRequest, "method": method, "url": redactURL(u), "egress": verdict}
 }
 
 func unwrapURLError(err error) error {

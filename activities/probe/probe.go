@@ -3,15 +3,39 @@
 package probe
 
 import (
+	"context"
 	"net/http"
+	"net/url"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/egress"
 )
 
 // Activities performs probe actions with injected clients.
 type Activities struct {
-	HTTP          *http.Client
-	PrometheusURL string
+	// HTTP sends http.request's requests; it should enforce the same
+	// egress policy as Egress when it connects (egress.Policy.Client).
+	HTTP *http.Client
+	// Egress is checked before every http.request, and is all a dry run
+	// checks; nil means egress.Default().
+	Egress Egress
+	// PrometheusHTTP queries PrometheusURL, a configured endpoint outside
+	// the egress policy; nil means HTTP.
+	PrometheusHTTP *http.Client
+	PrometheusURL  string
+}
+
+// Egress decides whether a request may be sent to a URL, resolving its
+// host but never connecting; a refusal is an *egress.DeniedError.
+type Egress interface {
+	CheckURL(ctx context.Context, u *url.URL) error
+}
+
+func (a *Activities) egress() Egress {
+	if a.Egress == nil {
+		return egress.Default()
+	}
+	return a.Egress
 }
 
 // Handlers returns the handler of each probe action.

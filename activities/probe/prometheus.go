@@ -31,7 +31,11 @@ func (a *Activities) PrometheusQuery(ctx context.Context, req actions.Request) (
 	if a.PrometheusURL == "" {
 		return nil, actions.Permanentf("no Prometheus configured: set FIREBREAK_PROMETHEUS_URL or prometheus.url")
 	}
-	client, err := api.NewClient(api.Config{Address: a.PrometheusURL, Client: a.HTTP})
+	hc := a.PrometheusHTTP
+	if hc == nil {
+		hc = a.HTTP
+	}
+	client, err := api.NewClient(api.Config{Address: a.PrometheusURL, Client: hc})
 	if err != nil {
 		return nil, actions.Permanentf("prometheus url: %v", err)
 	}

@@ -181,12 +181,21 @@ func Register(w worker.Registry, handlers map[string]activities.Handler) {
 	activities.Register(w, handlers)
 }
 
-// Deps builds the actions' clients from the configuration.
+// Deps builds the actions' clients from the configuration. The egress
+// policy applies to http.request and HTTP probes; Slack, PagerDuty and
+// Prometheus are reached at their configured URLs through httpClient.
 func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 	httpClient := &http.Client{Timeout: 2 * time.Minute}
+	policy, err := cfg.EgressPolicy()
+	if err != nil {
+		// config.Load refuses such a configuration; only a hand-built
+		// one gets here.
+		panic(fmt.Sprintf("config: %v", err))
+	}
 	return activities.Deps{
 		Logger:        logger.With("component", "action"),
 		HTTPClient:    httpClient,
+		Egress:        policy,
 		PrometheusURL: cfg.Prometheus.URL,
 		Kubernetes:    kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig},
 		Slack:         slack.Config{BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, HTTP: httpClient},

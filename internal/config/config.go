@@ -12,6 +12,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/egress"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -45,6 +46,21 @@ type Config struct {
 	Chaos Chaos `yaml:"chaos"`
 	// Incidents configures declared incidents and their postmortems.
 	Incidents Incidents `yaml:"incidents"`
+	// Egress limits where http.request and HTTP probes may connect.
+	Egress Egress `yaml:"egress"`
+}
+
+// Egress limits where requests whose URL comes from runbooks, experiments
+// or alerts may go (http.request, HTTP probes). Entries are host names
+// ("api.example.com"), wildcards for every subdomain ("*.svc.cluster.local"),
+// IP addresses or CIDRs. With no allow entries every address is allowed
+// except link-local, cloud metadata and unspecified addresses and those
+// denied; with allow entries only those are. Deny wins over allow. Slack,
+// PagerDuty and Prometheus are reached at their configured URLs, outside
+// this policy.
+type Egress struct {
+	Allow []string `yaml:"allow"`
+	Deny  []string `yaml:"deny"`
 }
 
 // DefaultPostmortemDir is where postmortems go unless configured:
@@ -205,6 +221,11 @@ func (c *Config) env() map[string]*string {
 	}
 }
 
+// EgressPolicy builds the egress policy from Egress.
+func (c *Config) EgressPolicy() (*egress.Policy, error) {
+	return egress.New(c.Egress.Allow, c.Egress.Deny)
+}
+
 // Load reads the file at path (none when path is empty), then applies the
 // environment. Errors name the file position or the variable.
 func Load(path string, getenv func(string) string) (*Config, error) {
@@ -232,18 +253,30 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 			*field = v
 		}
 	}
-	if v := getenv("FIREBREAK_PAGERDUTY_WEBHOOK_SECRETS"); v != "" {
-		c.PagerDuty.WebhookSecrets = nil
-		for _, s := range strings.Split(v, ",") {
-			if s = strings.TrimSpace(s); s != "" {
-				c.PagerDuty.WebhookSecrets = append(c.PagerDuty.WebhookSecrets, s)
-			}
+	for name, field := range map[string]*[]string{
+		"FIREBREAK_PAGERDUTY_WEBHOOK_SECRETS": &c.PagerDuty.WebhookSecrets,
+		"FIREBREAK_EGRESS_ALLOW":              &c.Egress.Allow,
+		"FIREBREAK_EGRESS_DENY":               &c.Egress.Deny,
+	} {
+		if v := getenv(name); v != "" {
+			*field = splitList(v)
 		}
 	}
 	if v := getenv("FIREBREAK_TEMPORAL_TLS"); v != "" {
 		c.Temporal.TLS.Enabled = v == "1" || strings.EqualFold(v, "true")
 	}
 	return c, c.validate(path)
+}
+
+// splitList splits a comma-separated environment value, dropping blanks.
+func splitList(v string) []string {
+	var out []string
+	for _, s := range strings.Split(v, ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
 }
 
 func (c *Config) validate(path string) error {
@@ -282,6 +315,16 @@ func (c *Config) validate(path string) error {
 	}
 	if _, err := c.Policy(); err != nil {
 		return fmt.Errorf("config: %w", err)
+	}
+	for _, l := range []struct {
+		key, env string
+		entries  []string
+	}{{"egress.allow", "FIREBREAK_EGRESS_ALLOW", c.Egress.Allow}, {"egress.deny", "FIREBREAK_EGRESS_DENY", c.Egress.Deny}} {
+		for i, e := range l.entries {
+			if err := egress.ParseEntry(e); err != nil {
+				return fmt.Errorf("config: %s: %v", where(fmt.Sprintf("%s[%d]", l.key, i), l.env), err)
+			}
+		}
 	}
 	if (c.Alertmanager.Username == "") != (c.Alertmanager.Password == "") {
 		return fmt.Errorf("config: %s and password must be set together", where("alertmanager.username", "FIREBREAK_ALERTMANAGER_USERNAME"))

@@ -44,6 +44,18 @@ func TestLoad(t *testing.T) {
 				return err == nil && len(c.Roles) == 1 && c.Roles[0].SlackGroups[0] == "sre-oncall" && pol != nil
 			}},
 		{name: "unknown verb", path: write("verb.yaml", "roles:\n  - name: sre\n    verbs: [chaos.unhalt]\n"), wantErr: `roles[0] (sre).verbs: unknown verb "chaos.unhalt"`},
+		{name: "egress lists", path: write("egress.yaml", "egress:\n  allow: [\"*.svc.cluster.local\", 10.0.0.0/8]\n  deny: [10.0.5.0/24]\n"),
+			check: func(c *config.Config) bool {
+				return strings.Join(c.Egress.Allow, "|") == "*.svc.cluster.local|10.0.0.0/8" && strings.Join(c.Egress.Deny, "|") == "10.0.5.0/24"
+			}},
+		{name: "egress from env", env: map[string]string{"FIREBREAK_EGRESS_ALLOW": "api.example.com, 192.0.2.7", "FIREBREAK_EGRESS_DENY": "127.0.0.0/8,::1"},
+			check: func(c *config.Config) bool {
+				return strings.Join(c.Egress.Allow, "|") == "api.example.com|192.0.2.7" && strings.Join(c.Egress.Deny, "|") == "127.0.0.0/8|::1"
+			}},
+		{name: "bad egress entry", path: write("badegress.yaml", "egress:\n  deny: [\"10.0.0.0/33\"]\n"),
+			wantErr: `egress.deny[0] (or FIREBREAK_EGRESS_DENY): "10.0.0.0/33" is not a CIDR`},
+		{name: "bad egress entry from env", env: map[string]string{"FIREBREAK_EGRESS_ALLOW": "http://api.example.com"},
+			wantErr: `FIREBREAK_EGRESS_ALLOW: "http://api.example.com" is a URL: give its host name`},
 		{name: "missing file", path: filepath.Join(dir, "nope.yaml"), wantErr: "no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

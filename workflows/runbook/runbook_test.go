@@ -23,16 +23,23 @@ import (
 )
 
 // recorder stands in for an outside system: it counts calls per step and
-// fails the first failures calls.
+// fails the first failures calls. Dry-run calls do nothing and are counted
+// apart.
 type recorder struct {
 	mu       sync.Mutex
 	calls    []string
+	dryCalls []string
 	failures map[string]int
 	delay    time.Duration
 }
 
 func (r *recorder) handler(ctx context.Context, req actions.Request) (any, error) {
 	r.mu.Lock()
+	if req.DryRun {
+		r.dryCalls = append(r.dryCalls, req.Step)
+		r.mu.Unlock()
+		return map[string]any{"dryRun": true, "wouldRun": actions.HTTPRequest}, nil
+	}
 	r.calls = append(r.calls, req.Step)
 	left := r.failures[req.Step]
 	if left > 0 {
@@ -58,6 +65,13 @@ func (r *recorder) Calls() []string {
 	return append([]string(nil), r.calls...)
 }
 
+// DryCalls lists the steps the recorder was called for with dryRun set.
+func (r *recorder) DryCalls() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.dryCalls...)
+}
+
 type harness struct {
 	*testsuite.TestWorkflowEnvironment
 	t   *testing.T
@@ -65,13 +79,21 @@ type harness struct {
 }
 
 func newHarness(t *testing.T) *harness {
+	return newHarnessDeps(t, activities.Deps{}, true)
+}
+
+// newHarnessDeps registers the actions built from deps; with record, the
+// recorder stands in for http.request.
+func newHarnessDeps(t *testing.T, deps activities.Deps, record bool) *harness {
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
 	env := s.NewTestWorkflowEnvironment()
 	env.SetWorkerOptions(worker.Options{})
 	rec := &recorder{failures: map[string]int{}}
-	handlers := activities.Handlers(activities.Deps{})
-	handlers[actions.HTTPRequest] = rec.handler
+	handlers := activities.Handlers(deps)
+	if record {
+		handlers[actions.HTTPRequest] = rec.handler
+	}
 	for name, h := range handlers {
 		env.RegisterActivityWithOptions(activities.Wrap(h), activity.RegisterOptions{Name: name})
 	}
@@ -401,6 +423,11 @@ func TestDryRun(t *testing.T) {
 	}
 	if calls := h.rec.Calls(); len(calls) != 0 {
 		t.Fatalf("dry run called %v", calls)
+	}
+	// http.request dry-runs itself: it checks the egress policy without
+	// connecting.
+	if dry := h.rec.DryCalls(); len(dry) != 1 || dry[0] != "first" {
+		t.Fatalf("dry-run calls %v, want [first]", dry)
 	}
 	st := h.state()
 	first := stepByName(st, "first")

@@ -62,7 +62,7 @@ func (r *runner) action(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire
 	}
 	st.With = actions.Redact(with)
 	spec, _ := actions.Lookup(sp.Action)
-	if r.in.DryRun && !spec.DryRun {
+	if r.in.DryRun && !r.dryRunsItself(ctx, spec) {
 		st.Output = map[string]any{"dryRun": true, "wouldRun": sp.Action, "with": with}
 		return nil
 	}
@@ -109,6 +109,20 @@ func (r *runner) action(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire
 	st.Attempts = int(res.Attempt)
 	st.Output = runbooks.NormalizeJSON(res.Output)
 	return nil
+}
+
+// httpDryRunChange: http.request learnt to dry-run itself (it checks the
+// egress policy without connecting); dry runs before it only described
+// the step.
+const httpDryRunChange = "http-request-dry-run"
+
+// dryRunsItself reports whether a dry run calls the action, with dryRun
+// set, rather than only describing it.
+func (r *runner) dryRunsItself(ctx workflow.Context, spec actions.Spec) bool {
+	if spec.Name == actions.HTTPRequest {
+		return workflow.GetVersion(ctx, httpDryRunChange, workflow.DefaultVersion, 1) == 1
+	}
+	return spec.DryRun
 }
 
 func (r *runner) wait(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.StepState) error {
