@@ -175,7 +175,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 		return len(chans) == 1 && len(chans[0].Pins) == 1
 	})
 	ch := fake.Channels()[0]
-	if !strings.HasPrefix(ch.Name, "inc-0001-checkout-5xx") || strings.Join(ch.Members, ",") != "alice,U0ONCALL" {
+	if !strings.HasPrefix(ch.Name, fmt.Sprintf("inc-%d-0001-checkout-5xx", time.Now().UTC().Year())) || strings.Join(ch.Members, ",") != "alice,U0ONCALL" {
 		t.Errorf("channel %+v", ch)
 	}
 	t.Logf("alert → incident channel with pinned summary: %s", channelLatency)
