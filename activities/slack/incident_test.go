@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/actiontest"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
@@ -115,7 +116,7 @@ func TestIncidentChannelIsItsOwn(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			a, fake := incidentActivities(t)
 			fake.FailNext(tc.method, tc.fail)
-			out, err := retried(t, a.IncidentChannel, actions.SlackIncidentChannel, channelReq("inc-2026-0001-checkout", "U1"), 3)
+			out, err := actiontest.Retried(t, a.IncidentChannel, actions.SlackIncidentChannel, channelReq("inc-2026-0001-checkout", "U1"), 3)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -218,7 +219,7 @@ func TestIncidentSummaryPostedOnce(t *testing.T) {
 			var out map[string]any
 			var err error
 			for range tc.calls {
-				out, err = retried(t, a.IncidentSummary, actions.SlackIncidentSummary, req, 2)
+				out, err = actiontest.Retried(t, a.IncidentSummary, actions.SlackIncidentSummary, req, 2)
 			}
 			if err != nil {
 				t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/actiontest"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -218,7 +219,7 @@ func TestPostRetried(t *testing.T) {
 				fake.FailNext("conversations.history", slackfake.Failure{Error: "missing_scope"})
 			}
 			fake.FailNext("chat.postMessage", slackfake.Failure{Status: http.StatusServiceUnavailable, Applied: true})
-			out, err := retried(t, a.Post, actions.SlackPost, actions.Request{RunID: "runbook:x:y", Step: "tell", With: with}, 3)
+			out, err := actiontest.Retried(t, a.Post, actions.SlackPost, actions.Request{RunID: "runbook:x:y", Step: "tell", With: with}, 3)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -67,7 +67,7 @@ func newIncidentDeclareCmd(g *globals, by *string) *cobra.Command {
 				b.StartedAt = &t
 			}
 			var inc incidentwire.Incident
-			if err := g.client().do(cmd.Context(), "POST", "/v1/incidents", b, &inc); err != nil {
+			if err := g.client().doIdempotent(cmd.Context(), "POST", "/v1/incidents", b, &inc); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "declared %s (%s): %s\n", inc.ID, strings.ToUpper(inc.Severity), inc.Title)

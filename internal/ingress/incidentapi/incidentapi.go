@@ -85,7 +85,41 @@ func who(r *http.Request, by string) (string, string) {
 	return by, source
 }
 
+// IdempotencyHeader carries a client's key for a request it may retry:
+// the same key from the same caller declares one incident.
+const IdempotencyHeader = "Idempotency-Key"
+
+// maxIdempotencyKey bounds the header (bytes).
+const maxIdempotencyKey = 200
+
+// idempotencyKey returns the declaration's key: the header's value, kept
+// apart per caller (the token's owner, "-" for the operator token), or ""
+// without the header.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get(IdempotencyHeader)
+	if k == "" {
+		return "", nil
+	}
+	if len(k) > maxIdempotencyKey {
+		return "", access.Errorf(access.Invalid, IdempotencyHeader, "%s is longer than %d bytes", IdempotencyHeader, maxIdempotencyKey)
+	}
+	for _, c := range []byte(k) {
+		if c < 0x21 || c > 0x7e {
+			return "", access.Errorf(access.Invalid, IdempotencyHeader, "%s must be printable ASCII without spaces", IdempotencyHeader)
+		}
+	}
+	caller := "-"
+	if p := ingress.PrincipalOf(r); p != nil {
+		caller = p.ID
+	}
+	return "api:" + caller + ":" + k, nil
+}
+
 func (a *handlers) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var b DeclareBody
 	if err := ingress.DecodeJSON(r, &b); err != nil {
 		return 0, nil, err
@@ -97,7 +131,7 @@ func (a *handlers) declareIncident(_ http.ResponseWriter, r *http.Request) (int,
 		Title: b.Title, Severity: b.Severity, Commander: b.Commander, Services: b.Services, Responders: b.Responders,
 		Links: b.Links, StartedAt: b.StartedAt, PagerDutyIncident: b.PagerDutyIncident, Page: b.Page,
 		DeclaredBy: by, Source: source,
-	}, "")
+	}, key)
 	if err != nil {
 		return 0, nil, err
 	}

@@ -1,4 +1,6 @@
-package slack_test
+// Package actiontest runs an action in tests the way a workflow runs it:
+// as an activity, with Temporal's retries.
+package actiontest
 
 import (
 	"log/slog"
@@ -15,10 +17,11 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/actions"
 )
 
-// retried runs one action the way a workflow does, with Temporal's
-// retries (up to attempts; heartbeat details handed from one attempt to
-// the next), and returns its output.
-func retried(t *testing.T, h actions.Handler, name string, req actions.Request, attempts int32) (map[string]any, error) {
+// Retried runs one action with Temporal's retries (up to attempts, one
+// second apart on the test clock; each attempt sees the heartbeat details
+// of the one before) and returns its output, or the error of the last
+// attempt.
+func Retried(t testing.TB, h actions.Handler, name string, req actions.Request, attempts int32) (map[string]any, error) {
 	t.Helper()
 	var s testsuite.WorkflowTestSuite
 	s.SetLogger(log.NewStructuredLogger(slog.New(slog.DiscardHandler)))
