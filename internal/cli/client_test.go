@@ -1,9 +1,11 @@
 package cli
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 )
 
@@ -47,5 +49,36 @@ func TestDoIdempotent(t *testing.T) {
 				t.Errorf("out %+v", out)
 			}
 		})
+	}
+}
+
+// TestAuditExport: the export follows the cursor to the last page, prints
+// every record oldest first, and fails when a page says something could
+// not be read, after printing what it has.
+func TestAuditExport(t *testing.T) {
+	pages := map[string]struct{ body, next, missing string }{
+		"":   {`{"at":"2026-11-30T09:00:00Z","kind":"run.started","subject":"runbook:a:1","text":"started"}` + "\n", "p2", "0"},
+		"p2": {`{"at":"2026-11-30T08:00:00Z","kind":"incident.declared","subject":"INC-2026-0001","text":"declared"}` + "\n" + `{"at":"2026-11-30T07:00:00Z","kind":"audit.missing","subject":"runbook:b:2","text":"could not be read"}` + "\n", "", "1"},
+	}
+	var asked []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked = append(asked, r.URL.RawQuery)
+		p := pages[r.URL.Query().Get("cursor")]
+		if p.next != "" {
+			w.Header().Set("Firebreak-Audit-Next", p.next)
+		}
+		w.Header().Set("Firebreak-Audit-Missing", p.missing)
+		_, _ = w.Write([]byte(p.body))
+	}))
+	defer srv.Close()
+	var out, errOut bytes.Buffer
+	code := Main([]string{"--server", srv.URL, "audit", "export", "--since", "168h"}, &out, &errOut)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if code == 0 || !strings.Contains(errOut.String(), "incomplete: 1 runs or incidents") || len(lines) != 3 ||
+		!strings.Contains(lines[0], "audit.missing") || !strings.Contains(lines[2], "run.started") {
+		t.Fatalf("exit %d\n%s\n%s", code, out.String(), errOut.String())
+	}
+	if len(asked) != 2 || asked[0] != "since=168h" || asked[1] != "cursor=p2" {
+		t.Errorf("asked %q", asked)
 	}
 }
