@@ -99,3 +99,14 @@ const (
 	PauseUpdate          = "pause"
 	ResumeUpdate         = "resume"
 )
+
+// The delivery ledger: one workflow per namespace remembering which
+// webhook deliveries (PagerDuty events, by ID) were taken, so a delivery
+// replayed later is not taken again.
+const (
+	DeliveryLedgerWorkflow   = "DeliveryLedgerWorkflow"
+	DeliveryLedgerWorkflowID = "firebreak:webhook-deliveries"
+	ClaimDeliveryUpdate      = "claim-delivery"
+	SettleDeliveryUpdate     = "settle-delivery"
+	DeliveryLedgerQuery      = "state"
+)
