@@ -175,7 +175,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 		return len(chans) == 1 && len(chans[0].Pins) == 1
 	})
 	ch := fake.Channels()[0]
-	if !strings.HasPrefix(ch.Name, "inc-0001-checkout-5xx") || strings.Join(ch.Members, ",") != "alice,U0ONCALL" {
+	if !strings.HasPrefix(ch.Name, fmt.Sprintf("inc-%d-0001-checkout-5xx", time.Now().UTC().Year())) || strings.Join(ch.Members, ",") != "alice,U0ONCALL" {
 		t.Errorf("channel %+v", ch)
 	}
 	t.Logf("alert → incident channel with pinned summary: %s", channelLatency)
@@ -206,10 +206,11 @@ func TestIncidentEndToEnd(t *testing.T) {
 		"occurred_at": time.Now().UTC().Format(time.RFC3339Nano), "agent": map[string]any{"summary": "Alice Example"},
 		"data": map[string]any{"id": "PDCHK1", "type": "incident", "title": "Checkout 5xx", "service": map[string]any{"id": "S1", "summary": "payments"}},
 	}})
-	for range 2 {
-		if code, body := postPD(t, fb.URL, ack, sign(ack, "pd-secret")); code != 200 || !strings.Contains(body, id) {
-			t.Fatalf("pagerduty webhook: HTTP %d %s", code, body)
-		}
+	if code, body := postPD(t, fb.URL, ack, sign(ack, "pd-secret")); code != 200 || !strings.Contains(body, id) {
+		t.Fatalf("pagerduty webhook: HTTP %d %s", code, body)
+	}
+	if code, body := postPD(t, fb.URL, ack, sign(ack, "pd-secret")); code != 200 || !strings.Contains(body, `"duplicate": true`) {
+		t.Fatalf("pagerduty webhook again: HTTP %d %s", code, body)
 	}
 
 	// Alice approves; the run finishes and reports its steps.
@@ -467,7 +468,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 		}
 		fake.WaitFor(10*time.Second, "the declaration's outcome", func() bool { return len(fake.Responses("declare")) > 0 })
 		text := fake.Responses("declare")[0].Text()
-		m := regexp.MustCompile(`declared \*(INC-\d{4}-(\d{4}))\* \(SEV3\)`).FindStringSubmatch(text)
+		m := regexp.MustCompile(`declared \*(INC-(\d{4}-\d{4}))\* \(SEV3\)`).FindStringSubmatch(text)
 		if m == nil {
 			t.Fatalf("declare outcome %q", text)
 		}

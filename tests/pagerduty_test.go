@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
 	pdin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
@@ -44,9 +45,11 @@ func sign(body []byte, secret string) string {
 	return "v1=" + hex.EncodeToString(m.Sum(nil))
 }
 
-func pdEvent(typ, id string) []byte {
+func pdEvent(typ, id string) []byte { return pdEventAt(typ, id, time.Now()) }
+
+func pdEventAt(typ, id string, at time.Time) []byte {
 	b, _ := json.Marshal(map[string]any{"event": map[string]any{
-		"id": "EV" + typ, "event_type": typ, "resource_type": "incident", "occurred_at": "2026-11-26T03:00:00Z",
+		"id": "EV" + typ + id, "event_type": typ, "resource_type": "incident", "occurred_at": at.UTC().Format(time.RFC3339Nano),
 		"data": map[string]any{"id": id, "type": "incident", "title": "Checkout 5xx", "service": map[string]any{"id": "S1", "summary": "checkout"}},
 	}})
 	return b
@@ -106,6 +109,17 @@ func TestPagerDutyWebhook(t *testing.T) {
 	// Signed with the secret being rotated in.
 	if code, body := postPD(t, fb.URL, triggered, sign(triggered, "new-secret")); code != 200 || !strings.Contains(body, `"result": "started"`) {
 		t.Fatalf("signed: %d %s", code, body)
+	}
+	// The same delivery again (PagerDuty's retry, or someone replaying a
+	// captured request: the signature is still good) is taken once.
+	if code, body := postPD(t, fb.URL, triggered, sign(triggered, "new-secret")); code != 200 || !strings.Contains(body, `"duplicate": true`) {
+		t.Fatalf("replayed: %d %s", code, body)
+	}
+	// An event older than what Firebreak remembers cannot be told from a
+	// replay.
+	old := pdEventAt("incident.triggered", "PINC9", time.Now().Add(-25*time.Hour))
+	if code, body := postPD(t, fb.URL, old, sign(old, "new-secret")); code != 200 || !strings.Contains(body, `"ignored": "stale`) {
+		t.Fatalf("stale: %d %s", code, body)
 	}
 	st := a.waitFor("runbook:pd-test:PINC1", "noted", func(s *runwire.RunState) bool { return step(s, "note").Status == runwire.StepSucceeded })
 	if out := step(st, "note").Output.(map[string]any); out["message"] != "incident PINC1: Checkout 5xx" {

@@ -29,6 +29,7 @@ func Register(r Registry) {
 	for name, fn := range map[string]any{
 		names.RunbookWorkflow:         runbookwf.RunbookWorkflow,
 		names.AutomationWorkflow:      automationwf.AutomationWorkflow,
+		names.DeliveryLedgerWorkflow:  automationwf.DeliveryLedgerWorkflow,
 		names.IncidentWorkflow:        incidentwf.IncidentWorkflow,
 		names.IncidentCounterWorkflow: incidentwf.IncidentCounterWorkflow,
 		names.PostmortemWorkflow:      incidentwf.PostmortemWorkflow,

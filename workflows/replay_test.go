@@ -33,7 +33,7 @@ func TestReplayHistories(t *testing.T) {
 	for _, f := range files {
 		kinds[filepath.Base(filepath.Dir(f))]++
 	}
-	for _, want := range []string{"runbook", "incident", "incident-counter", "postmortem", "automation", "experiment", "chaos", "gameday"} {
+	for _, want := range []string{"runbook", "incident", "incident-counter", "postmortem", "automation", "deliveries", "experiment", "chaos", "gameday"} {
 		if kinds[want] == 0 {
 			t.Errorf("no captured %s history: every workflow type must have one", want)
 		}

@@ -33,7 +33,7 @@ var incidentActions = []Spec{
 	},
 	{
 		Name:        SlackIncidentChannel,
-		Description: "Create an incident's Slack channel (or find it if it exists) and invite people.",
+		Description: "Create an incident's Slack channel and invite people; a name another channel holds gets a suffix.",
 		Fields: map[string]Field{
 			"name":  {Kind: KindString, Required: true, Description: "channel name"},
 			"users": {Kind: KindList, Description: "Slack user IDs to invite"},
@@ -43,7 +43,7 @@ var incidentActions = []Spec{
 	},
 	{
 		Name:        SlackIncidentSummary,
-		Description: "Post and pin an incident's summary message, or update it when ts names it.",
+		Description: "Post and pin an incident's summary message (or find the one posted before), or update it when ts names it.",
 		Fields: map[string]Field{
 			"channel":  {Kind: KindString, Required: true},
 			"ts":       {Kind: KindString, Description: "the summary message to update; empty posts and pins a new one"},

@@ -88,7 +88,7 @@ var kubernetesActions = []Spec{
 	{
 		Name: KubernetesWaitRollout,
 		Description: "Wait until a workload's rollout is complete (observed generation current, every " +
-			"replica updated and available), or fail after timeout.",
+			"replica updated and available), or fail after timeout. A dry run looks once and says what it would wait for.",
 		Fields: map[string]Field{
 			"context":   kubeContextField,
 			"kind":      workloadField("deployment, statefulset or daemonset"),

@@ -33,7 +33,7 @@ var pagerDutyActions = []Spec{
 	pagerDutyEvent(PagerDutyResolve),
 	{
 		Name:        PagerDutyNote,
-		Description: "Add a note to a PagerDuty incident (REST API).",
+		Description: "Add a note to a PagerDuty incident (REST API); a retried step finds its earlier note.",
 		Fields: map[string]Field{
 			"incidentId": {Kind: KindString, Required: true},
 			"content":    {Kind: KindString, Required: true},

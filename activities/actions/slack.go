@@ -24,7 +24,7 @@ var slackActions = []Spec{
 	},
 	{
 		Name:        SlackPost,
-		Description: "Post a message to a Slack channel or thread.",
+		Description: "Post a message to a Slack channel or thread; a retried step finds its earlier post. A dry run posts nothing.",
 		Fields: map[string]Field{
 			"channel":  {Kind: KindString, Required: true, Description: "channel ID (or name)"},
 			"text":     {Kind: KindString, Required: true, Description: "message text (Slack mrkdwn)"},

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/effect"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
@@ -41,8 +42,10 @@ type declareInput struct {
 }
 
 // Declare declares an incident linked to the run, and returns {"id",
-// "severity", "status"}. It is keyed on the run and step: a retried step
-// gets the incident the first attempt declared.
+// "severity", "status"}. It is keyed on the run (its workflow and that
+// workflow's run) and the step's activity: a retried step gets the
+// incident the first attempt declared, and a later run under the same
+// workflow ID (the same concurrency key) declares its own.
 func (a *Activities) Declare(ctx context.Context, req actions.Request) (any, error) {
 	var in declareInput
 	if err := actions.Decode(req.With, &in); err != nil {
@@ -69,7 +72,7 @@ func (a *Activities) Declare(ctx context.Context, req actions.Request) (any, err
 		}
 		d.StartedAt = &t
 	}
-	inc, err := a.Declarer.DeclareIncident(ctx, d, req.IdempotencyKey())
+	inc, err := a.Declarer.DeclareIncident(ctx, d, effect.Key(ctx, req))
 	if err != nil {
 		var perm interface{ Permanent() bool }
 		if errors.As(err, &perm) && perm.Permanent() {

@@ -691,6 +691,34 @@ func TestWaitRolloutTimeout(t *testing.T) {
 	}
 }
 
+// TestWaitRolloutDryRun: a dry run restarted nothing, so it does not wait
+// for a rollout: it looks once and says what a real run would wait for,
+// even when the rollout never completes. A missing workload still fails.
+func TestWaitRolloutDryRun(t *testing.T) {
+	k, a := cluster(t)
+	ctx := context.Background()
+	ns := uniq("waitdry")
+	k.Deployment(t, ns, "web", 1)
+	d, err := k.Clientset.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Spec.Template.Spec.NodeName = "ghost"
+	if _, err := k.Clientset.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	out := mustCall(t, a, actions.KubernetesWaitRollout, actions.Request{DryRun: true, With: with("kind", "deployment", "namespace", ns, "name", "web", "timeout", "30s")})
+	if el := time.Since(start); el > 5*time.Second {
+		t.Errorf("a dry run waited %s", el)
+	}
+	if out["dryRun"] != true || out["complete"] != false || out["wouldWait"] != "30s" || out["waiting"] == "" || out["desired"] != int64(1) {
+		t.Errorf("dry run: %v", out)
+	}
+	_, err = call(t, a, actions.KubernetesWaitRollout, actions.Request{DryRun: true, With: with("namespace", ns, "name", "missing")})
+	wantErr(t, err, "deployment "+ns+"/missing not found", true)
+}
+
 // uniq returns a fresh namespace name per call, so tests also pass with
 // -count=N against the one control plane.
 func uniq(base string) string {

@@ -40,7 +40,8 @@ type rollout struct {
 // desired replica is updated and available, with no old replica left. It
 // heartbeats its progress while waiting, fails at once if a deployment
 // exceeded its progress deadline, and fails permanently after timeout
-// (default 5m).
+// (default 5m). A dry run restarted nothing, so it does not wait: it reads
+// the workload once and says what a real run would wait for.
 func (a *Activities) WaitRollout(ctx context.Context, req actions.Request) (any, error) {
 	var in waitRolloutInput
 	if err := actions.Decode(req.With, &in); err != nil {
@@ -66,6 +67,9 @@ func (a *Activities) WaitRollout(ctx context.Context, req actions.Request) (any,
 		return nil, err
 	}
 	ns := c.ns(in.Namespace)
+	if req.DryRun {
+		return dryRunWait(ctx, c, kind, ns, in.Name, timeout)
+	}
 	start := time.Now()
 	deadline := start.Add(timeout)
 	tick := time.NewTicker(pollInterval)
@@ -98,6 +102,26 @@ func (a *Activities) WaitRollout(ctx context.Context, req actions.Request) (any,
 		case <-tick.C:
 		}
 	}
+}
+
+// dryRunWait reads a workload's rollout once: the workload must exist and
+// be a kind whose rollout can be waited for, as in a real run, but an
+// incomplete rollout is reported, not waited for.
+func dryRunWait(ctx context.Context, c *clients, kind, ns, name string, timeout time.Duration) (any, error) {
+	w, err := c.getWorkload(ctx, kind, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	r, err := progress(w)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]any{
+		"dryRun": true, "kind": kind, "namespace": ns, "name": name,
+		"wouldWait": source.Duration(timeout).String(), "complete": r.Complete, "waiting": r.Waiting,
+		"generation": r.Generation, "observedGeneration": r.ObservedGeneration,
+		"desired": r.Desired, "updated": r.Updated, "ready": r.Ready, "available": r.Available,
+	}, nil
 }
 
 // progress reads a workload's rollout state, the way `kubectl rollout

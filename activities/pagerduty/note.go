@@ -3,10 +3,12 @@ package pagerduty
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/PagerDuty/go-pagerduty"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/effect"
 )
 
 type noteInput struct {
@@ -15,7 +17,11 @@ type noteInput struct {
 	From       string `json:"from"`
 }
 
-// Note adds a note to a PagerDuty incident through the REST API.
+// Note adds a note to a PagerDuty incident through the REST API. Notes
+// have no idempotency key, so a retried attempt (an earlier one may have
+// added the note before its answer was lost) first looks for the note
+// among the incident's notes: the same text, added since the action was
+// first scheduled (a minute's leeway for clocks).
 func (a *Activities) Note(ctx context.Context, req actions.Request) (any, error) {
 	var in noteInput
 	if err := actions.Decode(req.With, &in); err != nil {
@@ -35,6 +41,15 @@ func (a *Activities) Note(ctx context.Context, req actions.Request) (any, error)
 	if req.DryRun {
 		return map[string]any{"dryRun": true, "incidentId": in.IncidentID}, nil
 	}
+	if effect.Retry(ctx) {
+		earlier, err := a.findNote(ctx, in.IncidentID, in.Content, effect.Since(ctx))
+		if err != nil {
+			return nil, classify(fmt.Errorf("pagerduty notes of %s: %w", in.IncidentID, err))
+		}
+		if earlier != nil {
+			return map[string]any{"incidentId": in.IncidentID, "noteId": earlier.ID, "createdAt": earlier.CreatedAt}, nil
+		}
+	}
 	note, err := a.client.CreateIncidentNoteWithContext(ctx, in.IncidentID, pagerduty.IncidentNote{
 		Content: in.Content, User: pagerduty.APIObject{Summary: in.From},
 	})
@@ -42,4 +57,24 @@ func (a *Activities) Note(ctx context.Context, req actions.Request) (any, error)
 		return nil, classify(fmt.Errorf("pagerduty note on %s: %w", in.IncidentID, err))
 	}
 	return map[string]any{"incidentId": in.IncidentID, "noteId": note.ID, "createdAt": note.CreatedAt}, nil
+}
+
+// findNote returns the newest note of an incident with this content added
+// since a time, or nil.
+func (a *Activities) findNote(ctx context.Context, incident, content string, since time.Time) (*pagerduty.IncidentNote, error) {
+	notes, err := a.client.ListIncidentNotesWithContext(ctx, incident)
+	if err != nil {
+		return nil, err
+	}
+	var found *pagerduty.IncidentNote
+	for i, n := range notes {
+		if n.Content != content {
+			continue
+		}
+		if at, err := time.Parse(time.RFC3339, n.CreatedAt); err == nil && at.Before(since.Add(-time.Minute)) {
+			continue
+		}
+		found = &notes[i]
+	}
+	return found, nil
 }

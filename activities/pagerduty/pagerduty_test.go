@@ -3,13 +3,16 @@ package pagerduty_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/actiontest"
 	"github.com/firebreak-ops/firebreak/activities/pagerduty"
 )
 
@@ -21,6 +24,11 @@ type fakePD struct {
 	notes  []map[string]any
 	froms  []string
 	status int
+	// lost makes the next note posts take effect, then answer 503, as
+	// when PagerDuty's answer is lost.
+	lost int
+	// stored are the notes as GET /incidents/{id}/notes lists them.
+	stored []map[string]any
 }
 
 func (f *fakePD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -38,10 +46,20 @@ func (f *fakePD) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.events = append(f.events, body)
 		w.WriteHeader(http.StatusAccepted)
 		_, _ = w.Write([]byte(`{"status": "success", "message": "Event processed", "dedup_key": "` + body["dedup_key"].(string) + `"}`))
+	case strings.HasPrefix(r.URL.Path, "/incidents/") && strings.HasSuffix(r.URL.Path, "/notes") && r.Method == http.MethodGet:
+		_ = json.NewEncoder(w).Encode(map[string]any{"notes": f.stored})
 	case strings.HasPrefix(r.URL.Path, "/incidents/") && strings.HasSuffix(r.URL.Path, "/notes"):
 		f.notes = append(f.notes, body)
 		f.froms = append(f.froms, r.Header.Get("From"))
-		_, _ = w.Write([]byte(`{"note": {"id": "N1", "content": "x", "created_at": "2026-11-26T03:00:00Z"}}`))
+		note := body["note"].(map[string]any)
+		stored := map[string]any{"id": fmt.Sprintf("N%d", len(f.notes)), "content": note["content"], "created_at": time.Now().UTC().Format(time.RFC3339)}
+		f.stored = append(f.stored, stored)
+		if f.lost > 0 {
+			f.lost--
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		_ = json.NewEncoder(w).Encode(map[string]any{"note": stored})
 	default:
 		http.NotFound(w, r)
 	}
@@ -130,5 +148,27 @@ func TestErrorsClassified(t *testing.T) {
 		if err == nil || actions.IsPermanent(err) != tc.permanent {
 			t.Errorf("HTTP %d: err %v permanent=%v, want %v", tc.status, err, actions.IsPermanent(err), tc.permanent)
 		}
+	}
+}
+
+// TestNoteRetried: a note PagerDuty added but whose answer was lost is
+// found by the retry, which adds no second one. A later note with the same
+// text, from another step, is added.
+func TestNoteRetried(t *testing.T) {
+	pd := &fakePD{}
+	srv := httptest.NewServer(pd)
+	defer srv.Close()
+	a := pagerduty.New(pagerduty.Config{Token: "tok", APIURL: srv.URL, From: "oncall@example.com"})
+	req := actions.Request{RunID: "runbook:x:1", Step: "note", With: map[string]any{"incidentId": "P123", "content": "restarted checkout"}}
+	pd.lost = 1
+	out, err := actiontest.Retried(t, a.Note, actions.PagerDutyNote, req, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pd.stored) != 1 || out["noteId"] != pd.stored[0]["id"] {
+		t.Fatalf("notes %v, answered %v", pd.stored, out)
+	}
+	if _, err := actiontest.Retried(t, a.Note, actions.PagerDutyNote, req, 3); err != nil || len(pd.stored) != 2 {
+		t.Fatalf("a second step's note: %v, notes %v", err, pd.stored)
 	}
 }

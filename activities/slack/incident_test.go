@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/actiontest"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
@@ -27,29 +28,21 @@ func channelReq(name string, users ...string) actions.Request {
 }
 
 // TestIncidentChannel: the channel is created with its topic and people;
-// a second call (a retry) reuses it; an unknown user does not keep the
-// others out.
+// an unknown user does not keep the others out.
 func TestIncidentChannel(t *testing.T) {
 	a, fake := incidentActivities(t)
 	ctx := context.Background()
-	out, err := a.IncidentChannel(ctx, channelReq("inc-0001-checkout", "U1", "UNKNOWN9", "U2"))
+	out, err := a.IncidentChannel(ctx, channelReq("inc-2026-0001-checkout", "U1", "UNKNOWN9", "U2"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := out.(map[string]any)
-	if got["name"] != "inc-0001-checkout" || strings.Join(got["invited"].([]string), ",") != "U1,U2" || strings.Join(got["notInvited"].([]string), ",") != "UNKNOWN9" {
+	if got["name"] != "inc-2026-0001-checkout" || strings.Join(got["invited"].([]string), ",") != "U1,U2" || strings.Join(got["notInvited"].([]string), ",") != "UNKNOWN9" {
 		t.Errorf("output %+v", got)
 	}
-	again, err := a.IncidentChannel(ctx, channelReq("inc-0001-checkout", "U1", "U3"))
-	if err != nil {
-		t.Fatalf("retry: %v", err)
-	}
 	chans := fake.Channels()
-	if len(chans) != 1 || again.(map[string]any)["channel"] != chans[0].ID {
-		t.Fatalf("want one channel reused, got %+v", chans)
-	}
-	if strings.Join(chans[0].Members, ",") != "U1,U2,U3" || chans[0].Topic != "INC-2026-0001 SEV2" {
-		t.Errorf("channel %+v", chans[0])
+	if len(chans) != 1 || got["channel"] != chans[0].ID || strings.Join(chans[0].Members, ",") != "U1,U2" || chans[0].Topic != "INC-2026-0001 SEV2" {
+		t.Errorf("channels %+v", chans)
 	}
 
 	for _, tc := range []struct {
@@ -62,7 +55,7 @@ func TestIncidentChannel(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fake.FailNext("conversations.create", tc.fail)
-			_, err := a.IncidentChannel(ctx, channelReq("inc-0002-"+strings.ReplaceAll(tc.name, " ", "-")))
+			_, err := a.IncidentChannel(ctx, channelReq("inc-2026-0002-"+strings.ReplaceAll(tc.name, " ", "-")))
 			if err == nil || actions.IsPermanent(err) != tc.perm {
 				t.Errorf("error %v (permanent %t), want permanent %t", err, actions.IsPermanent(err), tc.perm)
 			}
@@ -73,12 +66,74 @@ func TestIncidentChannel(t *testing.T) {
 	}
 }
 
+// TestIncidentChannelIsItsOwn: a channel of the incident's name that was
+// already there (last year's INC-…-0001, another install's) is never used:
+// the new one gets a suffix and nobody is invited into the old one. A
+// retried attempt uses the channel its earlier attempt created, whether
+// that attempt failed after creating it or lost the answer.
+func TestIncidentChannelIsItsOwn(t *testing.T) {
+	ctx := context.Background()
+	t.Run("taken by another channel", func(t *testing.T) {
+		a, fake := incidentActivities(t)
+		old := fake.AddChannel("inc-2026-0001-checkout", "U0SOMEONE", time.Now().Add(-24*time.Hour))
+		mine := fake.AddChannel("inc-2026-0001-checkout-2", slackfake.BotUserID, time.Now().Add(-time.Hour))
+		out, err := a.IncidentChannel(ctx, channelReq("inc-2026-0001-checkout", "U1"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := out.(map[string]any)
+		if got["name"] != "inc-2026-0001-checkout-3" || got["channel"] == old || got["channel"] == mine {
+			t.Fatalf("got %+v, want a channel of its own", got)
+		}
+		for _, ch := range fake.Channels() {
+			if ch.ID != got["channel"] && len(ch.Members) > 0 {
+				t.Errorf("invited %v into %s", ch.Members, ch.Name)
+			}
+		}
+	})
+	t.Run("a second declaration", func(t *testing.T) {
+		a, _ := incidentActivities(t)
+		first, err := a.IncidentChannel(ctx, channelReq("inc-2026-0001-checkout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		second, err := a.IncidentChannel(ctx, channelReq("inc-2026-0001-checkout"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if first.(map[string]any)["channel"] == second.(map[string]any)["channel"] {
+			t.Fatalf("two calls share channel %v", first)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		method string
+		fail   slackfake.Failure
+	}{
+		{"invite failed after the channel was created", "conversations.invite", slackfake.Failure{Status: http.StatusInternalServerError}},
+		{"the answer to create was lost", "conversations.create", slackfake.Failure{Status: http.StatusServiceUnavailable, Applied: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, fake := incidentActivities(t)
+			fake.FailNext(tc.method, tc.fail)
+			out, err := actiontest.Retried(t, a.IncidentChannel, actions.SlackIncidentChannel, channelReq("inc-2026-0001-checkout", "U1"), 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			chans := fake.Channels()
+			if len(chans) != 1 || out["channel"] != chans[0].ID || out["name"] != "inc-2026-0001-checkout" || strings.Join(chans[0].Members, ",") != "U1" {
+				t.Fatalf("out %v, channels %+v", out, chans)
+			}
+		})
+	}
+}
+
 // TestIncidentSummary: posted and pinned once, then updated in place; a
 // deleted summary is posted (and pinned) again.
 func TestIncidentSummary(t *testing.T) {
 	a, fake := incidentActivities(t)
 	ctx := context.Background()
-	out, err := a.IncidentChannel(ctx, channelReq("inc-0003-search"))
+	out, err := a.IncidentChannel(ctx, channelReq("inc-2026-0003-search"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,5 +177,61 @@ func TestIncidentSummary(t *testing.T) {
 		t.Error("a missing summary was not posted again")
 	} else if pins := fake.Channels()[0].Pins; len(pins) != 2 || pins[1] != newTS {
 		t.Errorf("pins %v", pins)
+	}
+}
+
+// TestIncidentSummaryPostedOnce: a pin that fails after the summary was
+// posted is retried without posting the summary again, whether or not the
+// app can read the channel's history (the retry keeps the message in its
+// heartbeat). When every attempt fails, the next call, which knows no
+// summary, finds the posted one by its metadata and pins that.
+func TestIncidentSummaryPostedOnce(t *testing.T) {
+	inc := incidentwire.Incident{ID: "INC-2026-0004", Title: "Cart slow", Severity: "sev2", Status: "investigating",
+		DeclaredAt: time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)}
+	setup := func(t *testing.T) (*slack.Activities, *slackfake.Server, actions.Request) {
+		a, fake := incidentActivities(t)
+		out, err := a.IncidentChannel(context.Background(), channelReq("inc-2026-0004-cart"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch := out.(map[string]any)["channel"].(string)
+		return a, fake, actions.Request{RunID: "incident:INC-2026-0004", Step: "slack-summary", With: map[string]any{"channel": ch, "incident": inc}}
+	}
+	for _, tc := range []struct {
+		name       string
+		noHistory  bool
+		pinFails   int
+		calls      int
+		wantPinned bool
+	}{
+		{name: "pin fails once", pinFails: 1, calls: 1, wantPinned: true},
+		{name: "pin fails once, history not readable", pinFails: 1, noHistory: true, calls: 1, wantPinned: true},
+		{name: "every attempt fails, then a new call", pinFails: 2, calls: 2, wantPinned: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a, fake, req := setup(t)
+			for range tc.pinFails {
+				fake.FailNext("pins.add", slackfake.Failure{Status: http.StatusInternalServerError})
+			}
+			if tc.noHistory {
+				fake.FailNext("conversations.history", slackfake.Failure{Error: "missing_scope"}, slackfake.Failure{Error: "missing_scope"})
+			}
+			var out map[string]any
+			var err error
+			for range tc.calls {
+				out, err = actiontest.Retried(t, a.IncidentSummary, actions.SlackIncidentSummary, req, 2)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs := fake.Messages()
+			if len(msgs) != 1 || len(fake.Calls("chat.postMessage")) != 1 {
+				t.Fatalf("%d summaries posted: %+v", len(fake.Calls("chat.postMessage")), msgs)
+			}
+			pins := fake.Channels()[0].Pins
+			if out["ts"] != msgs[0].TS || (len(pins) == 1 && pins[0] == msgs[0].TS) != tc.wantPinned {
+				t.Errorf("answered %v; message %s; pins %v", out, msgs[0].TS, pins)
+			}
+		})
 	}
 }

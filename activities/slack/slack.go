@@ -2,7 +2,9 @@
 // and keeps up with it (slack.run-message), plain posts (slack.post) and
 // the incident channel and its pinned summary, through slack-go's Web API
 // client. The messages are rendered by internal/render/slackmsg. The API
-// URL is configurable so tests point it at a local server.
+// URL is configurable so tests point it at a local server. A retried post,
+// summary or channel finds what an earlier attempt made instead of making
+// it twice.
 package slack
 
 import (
@@ -11,13 +13,16 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	slackgo "github.com/slack-go/slack"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/effect"
 	"github.com/firebreak-ops/firebreak/internal/render/slackmsg"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
@@ -41,6 +46,10 @@ type Config struct {
 type Activities struct {
 	cfg    Config
 	client *slackgo.Client
+
+	// botUser is the app's own user ID (auth.test), once known.
+	mu      sync.Mutex
+	botUser string
 }
 
 // New builds the activities; nothing is contacted until an action runs.
@@ -148,7 +157,11 @@ type postInput struct {
 	ThreadTS string `json:"threadTS"`
 }
 
-// Post posts a message and returns {"channel", "ts"}.
+// Post posts a message and returns {"channel", "ts"}. The message carries
+// the action's key in its metadata, so a retried attempt (an earlier one
+// may have posted before its answer was lost) finds that message in the
+// channel or thread and posts nothing more. A dry run posts nothing and
+// says what it would have posted.
 func (a *Activities) Post(ctx context.Context, req actions.Request) (any, error) {
 	var in postInput
 	if err := actions.Decode(req.With, &in); err != nil {
@@ -160,7 +173,24 @@ func (a *Activities) Post(ctx context.Context, req actions.Request) (any, error)
 	if err := a.configured(); err != nil {
 		return nil, err
 	}
-	opts := []slackgo.MsgOption{slackgo.MsgOptionText(in.Text, false)}
+	if req.DryRun {
+		out := map[string]any{"dryRun": true, "channel": in.Channel, "wouldPost": in.Text}
+		if in.ThreadTS != "" {
+			out["threadTS"] = in.ThreadTS
+		}
+		return out, nil
+	}
+	key := effect.Key(ctx, req)
+	if effect.Retry(ctx) {
+		m, found, err := a.findPosted(ctx, in.Channel, in.ThreadTS, key, effect.Since(ctx))
+		if err != nil {
+			return nil, err
+		}
+		if found {
+			return map[string]any{"channel": in.Channel, "ts": m.Timestamp}, nil
+		}
+	}
+	opts := []slackgo.MsgOption{slackgo.MsgOptionText(in.Text, false), effectMetadata(key)}
 	if in.ThreadTS != "" {
 		opts = append(opts, slackgo.MsgOptionTS(in.ThreadTS))
 	}
@@ -169,6 +199,62 @@ func (a *Activities) Post(ctx context.Context, req actions.Request) (any, error)
 		return nil, classify("chat.postMessage", in.Channel, err)
 	}
 	return map[string]any{"channel": channel, "ts": ts}, nil
+}
+
+// effectEvent is the metadata event type of the messages Firebreak posts;
+// its payload's key names the action that posted it (effect.Key), or the
+// message's role (an incident's summary).
+const effectEvent = "firebreak_effect"
+
+func effectMetadata(key string) slackgo.MsgOption {
+	return slackgo.MsgOptionMetadata(slackgo.SlackMetadata{EventType: effectEvent, EventPayload: map[string]any{"key": key}})
+}
+
+// historyLimit is how many of a channel's or thread's latest messages a
+// search for an earlier post reads (one call).
+const historyLimit = 200
+
+// findPosted looks for the message carrying key among the latest messages
+// of a channel (or of a thread), posted since a time (zero: any time).
+// Reading history needs the channels:history scope (groups:history for
+// private channels); when the app cannot read it, or names the channel by
+// name rather than ID, it finds nothing and the caller posts. Errors a
+// retry can fix (rate limits, Slack or the network down) are returned.
+func (a *Activities) findPosted(ctx context.Context, channel, threadTS, key string, since time.Time) (slackgo.Message, bool, error) {
+	oldest := ""
+	if !since.IsZero() {
+		oldest = strconv.FormatInt(since.Add(-time.Minute).Unix(), 10) + ".000000"
+	}
+	var msgs []slackgo.Message
+	var err error
+	method := "conversations.history"
+	if threadTS != "" {
+		method = "conversations.replies"
+		msgs, _, _, err = a.client.GetConversationRepliesContext(ctx, &slackgo.GetConversationRepliesParameters{
+			ChannelID: channel, Timestamp: threadTS, Limit: historyLimit, Oldest: oldest, IncludeAllMetadata: true})
+	} else {
+		var resp *slackgo.GetConversationHistoryResponse
+		resp, err = a.client.GetConversationHistoryContext(ctx, &slackgo.GetConversationHistoryParameters{
+			ChannelID: channel, Limit: historyLimit, Oldest: oldest, IncludeAllMetadata: true})
+		if resp != nil {
+			msgs = resp.Messages
+		}
+	}
+	if err != nil {
+		if cerr := classify(method, channel, err); !actions.IsPermanent(cerr) {
+			return slackgo.Message{}, false, cerr
+		}
+		return slackgo.Message{}, false, nil
+	}
+	for _, m := range msgs {
+		if m.Metadata.EventType != effectEvent {
+			continue
+		}
+		if k, _ := m.Metadata.EventPayload["key"].(string); k == key {
+			return m, true, nil
+		}
+	}
+	return slackgo.Message{}, false, nil
 }
 
 func (a *Activities) configured() error {

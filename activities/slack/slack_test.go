@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/activities/internal/actiontest"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/activities/slack/slackfake"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -156,10 +157,23 @@ func TestRunMessage(t *testing.T) {
 	})
 }
 
+// TestPost: a post goes to its channel and thread; a dry run posts
+// nothing and says what it would have posted.
 func TestPost(t *testing.T) {
 	fake := slackfake.New(t)
 	h := slack.New(slack.Config{BotToken: "xoxb-test", APIURL: strings.TrimSuffix(fake.URL(), "/")}).Handlers()
-	out, err := h[actions.SlackPost](context.Background(), actions.Request{DryRun: true, With: map[string]any{"channel": "C0OPS", "text": "hi <!here>", "threadTS": "1700000000.000001"}})
+	with := map[string]any{"channel": "C0OPS", "text": "hi <!here>", "threadTS": "1700000000.000001"}
+	dry, err := h[actions.SlackPost](context.Background(), actions.Request{DryRun: true, With: with})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := fake.Calls(""); len(c) != 0 {
+		t.Fatalf("a dry run called Slack: %+v", c)
+	}
+	if d := dry.(map[string]any); d["dryRun"] != true || d["channel"] != "C0OPS" || d["wouldPost"] != "hi <!here>" || d["threadTS"] != "1700000000.000001" {
+		t.Fatalf("dry run answered %v", d)
+	}
+	out, err := h[actions.SlackPost](context.Background(), actions.Request{With: with})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,5 +183,53 @@ func TestPost(t *testing.T) {
 	}
 	if _, err := h[actions.SlackPost](context.Background(), actions.Request{With: map[string]any{"channel": "C0OPS"}}); err == nil || !actions.IsPermanent(err) {
 		t.Fatalf("no text: %v", err)
+	}
+	if _, err := slack.New(slack.Config{APIURL: fake.URL()}).Post(context.Background(), actions.Request{DryRun: true, With: with}); err == nil || !actions.IsPermanent(err) {
+		t.Fatalf("a dry run without a bot token: %v", err)
+	}
+}
+
+// TestPostRetried: an attempt whose post reached Slack but whose answer
+// was lost is retried; the retry finds the message by its metadata and
+// posts nothing more, in a channel and in a thread. Without the
+// channels:history scope it cannot look, and posts again.
+func TestPostRetried(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		thread   bool
+		noScope  bool
+		messages int
+	}{
+		{name: "channel", messages: 1},
+		{name: "thread", thread: true, messages: 2},
+		{name: "history not readable", noScope: true, messages: 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fake := slackfake.New(t)
+			a := slack.New(slack.Config{BotToken: "xoxb-test", APIURL: fake.URL()})
+			with := map[string]any{"channel": "C0OPS", "text": "restarting checkout"}
+			if tc.thread {
+				parent, err := a.Post(context.Background(), actions.Request{With: map[string]any{"channel": "C0OPS", "text": "parent"}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				with["threadTS"] = parent.(map[string]any)["ts"]
+			}
+			if tc.noScope {
+				fake.FailNext("conversations.history", slackfake.Failure{Error: "missing_scope"})
+			}
+			fake.FailNext("chat.postMessage", slackfake.Failure{Status: http.StatusServiceUnavailable, Applied: true})
+			out, err := actiontest.Retried(t, a.Post, actions.SlackPost, actions.Request{RunID: "runbook:x:y", Step: "tell", With: with}, 3)
+			if err != nil {
+				t.Fatal(err)
+			}
+			msgs := fake.Messages()
+			if len(msgs) != tc.messages {
+				t.Fatalf("%d messages, want %d: %+v", len(msgs), tc.messages, msgs)
+			}
+			if !tc.noScope && out["ts"] != msgs[len(msgs)-1].TS {
+				t.Errorf("answered %v, the message is %s", out, msgs[len(msgs)-1].TS)
+			}
+		})
 	}
 }

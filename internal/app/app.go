@@ -332,7 +332,7 @@ func NewAPI(o Options) (*ingress.API, *Services) {
 		am.Open = o.Open
 	}
 	alertmanager.Register(api, svc.Router, am)
-	pagerdutyin.Register(api, svc.Router, svc.Incidents, o.Config.PagerDuty.WebhookSecrets)
+	pagerdutyin.Register(api, svc.Router, svc.Incidents, &automation.Deliveries{Client: o.Client}, o.Config.PagerDuty.WebhookSecrets)
 	slackin.Register(api, slackin.Services{Runs: svc.Runs, Chaos: svc.Chaos, Incidents: svc.Incidents},
 		slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL, Policy: policy})
 	return api, svc

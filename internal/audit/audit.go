@@ -1,26 +1,38 @@
 // Package audit exports who did what, when, to which run or incident, and
-// whether it was allowed, from the records the workflows keep.
+// whether it was allowed, from the records the workflows keep: page by
+// page with a cursor, each page reading a bounded number of records, and
+// naming every record it could not read.
 package audit
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
-	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
-// maxAuditWorkflows bounds how many runs and incidents one export reads.
-const maxAuditWorkflows = 2000
+// Bounds of one page of the export: how many workflows it reads (each
+// read is a query a worker answers, replaying a closed workflow's
+// history), and how many reads are in flight at once.
+const (
+	DefaultPageLimit   = 100
+	MaxPageLimit       = 500
+	maxConcurrentReads = 4
+	readTimeout        = 10 * time.Second
+)
 
 // Runs is what the audit needs of runs: a run's record.
 type Runs interface {
@@ -62,62 +74,193 @@ const (
 	Access      = "run.access"
 )
 
-// Audit gathers every run, guard decision, action, approval, refused
-// attempt and incident command since a time, oldest first, from the
-// records the workflows keep.
-func (s *Service) Audit(ctx context.Context, since time.Time) ([]Record, error) {
-	var out []Record
+// PageRequest asks for one page of the export.
+type PageRequest struct {
+	// Since is where the export starts; a cursor carries its own.
+	Since time.Time
+	// Cursor is the previous page's Next; "" starts the export.
+	Cursor string
+	// Limit is how many workflows the page reads (default
+	// DefaultPageLimit, at most MaxPageLimit).
+	Limit int
+}
+
+// Page is one page of the export: the records of up to Limit runs or
+// incidents, oldest first. Missing names every workflow of the page whose
+// record could not be read: its records are not in Records, and nothing
+// else is left out. Next is the cursor of the next page, "" after the
+// last: runs come first, newest first, then incidents.
+type Page struct {
+	Records []Record
+	Missing []Missing
+	Next    string
+}
+
+// Missing is a run or incident whose record could not be read.
+type Missing struct {
+	// Kind is "run" or "incident".
+	Kind string `json:"kind"`
+	// Subject is the run's workflow ID or the incident's ID; RunID the
+	// Temporal run.
+	Subject   string    `json:"subject"`
+	RunID     string    `json:"runId,omitempty"`
+	StartedAt time.Time `json:"startedAt"`
+	Error     string    `json:"error"`
+}
+
+// MissingKind is the kind of the line that stands for a run or incident
+// whose record could not be read.
+const MissingKind = "audit.missing"
+
+// Record is the export line that names what is missing.
+func (m Missing) Record() Record {
+	what := m.Kind + " " + m.Subject
+	if m.RunID != "" {
+		what += " (Temporal run " + m.RunID + ")"
+	}
+	return Record{At: m.StartedAt, Kind: MissingKind, Subject: m.Subject,
+		Text: "the record of " + what + " could not be read, so its entries are not in this export: " + m.Error}
+}
+
+// Phases of the export.
+const (
+	phaseRuns = iota
+	phaseIncidents
+)
+
+// cursor is where the export goes on: its start, the phase, and
+// Temporal's page token there.
+type cursor struct {
+	Since time.Time `json:"s"`
+	Phase int       `json:"p"`
+	Token []byte    `json:"t,omitempty"`
+}
+
+func encodeCursor(c cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func decodeCursor(s string) (cursor, error) {
+	var c cursor
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err == nil {
+		err = json.Unmarshal(b, &c)
+	}
+	if err != nil || (c.Phase != phaseRuns && c.Phase != phaseIncidents) {
+		return c, access.Errorf(access.Invalid, "cursor", "bad cursor: pass the Next cursor of the page before")
+	}
+	return c, nil
+}
+
+// AuditPage returns one page of every run, guard decision, action,
+// approval, refused attempt and incident command since a time, from the
+// records the workflows keep. Each run (every execution of a workflow ID)
+// and each incident appears in exactly one page; what cannot be read is
+// named in Missing.
+func (s *Service) AuditPage(ctx context.Context, req PageRequest) (*Page, error) {
+	cur := cursor{Since: req.Since.UTC(), Phase: phaseRuns}
+	if req.Cursor != "" {
+		var err error
+		if cur, err = decodeCursor(req.Cursor); err != nil {
+			return nil, err
+		}
+	}
+	limit := req.Limit
+	if limit <= 0 {
+		limit = DefaultPageLimit
+	}
+	limit = min(limit, MaxPageLimit)
+	page := &Page{Records: []Record{}, Missing: []Missing{}}
+	for limit > 0 {
+		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+			Namespace: s.Namespace, Query: pageQuery(cur), PageSize: int32(limit), NextPageToken: cur.Token,
+		})
+		if err != nil {
+			return nil, access.TemporalError(err)
+		}
+		execs := resp.GetExecutions()
+		s.read(ctx, cur.Phase, cur.Since, execs[:min(len(execs), limit)], page)
+		limit -= len(execs)
+		if next := resp.GetNextPageToken(); len(next) > 0 {
+			page.Next = encodeCursor(cursor{Since: cur.Since, Phase: cur.Phase, Token: next})
+			break
+		}
+		if cur.Phase == phaseIncidents {
+			break
+		}
+		// The runs are done: the incidents follow, in this page if it
+		// has room.
+		cur = cursor{Since: cur.Since, Phase: phaseIncidents}
+		if limit <= 0 {
+			page.Next = encodeCursor(cur)
+		}
+	}
+	sort.SliceStable(page.Records, func(i, j int) bool { return page.Records[i].At.Before(page.Records[j].At) })
+	sort.SliceStable(page.Missing, func(i, j int) bool { return page.Missing[i].StartedAt.Before(page.Missing[j].StartedAt) })
+	return page, nil
+}
+
+// pageQuery is the visibility query of a phase of the export.
+func pageQuery(cur cursor) string {
+	since := cur.Since.Format(time.RFC3339Nano)
+	window := fmt.Sprintf("(StartTime >= '%s' OR CloseTime >= '%s' OR ExecutionStatus = 'Running')", since, since)
+	if cur.Phase == phaseIncidents {
+		// An incident that continued as new is read once, through its
+		// latest run, which carries the whole record.
+		return fmt.Sprintf("WorkflowType = '%s' AND ExecutionStatus != 'ContinuedAsNew' AND %s", names.IncidentWorkflow, window)
+	}
+	return fmt.Sprintf("WorkflowType = '%s' AND %s", names.RunbookWorkflow, window)
+}
+
+// read reads the records of a page's executions, a few at a time, into
+// the page.
+func (s *Service) read(ctx context.Context, phase int, since time.Time, execs []*workflowpb.WorkflowExecutionInfo, page *Page) {
+	var mu sync.Mutex
 	add := func(r Record) {
 		if !r.At.Before(since) {
 			r.At = r.At.UTC()
-			out = append(out, r)
+			page.Records = append(page.Records, r)
 		}
 	}
-	window := fmt.Sprintf("(StartTime >= '%s' OR CloseTime >= '%s' OR ExecutionStatus = 'Running')",
-		since.UTC().Format(time.RFC3339Nano), since.UTC().Format(time.RFC3339Nano))
-	runs, err := s.listIDs(ctx, fmt.Sprintf("WorkflowType = '%s' AND %s", names.RunbookWorkflow, window))
-	if err != nil {
-		return nil, err
+	sem := make(chan struct{}, maxConcurrentReads)
+	var wg sync.WaitGroup
+	for _, e := range execs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			rctx, cancel := context.WithTimeout(ctx, readTimeout)
+			defer cancel()
+			id, runID := e.GetExecution().GetWorkflowId(), e.GetExecution().GetRunId()
+			miss := Missing{Kind: "run", Subject: id, RunID: runID, StartedAt: e.GetStartTime().AsTime().UTC()}
+			if phase == phaseIncidents {
+				miss.Kind, miss.Subject = "incident", names.IncidentOf(id)
+				inc, err := s.Incidents.GetIncident(rctx, miss.Subject)
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					miss.Error = err.Error()
+					page.Missing = append(page.Missing, miss)
+					return
+				}
+				for _, te := range inc.Timeline {
+					add(Record{At: te.At, Kind: "incident." + te.Kind, By: te.By, Source: te.Source, Subject: inc.ID, Text: te.Text})
+				}
+				return
+			}
+			st, err := s.Runs.GetRun(rctx, id, runID)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				miss.Error = err.Error()
+				page.Missing = append(page.Missing, miss)
+				return
+			}
+			auditRun(st, add)
+		}()
 	}
-	for _, id := range runs {
-		st, err := s.Runs.GetRun(ctx, id, "")
-		if err != nil {
-			continue // a run whose record cannot be read is still listed below as an error
-		}
-		auditRun(st, add)
-	}
-	incidents, err := s.listIDs(ctx, fmt.Sprintf("WorkflowType = '%s' AND %s", names.IncidentWorkflow, window))
-	if err != nil {
-		return nil, err
-	}
-	for _, wid := range incidents {
-		inc, err := s.Incidents.GetIncident(ctx, names.IncidentOf(wid))
-		if err != nil {
-			continue
-		}
-		for _, e := range inc.Timeline {
-			add(Record{At: e.At, Kind: "incident." + e.Kind, By: e.By, Source: e.Source, Subject: inc.ID, Text: e.Text})
-		}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].At.Before(out[j].At) })
-	return out, nil
-}
-
-// listIDs lists the distinct workflow IDs a visibility query finds.
-func (s *Service) listIDs(ctx context.Context, q string) ([]string, error) {
-	var ids []string
-	seen := map[string]bool{}
-	err := temporalx.List(ctx, s.Client, s.Namespace, q, 500, func(e *workflowpb.WorkflowExecutionInfo) bool {
-		if id := e.GetExecution().GetWorkflowId(); !seen[id] {
-			seen[id] = true
-			ids = append(ids, id)
-		}
-		return len(ids) < maxAuditWorkflows
-	})
-	if err != nil {
-		return nil, access.TemporalError(err)
-	}
-	return ids, nil
+	wg.Wait()
 }
 
 func auditRun(st *runwire.RunState, add func(Record)) {

@@ -67,7 +67,7 @@ func newIncidentDeclareCmd(g *globals, by *string) *cobra.Command {
 				b.StartedAt = &t
 			}
 			var inc incidentwire.Incident
-			if err := g.client().do(cmd.Context(), "POST", "/v1/incidents", b, &inc); err != nil {
+			if err := g.client().doIdempotent(cmd.Context(), "POST", "/v1/incidents", b, &inc); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.out, "declared %s (%s): %s\n", inc.ID, strings.ToUpper(inc.Severity), inc.Title)
@@ -282,9 +282,15 @@ func waitPostmortem(ctx context.Context, c *apiClient, id string) (string, error
 
 // raw GETs a path and returns the body as it is (Markdown, JSON lines).
 func (c *apiClient) raw(ctx context.Context, path string) ([]byte, error) {
+	data, _, err := c.get(ctx, path)
+	return data, err
+}
+
+// get GETs a document and returns it with the answer's headers.
+func (c *apiClient) get(ctx context.Context, path string) ([]byte, http.Header, error) {
 	req, err := http.NewRequestWithContext(ctx, "GET", c.base+path, nil)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	req.Header.Set("X-Firebreak-Client", "cli")
 	if c.token != "" {
@@ -292,12 +298,12 @@ func (c *apiClient) raw(ctx context.Context, path string) ([]byte, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return nil, fmt.Errorf("cannot reach Firebreak at %s (is `firebreak dev` running?): %w", c.base, err)
+		return nil, nil, fmt.Errorf("cannot reach Firebreak at %s (is `firebreak dev` running?): %w", c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if resp.StatusCode >= 300 {
 		var e struct {
@@ -306,9 +312,9 @@ func (c *apiClient) raw(ctx context.Context, path string) ([]byte, error) {
 		if json.Unmarshal(data, &e) != nil || e.Error == "" {
 			e.Error = strings.TrimSpace(string(data))
 		}
-		return nil, &apiError{Status: resp.StatusCode, Msg: fmt.Sprintf("%s (HTTP %d)", e.Error, resp.StatusCode)}
+		return nil, nil, &apiError{Status: resp.StatusCode, Msg: fmt.Sprintf("%s (HTTP %d)", e.Error, resp.StatusCode)}
 	}
-	return data, nil
+	return data, resp.Header, nil
 }
 
 func newIncidentRunCmd(g *globals, by *string) *cobra.Command {

@@ -31,12 +31,16 @@ type Config struct {
 	Webhooks   Webhooks   `yaml:"webhooks"`
 	Kubernetes Kubernetes `yaml:"kubernetes"`
 	// Principals map API tokens to people, for spec.access; with none, the
-	// single apiToken may do everything.
+	// single apiToken may do everything. FIREBREAK_PRINCIPALS (the list as
+	// YAML or JSON) or FIREBREAK_PRINCIPALS_FILE (a file holding it, such
+	// as a mounted Secret) replace the file's, so tokens need not be in it.
 	Principals []Principal `yaml:"principals"`
 	// Roles grant verbs (runs.start, chaos.resume, …) to principals, their
 	// groups, Slack users and Slack user groups. With none, every signed-in
 	// person holds access.ResponderVerbs.
 	Roles []Role `yaml:"roles"`
+	// principalsFrom says where Principals came from, for errors.
+	principalsFrom string
 	// Runbooks lists extra runbook directories or files.
 	Runbooks []string `yaml:"runbooks"`
 	// Experiments lists extra chaos experiment and game day directories or
@@ -214,6 +218,8 @@ func (c *Config) env() map[string]*string {
 		"FIREBREAK_PAGERDUTY_TOKEN":       &c.PagerDuty.Token,
 		"FIREBREAK_PAGERDUTY_API_URL":     &c.PagerDuty.APIURL,
 		"FIREBREAK_PAGERDUTY_EVENTS_URL":  &c.PagerDuty.EventsURL,
+		"FIREBREAK_PAGERDUTY_ROUTING_KEY": &c.PagerDuty.RoutingKey,
+		"FIREBREAK_PAGERDUTY_FROM":        &c.PagerDuty.From,
 		"FIREBREAK_ALERTMANAGER_TOKEN":    &c.Alertmanager.Token,
 		"FIREBREAK_ALERTMANAGER_USERNAME": &c.Alertmanager.Username,
 		"FIREBREAK_ALERTMANAGER_PASSWORD": &c.Alertmanager.Password,
@@ -265,6 +271,13 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 	if v := getenv("FIREBREAK_TEMPORAL_TLS"); v != "" {
 		c.Temporal.TLS.Enabled = v == "1" || strings.EqualFold(v, "true")
 	}
+	c.principalsFrom = "principals"
+	if path != "" {
+		c.principalsFrom = path + ": principals"
+	}
+	if err := c.principalsFromEnv(getenv); err != nil {
+		return nil, err
+	}
 	return c, c.validate(path)
 }
 
@@ -277,6 +290,41 @@ func splitList(v string) []string {
 		}
 	}
 	return out
+}
+
+// principalsFromEnv replaces the principals with FIREBREAK_PRINCIPALS or
+// the file FIREBREAK_PRINCIPALS_FILE names: a list of {token, name,
+// groups} in YAML (or JSON), decoded as strictly as the config file.
+func (c *Config) principalsFromEnv(getenv func(string) string) error {
+	inline, file := getenv("FIREBREAK_PRINCIPALS"), getenv("FIREBREAK_PRINCIPALS_FILE")
+	var data []byte
+	var from string
+	switch {
+	case inline != "" && file != "":
+		return fmt.Errorf("config: set FIREBREAK_PRINCIPALS or FIREBREAK_PRINCIPALS_FILE, not both")
+	case inline != "":
+		data, from = []byte(inline), "FIREBREAK_PRINCIPALS"
+	case file != "":
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return fmt.Errorf("config: FIREBREAK_PRINCIPALS_FILE: %w", err)
+		}
+		data, from = b, file
+	default:
+		return nil
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %s", from, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	var ps []Principal
+	if len(doc.Content) > 0 {
+		if err := source.Decode(from, &doc, &ps); err != nil {
+			return err
+		}
+	}
+	c.Principals, c.principalsFrom = ps, from+": principals"
+	return nil
 }
 
 func (c *Config) validate(path string) error {
@@ -307,9 +355,9 @@ func (c *Config) validate(path string) error {
 	for i, p := range c.Principals {
 		switch {
 		case p.Token == "" || p.Name == "":
-			return fmt.Errorf("config: principals[%d] needs a token and a name", i)
+			return fmt.Errorf("config: %s[%d] needs a token and a name", c.principalsFrom, i)
 		case seen[p.Token]:
-			return fmt.Errorf("config: principals[%d] (%s) reuses another principal's token", i, p.Name)
+			return fmt.Errorf("config: %s[%d] (%s) reuses another principal's token", c.principalsFrom, i, p.Name)
 		}
 		seen[p.Token] = true
 	}

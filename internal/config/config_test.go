@@ -3,6 +3,7 @@ package config_test
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -19,6 +20,8 @@ func TestLoad(t *testing.T) {
 		return p
 	}
 	good := write("good.yaml", "apiToken: from-file\nprometheus:\n  url: http://prom:9090\npagerduty:\n  webhookSecrets: [a, b]\n")
+	withPrincipals := write("principals.yaml", "apiToken: from-file\nprincipals:\n  - {token: tok-file, name: alice}\n")
+	secretFile := write("principals-secret.yaml", "- token: tok-secret\n  name: carol\n  groups: [sre]\n")
 	for _, tc := range []struct {
 		name    string
 		path    string
@@ -57,6 +60,27 @@ func TestLoad(t *testing.T) {
 		{name: "bad egress entry from env", env: map[string]string{"FIREBREAK_EGRESS_ALLOW": "http://api.example.com"},
 			wantErr: `FIREBREAK_EGRESS_ALLOW: "http://api.example.com" is a URL: give its host name`},
 		{name: "missing file", path: filepath.Join(dir, "nope.yaml"), wantErr: "no such file"},
+		{name: "pagerduty routing key and from", env: map[string]string{"FIREBREAK_PAGERDUTY_ROUTING_KEY": "rk-env", "FIREBREAK_PAGERDUTY_FROM": "oncall@example.com"},
+			check: func(c *config.Config) bool {
+				return c.PagerDuty.RoutingKey == "rk-env" && c.PagerDuty.From == "oncall@example.com" && slices.Contains(c.Secrets(), "rk-env")
+			}},
+		{name: "principals from the environment replace the file's", path: withPrincipals,
+			env: map[string]string{"FIREBREAK_PRINCIPALS": `[{token: tok-env, name: alice, groups: [sre]}, {"token": "tok-bob", "name": "bob"}]`},
+			check: func(c *config.Config) bool {
+				return len(c.Principals) == 2 && c.Principals[0].Token == "tok-env" && c.Principals[0].Groups[0] == "sre" && c.Principals[1].Name == "bob" &&
+					slices.Contains(c.Secrets(), "tok-env") && c.APIToken == "from-file"
+			}},
+		{name: "principals from a mounted secret file", path: withPrincipals, env: map[string]string{"FIREBREAK_PRINCIPALS_FILE": secretFile},
+			check: func(c *config.Config) bool {
+				return len(c.Principals) == 1 && c.Principals[0].Token == "tok-secret" && c.Principals[0].Name == "carol"
+			}},
+		{name: "principals in the file alone", path: withPrincipals, check: func(c *config.Config) bool {
+			return len(c.Principals) == 1 && c.Principals[0].Token == "tok-file"
+		}},
+		{name: "principals from both", env: map[string]string{"FIREBREAK_PRINCIPALS": "[]", "FIREBREAK_PRINCIPALS_FILE": secretFile}, wantErr: "set FIREBREAK_PRINCIPALS or FIREBREAK_PRINCIPALS_FILE, not both"},
+		{name: "principals file missing", env: map[string]string{"FIREBREAK_PRINCIPALS_FILE": filepath.Join(dir, "gone.yaml")}, wantErr: "FIREBREAK_PRINCIPALS_FILE: open"},
+		{name: "principals with a typo", env: map[string]string{"FIREBREAK_PRINCIPALS": "- {token: t, nam: x}"}, wantErr: `FIREBREAK_PRINCIPALS:1:14: unknown field "nam"`},
+		{name: "principal without a token", env: map[string]string{"FIREBREAK_PRINCIPALS": "- {name: x}"}, wantErr: "FIREBREAK_PRINCIPALS: principals[0] needs a token and a name"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c, err := config.Load(tc.path, func(k string) string { return tc.env[k] })

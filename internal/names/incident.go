@@ -96,13 +96,30 @@ func PostmortemWorkflowID(id string) string { return postmortemPrefix + id }
 var slugUnsafe = regexp.MustCompile(`[^a-z0-9]+`)
 
 // IncidentChannelName returns the Slack channel name of an incident:
-// inc-<number>-<title as a slug>, at most 80 characters as Slack allows.
+// inc-<year>-<number>-<title as a slug>, at most 80 characters as Slack
+// allows. The year is part of it, since numbers start again each year.
 func IncidentChannelName(id, title string) string {
-	slug := strings.Trim(slugUnsafe.ReplaceAllString(strings.ToLower(title), "-"), "-")
-	name := "inc-" + IncidentNumber(id)
-	if IncidentNumber(id) == "" {
-		name = "inc-" + strings.ToLower(id)
+	base := "inc-" + strings.ToLower(id)
+	if y, n := IncidentYear(id), IncidentNumber(id); n != "" {
+		base = fmt.Sprintf("inc-%04d-%s", y, n)
 	}
+	return channelName(base, title)
+}
+
+// IncidentChannelNameWithoutYear is the channel name incidents declared
+// before the year was part of it still use (inc-<number>-<slug>); only
+// the incident workflow's replay of those declarations calls it.
+func IncidentChannelNameWithoutYear(id, title string) string {
+	base := "inc-" + IncidentNumber(id)
+	if IncidentNumber(id) == "" {
+		base = "inc-" + strings.ToLower(id)
+	}
+	return channelName(base, title)
+}
+
+func channelName(base, title string) string {
+	slug := strings.Trim(slugUnsafe.ReplaceAllString(strings.ToLower(title), "-"), "-")
+	name := base
 	if slug != "" {
 		name += "-" + slug
 	}

@@ -11,11 +11,14 @@ func TestIncidentNames(t *testing.T) {
 	for _, tc := range []struct {
 		id, title, channel string
 	}{
-		{"INC-2026-0042", "Checkout 5xx", "inc-0042-checkout-5xx"},
-		{"INC-2026-0007", "  Payments: latency > 2s!! ", "inc-0007-payments-latency-2s"},
-		{"INC-2026-12345", "Ünïcode ✓ only", "inc-12345-n-code-only"},
-		{"INC-2026-0001", "", "inc-0001"},
-		{"INC-2026-0001", strings.Repeat("very long title ", 10), "inc-0001-very-long-title-very-long-title-very-long-title-very-long-title-very-lo"},
+		{"INC-2026-0042", "Checkout 5xx", "inc-2026-0042-checkout-5xx"},
+		{"INC-2026-0007", "  Payments: latency > 2s!! ", "inc-2026-0007-payments-latency-2s"},
+		{"INC-2026-12345", "Ünïcode ✓ only", "inc-2026-12345-n-code-only"},
+		{"INC-2026-0001", "", "inc-2026-0001"},
+		// The year is part of the name: next year's first incident is not
+		// this year's.
+		{"INC-2027-0001", "", "inc-2027-0001"},
+		{"INC-2026-0001", strings.Repeat("very long title ", 10), "inc-2026-0001-very-long-title-very-long-title-very-long-title-very-long-title-ve"},
 	} {
 		if got := names.IncidentChannelName(tc.id, tc.title); got != tc.channel || len(got) > 80 {
 			t.Errorf("IncidentChannelName(%q, %q) = %q, want %q", tc.id, tc.title, got, tc.channel)

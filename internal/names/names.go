@@ -35,7 +35,10 @@ const (
 // KeywordAttributes lists the keyword search attributes; DryRun is a bool.
 var KeywordAttributes = []string{SARunbook, SAStatus, SATrigger, SAKey}
 
-const runPrefix = "runbook:"
+const (
+	runPrefix    = "runbook:"
+	dryRunPrefix = "dryrun:"
+)
 
 // RunWorkflowID returns the workflow ID of a runbook run,
 // runbook:<name>:<key>. The key is the run's concurrency key, so Temporal
@@ -45,14 +48,32 @@ func RunWorkflowID(runbook, key string) string {
 	return runPrefix + runbook + ":" + key
 }
 
-// IsRunWorkflowID reports whether id looks like a runbook run's ID.
+// DryRunWorkflowID returns the workflow ID of a dry run,
+// dryrun:<name>:<suffix>, with a random suffix from its caller
+// (internal/ids). Dry runs have an ID space of their own: a dry run never
+// holds the ID a real run of its target needs (the target's lock), and
+// alerts, which are routed to runbook:<name>:<key>, never reach one.
+func DryRunWorkflowID(runbook, suffix string) string {
+	return dryRunPrefix + runbook + ":" + suffix
+}
+
+// IsRunWorkflowID reports whether id looks like a runbook run's ID, real
+// or dry.
 func IsRunWorkflowID(id string) bool {
-	return strings.HasPrefix(id, runPrefix) && strings.Count(id, ":") >= 2
+	return (strings.HasPrefix(id, runPrefix) || strings.HasPrefix(id, dryRunPrefix)) && strings.Count(id, ":") >= 2
+}
+
+// IsDryRunWorkflowID reports whether id is a dry run's ID.
+func IsDryRunWorkflowID(id string) bool {
+	return strings.HasPrefix(id, dryRunPrefix) && strings.Count(id, ":") >= 2
 }
 
 // RunbookOf returns the runbook name in a run's workflow ID.
 func RunbookOf(id string) string {
-	rest := strings.TrimPrefix(id, runPrefix)
+	rest, ok := strings.CutPrefix(id, runPrefix)
+	if !ok {
+		rest = strings.TrimPrefix(id, dryRunPrefix)
+	}
 	name, _, _ := strings.Cut(rest, ":")
 	return name
 }
@@ -81,4 +102,15 @@ const (
 	HoldingMemo  = "holding"
 	PauseUpdate  = "pause"
 	ResumeUpdate = "resume"
+)
+
+// The delivery ledger: one workflow per namespace remembering which
+// webhook deliveries (PagerDuty events, by ID) were taken, so a delivery
+// replayed later is not taken again.
+const (
+	DeliveryLedgerWorkflow   = "DeliveryLedgerWorkflow"
+	DeliveryLedgerWorkflowID = "firebreak:webhook-deliveries"
+	ClaimDeliveryUpdate      = "claim-delivery"
+	SettleDeliveryUpdate     = "settle-delivery"
+	DeliveryLedgerQuery      = "state"
 )

@@ -327,14 +327,17 @@ func (s *Service) signalWithStart(ctx context.Context, d *delivery) (bool, error
 	return resp.GetStarted(), nil
 }
 
-// limited applies spec.limits to a start for this runbook and key.
+// limited applies spec.limits to a start for this runbook and key:
+// real runs of the same key started within the cooldown or the last hour.
 func (s *Service) limited(ctx context.Context, p *runs.Prepared, now time.Time) (string, error) {
 	l := p.Plan.Runbook.Spec.Limits
 	if l == nil || (l.MaxRunsPerHour == 0 && l.Cooldown == 0) {
 		return "", nil
 	}
-	base := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s'", names.RunbookWorkflow,
-		names.SARunbook, quote(p.Plan.Name()), names.SAKey, quote(p.Input.Key))
+	// Dry runs change nothing, so they never count: anyone may start one,
+	// and it must not silence remediation of its target.
+	base := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s' AND %s = false", names.RunbookWorkflow,
+		names.SARunbook, quote(p.Plan.Name()), names.SAKey, quote(p.Input.Key), names.SADryRun)
 	if l.Cooldown > 0 {
 		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
 			Namespace: s.Namespace, PageSize: 1,

@@ -162,12 +162,18 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 	if trigger == "" {
 		trigger = runwire.TriggerAPI
 	}
-	idKey := key
-	if idKey == "" {
+	var id string
+	switch {
+	case req.DryRun:
+		// A dry run never takes its target's lock (the real run's ID), so
+		// it cannot hold a real run back or receive its alerts.
+		id = names.DryRunWorkflowID(plan.Name(), ids.NewSuffix())
+	case key == "":
 		// No concurrency key: any number of runs at once, each its own ID.
-		idKey = ids.NewSuffix()
+		id = names.RunWorkflowID(plan.Name(), ids.NewSuffix())
+	default:
+		id = names.RunWorkflowID(plan.Name(), key)
 	}
-	id := names.RunWorkflowID(plan.Name(), idKey)
 	return &Prepared{Plan: plan, ID: id, Input: runwire.RunInput{
 		ID: id, Runbook: *plan.Runbook, Params: params, Key: key,
 		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy, Notify: req.Notify,

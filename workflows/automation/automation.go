@@ -1,6 +1,7 @@
-// Package automation holds AutomationWorkflow: the kill switch and circuit
-// breaker every automatic run consults. Its wire types are in
-// workflows/wire/automation.
+// Package automation holds AutomationWorkflow, the kill switch and circuit
+// breaker every automatic run consults, and DeliveryLedgerWorkflow, which
+// remembers the webhook deliveries taken so a replayed one is not taken
+// again. Their wire types are in workflows/wire/automation.
 package automation
 
 import (

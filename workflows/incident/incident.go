@@ -498,6 +498,10 @@ func (r *incident) createChannel(ctx workflow.Context) {
 		}
 	}
 	name := names.IncidentChannelName(r.inc.ID, r.inc.Title)
+	if workflow.GetVersion(ctx, channelYearChange, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		// Declared before channel names carried the year.
+		name = names.IncidentChannelNameWithoutYear(r.inc.ID, r.inc.Title)
+	}
 	var res actions.Result
 	err := workflow.ExecuteActivity(wfutil.SlackOptions(ctx, "incident channel"), actions.SlackIncidentChannel, actions.Request{
 		RunID: names.IncidentWorkflowID(r.inc.ID), Step: "slack-channel",
@@ -527,6 +531,10 @@ func (r *incident) createChannel(ctx workflow.Context) {
 	r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelineSlack, By: "firebreak", Text: text, Ref: out.Channel})
 	r.sync(ctx)
 }
+
+// channelYearChange versions the year in incident channel names
+// (inc-2026-0042-…, was inc-0042-…; see "Changing a workflow").
+const channelYearChange = "incident-channel-year"
 
 // decodeOutput converts an action's generic output into a struct.
 func decodeOutput(out any, v any) error {

@@ -192,7 +192,7 @@ func TestIncidentLifecycle(t *testing.T) {
 	// Slack: one channel, named after the incident, with the people in it
 	// and the summary pinned and kept up to date.
 	chans := h.slack.Channels()
-	if len(chans) != 1 || chans[0].Name != "inc-0042-checkout-5xx" {
+	if len(chans) != 1 || chans[0].Name != "inc-2026-0042-checkout-5xx" {
 		t.Fatalf("channels %+v", chans)
 	}
 	ch := chans[0]
@@ -319,6 +319,29 @@ func TestIncidentChaosHalt(t *testing.T) {
 				t.Errorf("chaosHalted %t", inc.ChaosHalted)
 			}
 		})
+	}
+}
+
+// TestIncidentSummaryPinFails: when pinning the summary fails, the retry
+// pins the summary it posted: the channel holds one summary, pinned.
+func TestIncidentSummaryPinFails(t *testing.T) {
+	h := newIncidentHarness(t, nil)
+	h.slack.FailNext("pins.add", slackfake.Failure{Status: http.StatusInternalServerError})
+	h.command(5*time.Minute, incidentwire.IncidentCommand{Kind: incidentwire.CommandResolve, By: "carol"}, nil)
+	h.declare(incidentwire.DeclareRequest{Title: "Cart slow", Severity: incidentwire.SeverityMinor, DeclaredBy: "carol"}, incidentwire.IncidentSettings{Slack: true})
+	inc := h.result()
+	chans := h.slack.Channels()
+	if len(chans) != 1 || inc.Slack == nil || inc.Slack.Channel != chans[0].ID {
+		t.Fatalf("channels %+v, incident's %+v", chans, inc.Slack)
+	}
+	var summaries []string
+	for _, c := range h.slack.Calls("chat.postMessage") {
+		if strings.Contains(c.Text, testIncident+" [SEV3]") {
+			summaries = append(summaries, c.TS)
+		}
+	}
+	if len(summaries) != 1 || strings.Join(chans[0].Pins, ",") != summaries[0] || inc.Slack.SummaryTS != summaries[0] {
+		t.Errorf("summaries posted %v, pinned %v, the incident's %s", summaries, chans[0].Pins, inc.Slack.SummaryTS)
 	}
 }
 

@@ -151,7 +151,7 @@ run firebreak: run runbook:test:1 succeeded`},
 				t.Errorf("signals to %d workflows", len(h.events))
 			}
 			if tc.declare {
-				if len(h.decl.reqs) != 1 || h.decl.keys[0] != "runbook:test:1/open" || h.decl.reqs[0].Runs[0] != "runbook:test:1" {
+				if len(h.decl.reqs) != 1 || !strings.HasPrefix(h.decl.keys[0], "default-test-workflow-id/default-test-run-id/") || h.decl.reqs[0].Runs[0] != "runbook:test:1" {
 					t.Errorf("declarations %+v keys %v", h.decl.reqs, h.decl.keys)
 				}
 				steps := h.events[names.IncidentWorkflowID(target)]

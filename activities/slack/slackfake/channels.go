@@ -11,12 +11,18 @@ import (
 	"github.com/slack-go/slack/slacktest"
 )
 
-// Channel is a channel created through conversations.create, with who was
-// invited and what was pinned.
+// BotUserID is who auth.test says the app is (slacktest's answer), and
+// the creator of the channels the app creates.
+const BotUserID = "W012A3CDE"
+
+// Channel is a channel created through conversations.create (or
+// AddChannel), with who was invited and what was pinned.
 type Channel struct {
 	ID      string
 	Name    string
 	Topic   string
+	Creator string
+	Created time.Time
 	Members []string
 	// Pins are the timestamps of pinned messages.
 	Pins []string
@@ -54,8 +60,20 @@ func writeOK(w http.ResponseWriter, body map[string]any) {
 }
 
 func channelJSON(ch *Channel) map[string]any {
-	return map[string]any{"id": ch.ID, "name": ch.Name, "is_channel": true, "created": time.Now().Unix(),
+	return map[string]any{"id": ch.ID, "name": ch.Name, "is_channel": true, "created": ch.Created.Unix(), "creator": ch.Creator,
 		"topic": map[string]any{"value": ch.Topic}, "num_members": len(ch.Members)}
+}
+
+// AddChannel adds a channel someone else created, as if it had been there
+// before; it returns its ID.
+func (s *Server) AddChannel(name, creator string, created time.Time) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	ch := &Channel{ID: fmt.Sprintf("C%08d", s.seq), Name: name, Creator: creator, Created: created}
+	s.chans().byID[ch.ID] = ch
+	s.chans().order = append(s.chans().order, ch.ID)
+	return ch.ID
 }
 
 // form reads a Web API call's form and records the call.
@@ -71,7 +89,7 @@ func (s *Server) form(method string, r *http.Request) (Call, bool, Failure) {
 
 func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) {
 	_, failed, f := s.form("conversations.create", r)
-	if failed {
+	if failed && !f.Applied {
 		fail(w, f)
 		return
 	}
@@ -86,11 +104,15 @@ func (s *Server) createChannel(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	s.seq++
-	ch := &Channel{ID: fmt.Sprintf("C%08d", s.seq), Name: name}
+	ch := &Channel{ID: fmt.Sprintf("C%08d", s.seq), Name: name, Creator: BotUserID, Created: time.Now()}
 	cs.byID[ch.ID] = ch
 	cs.order = append(cs.order, ch.ID)
 	body := channelJSON(ch)
 	s.mu.Unlock()
+	if failed {
+		fail(w, f)
+		return
+	}
 	writeOK(w, map[string]any{"channel": body})
 }
 

@@ -1,8 +1,10 @@
 // Package slackfake is a Slack stand-in for tests, built on slack-go's
 // slacktest server: it records chat.postMessage and chat.update calls and
-// keeps each message's latest blocks, answers usergroups.list from a fixed
-// list, receives response_url posts, and can fail the next calls of a
-// method (a 429 with Retry-After, a Slack error code, a 5xx).
+// keeps each message's latest blocks and metadata, answers
+// conversations.history and .replies from them, answers usergroups.list
+// from a fixed list, receives response_url posts, and can fail the next
+// calls of a method (a 429 with Retry-After, a Slack error code, a 5xx),
+// also after doing what was asked (a lost answer).
 package slackfake
 
 import (
@@ -11,6 +13,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -40,9 +43,12 @@ type Call struct {
 type Message struct {
 	Channel string
 	TS      string
-	Text    string
-	Blocks  slackgo.Blocks
-	Updates int
+	// ThreadTS is the thread the message replies in.
+	ThreadTS string
+	Text     string
+	Blocks   slackgo.Blocks
+	Metadata slackgo.SlackMetadata
+	Updates  int
 }
 
 // Response is one post to a response_url.
@@ -63,6 +69,9 @@ type Failure struct {
 	RetryAfter int
 	// Error is Slack's error code (with status 200).
 	Error string
+	// Applied does what the call asks before answering with the failure,
+	// as when Slack acts but its answer is lost.
+	Applied bool
 }
 
 // Server is the fake.
@@ -88,6 +97,8 @@ func New(t testing.TB) *Server {
 	s.Server = slacktest.NewTestServer(func(c slacktest.Customize) {
 		c.Handle("/chat.postMessage", s.chat("chat.postMessage"))
 		c.Handle("/chat.update", s.chat("chat.update"))
+		c.Handle("/conversations.history", s.history)
+		c.Handle("/conversations.replies", s.history)
 		c.Handle("/usergroups.list", s.userGroups)
 		c.Handle("/response/", s.response)
 		s.handleChannels(c)
@@ -164,7 +175,14 @@ func (s *Server) chat(method string) http.HandlerFunc {
 				s.t.Errorf("slackfake: %s with bad blocks: %v", method, err)
 			}
 		}
-		if f, ok := s.takeFailure(method); ok {
+		var meta slackgo.SlackMetadata
+		if m := form.Get("metadata"); m != "" {
+			if err := json.Unmarshal([]byte(m), &meta); err != nil {
+				s.t.Errorf("slackfake: %s with bad metadata: %v", method, err)
+			}
+		}
+		f, failed := s.takeFailure(method)
+		if failed && !f.Applied {
 			call.Failed = true
 			s.record(call)
 			fail(w, f)
@@ -183,17 +201,66 @@ func (s *Server) chat(method string) http.HandlerFunc {
 			m.Updates++
 		} else {
 			s.seq++
-			call.TS = fmt.Sprintf("1700000000.%06d", s.seq)
-			m = &Message{Channel: call.Channel, TS: call.TS}
+			call.TS = fmt.Sprintf("%d.%06d", time.Now().Unix(), s.seq)
+			m = &Message{Channel: call.Channel, TS: call.TS, ThreadTS: call.ThreadTS}
 			s.messages[call.Channel+"/"+call.TS] = m
 			s.order = append(s.order, call.Channel+"/"+call.TS)
 		}
 		m.Text, m.Blocks = call.Text, call.Blocks
+		if meta.EventType != "" {
+			m.Metadata = meta
+		}
+		call.Failed = failed
 		s.calls = append(s.calls, call)
 		s.mu.Unlock()
+		if failed {
+			fail(w, f)
+			return
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{"ok": true, "channel": call.Channel, "ts": call.TS, "text": call.Text})
 	}
+}
+
+// history answers conversations.history (a channel's messages, newest
+// first, no thread replies) and conversations.replies (a thread's parent
+// and replies, oldest first), with metadata when asked for it.
+func (s *Server) history(w http.ResponseWriter, r *http.Request) {
+	method := strings.TrimPrefix(r.URL.Path, "/")
+	call, failed, f := s.form(method, r)
+	if failed {
+		fail(w, f)
+		return
+	}
+	thread := ""
+	if method == "conversations.replies" {
+		thread = r.PostForm.Get("ts")
+	}
+	withMeta := r.PostForm.Get("include_all_metadata") == "1"
+	s.mu.Lock()
+	var out []map[string]any
+	for _, k := range s.order {
+		m := s.messages[k]
+		if m.Channel != call.Channel {
+			continue
+		}
+		if thread == "" && m.ThreadTS != "" || thread != "" && m.TS != thread && m.ThreadTS != thread {
+			continue
+		}
+		msg := map[string]any{"type": "message", "ts": m.TS, "text": m.Text}
+		if m.ThreadTS != "" {
+			msg["thread_ts"] = m.ThreadTS
+		}
+		if withMeta && m.Metadata.EventType != "" {
+			msg["metadata"] = m.Metadata
+		}
+		out = append(out, msg)
+	}
+	s.mu.Unlock()
+	if thread == "" {
+		slices.Reverse(out)
+	}
+	writeOK(w, map[string]any{"messages": out, "has_more": false})
 }
 
 func (s *Server) record(c Call) {

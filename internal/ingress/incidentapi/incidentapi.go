@@ -5,6 +5,7 @@ package incidentapi
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -28,8 +29,16 @@ type Incidents interface {
 
 // Auditor is what the audit endpoint needs of the audit export.
 type Auditor interface {
-	Audit(ctx context.Context, since time.Time) ([]audit.Record, error)
+	AuditPage(ctx context.Context, req audit.PageRequest) (*audit.Page, error)
 }
+
+// Headers of an audit export page: the cursor of the next page (absent
+// after the last), and how many runs and incidents the page could not
+// read (each is an audit.missing line).
+const (
+	AuditNextHeader    = "Firebreak-Audit-Next"
+	AuditMissingHeader = "Firebreak-Audit-Missing"
+)
 
 type handlers struct {
 	api       *ingress.API
@@ -85,7 +94,41 @@ func who(r *http.Request, by string) (string, string) {
 	return by, source
 }
 
+// IdempotencyHeader carries a client's key for a request it may retry:
+// the same key from the same caller declares one incident.
+const IdempotencyHeader = "Idempotency-Key"
+
+// maxIdempotencyKey bounds the header (bytes).
+const maxIdempotencyKey = 200
+
+// idempotencyKey returns the declaration's key: the header's value, kept
+// apart per caller (the token's owner, "-" for the operator token), or ""
+// without the header.
+func idempotencyKey(r *http.Request) (string, error) {
+	k := r.Header.Get(IdempotencyHeader)
+	if k == "" {
+		return "", nil
+	}
+	if len(k) > maxIdempotencyKey {
+		return "", access.Errorf(access.Invalid, IdempotencyHeader, "%s is longer than %d bytes", IdempotencyHeader, maxIdempotencyKey)
+	}
+	for _, c := range []byte(k) {
+		if c < 0x21 || c > 0x7e {
+			return "", access.Errorf(access.Invalid, IdempotencyHeader, "%s must be printable ASCII without spaces", IdempotencyHeader)
+		}
+	}
+	caller := "-"
+	if p := ingress.PrincipalOf(r); p != nil {
+		caller = p.ID
+	}
+	return "api:" + caller + ":" + k, nil
+}
+
 func (a *handlers) declareIncident(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return 0, nil, err
+	}
 	var b DeclareBody
 	if err := ingress.DecodeJSON(r, &b); err != nil {
 		return 0, nil, err
@@ -102,7 +145,7 @@ func (a *handlers) declareIncident(_ http.ResponseWriter, r *http.Request) (int,
 		Title: b.Title, Severity: b.Severity, Commander: b.Commander, Services: b.Services, Responders: b.Responders,
 		Links: b.Links, StartedAt: b.StartedAt, PagerDutyIncident: b.PagerDutyIncident, Page: b.Page,
 		DeclaredBy: by, Source: source,
-	}, "")
+	}, key)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -241,26 +284,50 @@ func (a *handlers) postmortem(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(res.Markdown))
 }
 
-// audit streams the audit records since a time (RFC 3339) or a duration
-// ago (24h), as JSON lines.
+// audit writes one page of the audit export as JSON lines: the records
+// since a time (RFC 3339) or a duration ago (24h), or after a cursor,
+// oldest first, then a line for each run or incident that could not be
+// read. Firebreak-Audit-Next holds the next page's cursor.
 func (a *handlers) audit(w http.ResponseWriter, r *http.Request) {
-	since, err := parseSince(r.URL.Query().Get("since"), time.Now())
-	if err != nil {
-		a.api.Error(w, r, err)
-		return
+	q := r.URL.Query()
+	req := audit.PageRequest{Cursor: q.Get("cursor")}
+	if req.Cursor == "" {
+		since, err := parseSince(q.Get("since"), time.Now())
+		if err != nil {
+			a.api.Error(w, r, err)
+			return
+		}
+		req.Since = since
+	}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > audit.MaxPageLimit {
+			a.api.Error(w, r, &access.Error{Kind: access.Invalid, Field: "limit", Msg: fmt.Sprintf("limit must be a number from 1 to %d", audit.MaxPageLimit)})
+			return
+		}
+		req.Limit = n
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 60*time.Second)
 	defer cancel()
-	records, err := a.auditor.Audit(ctx, since)
+	page, err := a.auditor.AuditPage(ctx, req)
 	if err != nil {
 		a.api.Error(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "application/x-ndjson")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	if page.Next != "" {
+		w.Header().Set(AuditNextHeader, page.Next)
+	}
+	w.Header().Set(AuditMissingHeader, strconv.Itoa(len(page.Missing)))
 	enc := json.NewEncoder(w)
-	for _, rec := range records {
+	for _, rec := range page.Records {
 		if err := enc.Encode(rec); err != nil {
+			return
+		}
+	}
+	for _, m := range page.Missing {
+		if err := enc.Encode(m.Record()); err != nil {
 			return
 		}
 	}

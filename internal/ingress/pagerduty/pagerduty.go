@@ -1,6 +1,7 @@
 // Package pagerduty receives PagerDuty v3 webhooks, checks their signature
-// with go-pagerduty's webhookv3, and hands each event to the router (to
-// start or join runs) and to incidents (for the timelines of linked ones).
+// with go-pagerduty's webhookv3, takes each event once (by its ID, in the
+// delivery ledger), and hands it to the router (to start or join runs) and
+// to incidents (for the timelines of linked ones).
 package pagerduty
 
 import (
@@ -15,8 +16,10 @@ import (
 	"github.com/PagerDuty/go-pagerduty/webhookv3"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/automation"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/router"
+	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
@@ -55,23 +58,42 @@ type Incidents interface {
 	ReportPagerDuty(ctx context.Context, ev map[string]any) ([]string, error)
 }
 
+// Deliveries is what the webhook needs of the delivery ledger: each event
+// taken once, however often it is sent.
+type Deliveries interface {
+	Claim(ctx context.Context, key string, occurredAt time.Time) (*automation.Claim, error)
+	Settle(ctx context.Context, c *automation.Claim, delivered bool) error
+}
+
 // Handler serves the webhook.
 type Handler struct {
 	API       *ingress.API
 	Router    Router
 	Incidents Incidents
+	// Deliveries deduplicates deliveries by event ID; nil delivers every
+	// one.
+	Deliveries Deliveries
 	// Secrets are the subscription's signing secrets; more than one while
 	// a secret is being rotated.
 	Secrets []string
 }
 
 // Register mounts the webhook on the API.
-func Register(api *ingress.API, r Router, incidents Incidents, secrets []string) {
-	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Router: r, Incidents: incidents, Secrets: secrets}))
+func Register(api *ingress.API, r Router, incidents Incidents, deliveries Deliveries, secrets []string) {
+	api.HandleRaw("POST "+Path, ingress.LimitBody(MaxBody, &Handler{API: api, Router: r, Incidents: incidents, Deliveries: deliveries, Secrets: secrets}))
 }
+
+// settleTimeout bounds telling the ledger how a delivery went; it does
+// not share the request's budget, which may be spent.
+const settleTimeout = 5 * time.Second
 
 // ServeHTTP verifies, decodes and delivers one event: unsigned or badly
 // signed → 401, malformed → 400, and nothing is started in either case.
+// A v3 signature carries no timestamp, so a captured delivery stays
+// valid: each event ID is delivered once (the delivery ledger), and an
+// event that occurred before what the ledger remembers (a day) is
+// ignored, so neither a replay nor a retry reaches a run or a timeline
+// twice.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := h.verify(r); err != nil {
 		ingress.WriteJSON(w, http.StatusUnauthorized, ingress.ErrorBody{Error: err.Error()})
@@ -89,12 +111,17 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx, cancel := h.API.WebhookContext(r)
 	defer cancel()
+	claim, done := h.claim(ctx, w, r, p.Event)
+	if done {
+		return
+	}
 	outcomes, err := h.Router.Deliver(ctx, []router.Incoming{{Source: runwire.TriggerPagerDuty, Event: ev}})
 	if err != nil {
 		var se *access.Error
 		if !errors.As(err, &se) {
 			err = &access.Error{Kind: access.Unavailable, Msg: "event not accepted, retry: " + err.Error()}
 		}
+		h.settle(claim, false)
 		h.API.Error(w, r, err)
 		return
 	}
@@ -103,11 +130,56 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// timeline takes only once.
 	incidents, err := h.Incidents.ReportPagerDuty(ctx, ev)
 	if err != nil {
+		h.settle(claim, false)
 		h.API.Error(w, r, &access.Error{Kind: access.Unavailable, Msg: "event not recorded in its incident, retry: " + err.Error()})
 		return
 	}
+	h.settle(claim, true)
 	h.API.Log().Info("pagerduty event", "id", p.Event.ID, "type", p.Event.EventType, "outcomes", len(outcomes), "incidents", len(incidents))
 	ingress.WriteJSON(w, http.StatusOK, map[string]any{"event": p.Event.ID, "outcomes": outcomes, "incidents": incidents})
+}
+
+// claim takes the event in the delivery ledger. When it must not be
+// delivered (delivered before, too old to tell from a replay, being
+// delivered by another request) or the ledger cannot be asked, it writes
+// the answer and reports done.
+func (h *Handler) claim(ctx context.Context, w http.ResponseWriter, r *http.Request, ev *Event) (*automation.Claim, bool) {
+	if h.Deliveries == nil {
+		return nil, false
+	}
+	c, err := h.Deliveries.Claim(ctx, runwire.TriggerPagerDuty+":"+ev.ID, ev.OccurredAt)
+	if err != nil {
+		h.API.Error(w, r, err)
+		return nil, true
+	}
+	switch c.Result {
+	case automationwire.ClaimNew:
+		return c, false
+	case automationwire.ClaimDuplicate:
+		h.API.Log().Info("pagerduty event delivered before: ignored", "id", ev.ID, "type", ev.EventType)
+		ingress.WriteJSON(w, http.StatusOK, map[string]any{"event": ev.ID, "duplicate": true})
+	case automationwire.ClaimStale:
+		reason := fmt.Sprintf("stale: the event occurred at %s, before %s, the oldest Firebreak remembers, so it cannot be told from a replay",
+			ev.OccurredAt.UTC().Format(time.RFC3339), c.Horizon.UTC().Format(time.RFC3339))
+		h.API.Log().Warn("pagerduty event ignored", "id", ev.ID, "type", ev.EventType, "reason", reason)
+		ingress.WriteJSON(w, http.StatusOK, map[string]any{"event": ev.ID, "ignored": reason})
+	default:
+		h.API.Error(w, r, access.Errorf(access.Busy, "", "event %s is being delivered by another request; retry", ev.ID))
+	}
+	return nil, true
+}
+
+// settle tells the ledger how the delivery went; an error is only logged:
+// a delivery the ledger still holds is free again when its lease ends.
+func (h *Handler) settle(c *automation.Claim, delivered bool) {
+	if c == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), settleTimeout)
+	defer cancel()
+	if err := h.Deliveries.Settle(ctx, c, delivered); err != nil {
+		h.API.Log().Error("pagerduty delivery not settled", "key", c.Key, "delivered", delivered, "err", err)
+	}
 }
 
 // decode checks a webhook body and returns it typed and as CEL sees it
@@ -119,6 +191,10 @@ func decode(body []byte) (*Payload, map[string]any, error) {
 	}
 	if p.Event == nil || p.Event.ID == "" || p.Event.EventType == "" {
 		return nil, nil, errors.New("payload needs event.id and event.event_type")
+	}
+	if p.Event.OccurredAt.IsZero() {
+		// Replays are told from deliveries by when the event occurred.
+		return nil, nil, errors.New("payload needs event.occurred_at")
 	}
 	var ev map[string]any
 	raw, err := json.Marshal(p.Event)

@@ -206,8 +206,14 @@ func declareIncident(c *call, svc Incidents, args []string) reply {
 	if req.Commander == "" {
 		req.Commander = c.cmd.UserID
 	}
+	// Slack's trigger_id names this command: the same command delivered
+	// twice declares one incident.
+	key := ""
+	if c.cmd.TriggerID != "" {
+		key = "slack:" + c.cmd.TriggerID
+	}
 	c.later(func(ctx context.Context) reply {
-		inc, err := svc.DeclareIncident(ctx, req, "")
+		inc, err := svc.DeclareIncident(ctx, req, key)
 		if err != nil {
 			return c.h.errorReply("declare", err)
 		}
