@@ -14,6 +14,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -70,6 +71,9 @@ func (s *Service) Audit(ctx context.Context, since time.Time) ([]Record, error) 
 	add := func(r Record) {
 		if !r.At.Before(since) {
 			r.At = r.At.UTC()
+			// Records written before redaction covered every field are
+			// exported through it too.
+			r.Text = redact.Text(r.Text)
 			out = append(out, r)
 		}
 	}

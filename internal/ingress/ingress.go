@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -291,7 +292,7 @@ func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
 		if code == 0 {
 			code = http.StatusInternalServerError
 		}
-		return code, ErrorBody{Error: se.Msg, Field: se.Field}
+		return code, ErrorBody{Error: redact.Text(se.Msg), Field: se.Field}
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
 	case errors.Is(err, errUnsupportedMedia):
@@ -302,7 +303,7 @@ func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
 		return http.StatusTooManyRequests, ErrorBody{Error: "timed out waiting for Temporal; retry"}
 	}
 	a.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
-	return http.StatusInternalServerError, ErrorBody{Error: "internal error: " + err.Error()}
+	return http.StatusInternalServerError, ErrorBody{Error: "internal error: " + redact.Text(err.Error())}
 }
 
 type badRequest struct{ msg string }
@@ -373,7 +374,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
 	defer cancel()
 	if err := a.runs.Ready(ctx); err != nil {
-		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": err.Error()})
+		WriteJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "not ready", "error": redact.Text(err.Error())})
 		return
 	}
 	WriteJSON(w, http.StatusOK, map[string]string{"status": "ready"})

@@ -333,7 +333,9 @@ func (s *Service) limited(ctx context.Context, p *runs.Prepared, now time.Time) 
 	if l == nil || (l.MaxRunsPerHour == 0 && l.Cooldown == 0) {
 		return "", nil
 	}
-	base := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s'", names.RunbookWorkflow,
+	// A run that continued as new counts once: its earlier executions
+	// are left out.
+	base := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s' AND ExecutionStatus != 'ContinuedAsNew'", names.RunbookWorkflow,
 		names.SARunbook, quote(p.Plan.Name()), names.SAKey, quote(p.Input.Key))
 	if l.Cooldown > 0 {
 		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
