@@ -30,6 +30,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/report"
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/egress"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 )
 
 // Handler performs one action.
@@ -133,7 +134,10 @@ func mustDeclare(name string) {
 
 // Wrap adapts a handler to the activity shape the workflows call: the
 // result carries the attempt number, and errors carry it as details and say
-// whether a retry can help.
+// whether a retry can help. Outputs and error texts are redacted (see
+// internal/redact) before they leave the worker, so neither the workflow's
+// history nor the run record holds a Set-Cookie, an Authorization header or
+// a credential in a URL that a target sent back.
 func Wrap(h Handler) func(ctx context.Context, req actions.Request) (actions.Result, error) {
 	return func(ctx context.Context, req actions.Request) (actions.Result, error) {
 		attempt := activity.GetInfo(ctx).Attempt
@@ -143,12 +147,12 @@ func Wrap(h Handler) func(ctx context.Context, req actions.Request) (actions.Res
 			if errors.As(err, &appErr) {
 				return actions.Result{}, err
 			}
-			return actions.Result{}, temporal.NewApplicationErrorWithOptions(err.Error(), actions.ErrTypeFailed,
+			return actions.Result{}, temporal.NewApplicationErrorWithOptions(redact.Text(err.Error()), actions.ErrTypeFailed,
 				temporal.ApplicationErrorOptions{
 					NonRetryable: actions.IsPermanent(err),
 					Details:      []any{actions.Failure{Attempt: attempt}},
 				})
 		}
-		return actions.Result{Output: out, Attempt: attempt}, nil
+		return actions.Result{Output: redact.Value(out), Attempt: attempt}, nil
 	}
 }

@@ -197,7 +197,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 
 	// A PagerDuty incident is linked; its acknowledgement arrives by
 	// webhook, twice, and is recorded once.
-	var linked incidentwire.Incident
+	var linked incidentwire.CommandResult
 	if code := a.do("POST", incidentURL(id)+"/links", map[string]any{"kind": "pagerduty", "id": "PDCHK1", "title": "PagerDuty PDCHK1", "by": "alice"}, &linked); code != 200 {
 		t.Fatalf("link: HTTP %d", code)
 	}
@@ -229,8 +229,9 @@ func TestIncidentEndToEnd(t *testing.T) {
 	if code := cli.Main([]string{"--server", fb.URL, "--token", "api-token", "incident", "note", id, "restart done, watching", "--by", "bob"}, &out, &errOut); code != 0 {
 		t.Fatalf("cli note: %d %s", code, errOut.String())
 	}
-	var cmdOut incidentwire.Incident
-	if code := a.do("POST", incidentURL(id)+"/status", map[string]any{"status": "mitigated", "note": "error rate normal", "by": "alice"}, &cmdOut); code != 200 || cmdOut.MitigatedAt == nil {
+	var cmdOut incidentwire.CommandResult
+	if code := a.do("POST", incidentURL(id)+"/status", map[string]any{"status": "mitigated", "note": "error rate normal", "by": "alice"}, &cmdOut); code != 200 ||
+		cmdOut.Status != incidentwire.IncidentMitigated || cmdOut.Entry == nil || cmdOut.Entry.By != "alice" {
 		t.Fatalf("mitigate: HTTP %d %+v", code, cmdOut)
 	}
 	a.waitIncident(id, "saw both runs end", func(i *incidentwire.Incident) bool {
@@ -348,7 +349,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 			{"POST", "/v1/incidents", map[string]any{"severity": "sev2"}, 400, "title", "title is required"},
 			{"POST", "/v1/incidents", map[string]any{"title": "x", "severity": "sev9"}, 400, "severity", "severity must be one of"},
 			{"POST", "/v1/incidents", map[string]any{"title": "x", "severity": "sev2", "services": []string{"bad name"}}, 400, "services[0]", "bad service name"},
-			{"POST", "/v1/incidents", map[string]any{"title": "x", "severity": "sev2", "links": []map[string]any{{"url": "ftp://x"}}}, 400, "links[0]", "http(s)"},
+			{"POST", "/v1/incidents", map[string]any{"title": "x", "severity": "sev2", "links": []map[string]any{{"url": "ftp://x"}}}, 400, "links[0].url", "http(s)"},
 			{"POST", "/v1/incidents", map[string]any{"title": "x", "severity": "sev2", "page": true}, 400, "page", "routing key"},
 			{"POST", "/v1/incidents", map[string]any{"title": "x", "severity": "sev2", "color": "red"}, 400, "", "unknown field"},
 			{"GET", incidentURL("INC-2026-9999"), nil, 404, "id", "no incident"},
@@ -404,9 +405,9 @@ func TestIncidentEndToEnd(t *testing.T) {
 			return false
 		})
 		t.Logf("POST /v1/incidents answered in %s; channel created and summary pinned %s after the request", answered, time.Since(start))
-		var done incidentwire.Incident
-		if code := a.do("POST", incidentURL(inc.ID)+"/resolve", map[string]any{}, &done); code != 200 || done.Timeline[len(done.Timeline)-1].By != "api" {
-			t.Fatalf("resolve: HTTP %d %+v", code, done.Timeline)
+		var done incidentwire.CommandResult
+		if code := a.do("POST", incidentURL(inc.ID)+"/resolve", map[string]any{}, &done); code != 200 || done.Entry == nil || done.Entry.By != "api" {
+			t.Fatalf("resolve: HTTP %d %+v", code, done)
 		}
 	})
 
@@ -424,7 +425,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range 8 {
-			var out incidentwire.Incident
+			var out incidentwire.CommandResult
 			if code := a.do("POST", incidentURL(long)+"/notes", map[string]any{"text": fmt.Sprintf("note %d", i), "by": "erin"}, &out); code != 200 {
 				t.Fatalf("note %d: HTTP %d", i, code)
 			}
@@ -450,7 +451,7 @@ func TestIncidentEndToEnd(t *testing.T) {
 		if !found {
 			t.Errorf("open incidents %+v lack %s", list, long)
 		}
-		var done incidentwire.Incident
+		var done incidentwire.CommandResult
 		if code := a.do("POST", incidentURL(long)+"/resolve", map[string]any{"by": "erin"}, &done); code != 200 {
 			t.Fatalf("resolve: HTTP %d", code)
 		}

@@ -13,7 +13,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/url"
 	"sort"
 	"strings"
 )
@@ -238,60 +237,4 @@ const ErrTypeFailed = "ActionFailed"
 // can say how many attempts were made.
 type Failure struct {
 	Attempt int32 `json:"attempt"`
-}
-
-// Redacted replaces secret values in records.
-const Redacted = "[redacted]"
-
-// Redact returns a copy of with in which values under secret-looking keys
-// (authorization, cookie, token, secret, password, api key) are replaced, so
-// run records and logs never hold them.
-func Redact(with map[string]any) map[string]any {
-	if with == nil {
-		return nil
-	}
-	out := make(map[string]any, len(with))
-	//workflowcheck:ignore builds a map; order does not matter
-	for k, v := range with {
-		switch {
-		case isSecretKey(k):
-			out[k] = Redacted
-		default:
-			switch x := v.(type) {
-			case map[string]any:
-				out[k] = Redact(x)
-			case string:
-				out[k] = redactURL(x)
-			default:
-				out[k] = v
-			}
-		}
-	}
-	return out
-}
-
-// redactURL hides the password of a URL with credentials in it.
-func redactURL(s string) string {
-	if !strings.Contains(s, "://") || !strings.Contains(s, "@") {
-		return s
-	}
-	u, err := url.Parse(s)
-	if err != nil || u.User == nil {
-		return s
-	}
-	if _, has := u.User.Password(); !has {
-		return s
-	}
-	u.User = url.UserPassword(u.User.Username(), "redacted")
-	return u.String()
-}
-
-func isSecretKey(k string) bool {
-	k = strings.ToLower(k)
-	for _, s := range []string{"authorization", "cookie", "token", "secret", "password", "apikey", "api-key", "api_key"} {
-		if strings.Contains(k, s) {
-			return true
-		}
-	}
-	return false
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/egress"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -152,14 +153,14 @@ func unwrapURLError(err error) error {
 	return err
 }
 
-// redactURL hides user info in URLs shown in errors.
+// redactURL hides user info and credential query parameters in URLs
+// shown in errors.
 func redactURL(u *url.URL) string {
-	if u.User == nil {
-		return u.String()
-	}
 	c := *u
-	c.User = url.User("redacted")
-	return c.String()
+	if c.User != nil {
+		c.User = url.User("redacted")
+	}
+	return redact.URL(c.String())
 }
 
 func flatHeaders(h http.Header) map[string]any {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/internal/render/markdown"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
@@ -66,6 +67,9 @@ func (a *Activities) Postmortem(_ context.Context, req actions.Request) (any, er
 	if err != nil {
 		return nil, actions.Permanent(err)
 	}
+	// The file and the answer hold what the record holds, redacted
+	// again: records written before redaction covered every field.
+	md = redact.Text(md)
 	out := map[string]any{"markdown": md, "bytes": len(md)}
 	if a.cfg.Dir == "" {
 		return out, nil

@@ -43,6 +43,7 @@ import (
 	pagerdutyin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
 	slackin "github.com/firebreak-ops/firebreak/internal/ingress/slack"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/internal/router"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -345,6 +346,8 @@ func Run(ctx context.Context, o Options) error {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	// Whatever logger the caller gave, nothing secret is written through it.
+	o.Logger = redact.Logger(o.Logger)
 	if o.Role == "" {
 		o.Role = RoleAll
 	}

@@ -20,6 +20,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
@@ -220,6 +221,9 @@ func (s *Service) read(ctx context.Context, phase int, since time.Time, execs []
 	add := func(r Record) {
 		if !r.At.Before(since) {
 			r.At = r.At.UTC()
+			// Records written before redaction covered every field are
+			// exported through it too.
+			r.Text = redact.Text(r.Text)
 			page.Records = append(page.Records, r)
 		}
 	}

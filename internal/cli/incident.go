@@ -181,11 +181,11 @@ func incidentCommandCmd(g *globals, by *string, use, short string, nargs int, su
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b := body(args, note).(incidentapi.CommandBody)
 			b.By = *by
-			var inc incidentwire.Incident
-			if err := g.client().do(cmd.Context(), "POST", incidentPath(args[0], suffix), b, &inc); err != nil {
+			var res incidentwire.CommandResult
+			if err := g.client().do(cmd.Context(), "POST", incidentPath(args[0], suffix), b, &res); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.out, "%s %s: %s\n", inc.ID, inc.Status, lastText(&inc))
+			fmt.Fprintf(g.out, "%s %s: %s\n", res.ID, res.Status, res.Text())
 			return nil
 		},
 	}
@@ -193,13 +193,6 @@ func incidentCommandCmd(g *globals, by *string, use, short string, nargs int, su
 		cmd.Flags().StringVar(&note, "note", "", "why, for the timeline")
 	}
 	return cmd
-}
-
-func lastText(inc *incidentwire.Incident) string {
-	if len(inc.Timeline) == 0 {
-		return ""
-	}
-	return inc.Timeline[len(inc.Timeline)-1].Text
 }
 
 func newIncidentResolveCmd(g *globals, by *string) *cobra.Command {
@@ -211,7 +204,7 @@ func newIncidentResolveCmd(g *globals, by *string) *cobra.Command {
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b.By = *by
-			var inc incidentwire.Incident
+			var inc incidentwire.CommandResult
 			c := g.client()
 			if err := c.do(cmd.Context(), "POST", incidentPath(args[0], "/resolve"), b, &inc); err != nil {
 				return err

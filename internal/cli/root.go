@@ -10,6 +10,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/spf13/cobra"
 )
 
@@ -79,10 +80,11 @@ func newLogger(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, fmt.Errorf("--log-level must be debug, info, warn or error, not %q", level)
 	}
 	opts := &slog.HandlerOptions{Level: lv}
+	// Every log line passes through the one redaction (internal/redact).
 	if isTerminal(w) {
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return redact.Logger(slog.New(slog.NewTextHandler(w, opts))), nil
 	}
-	return slog.New(slog.NewJSONHandler(w, opts)), nil
+	return redact.Logger(slog.New(slog.NewJSONHandler(w, opts))), nil
 }
 
 func isTerminal(w io.Writer) bool {

@@ -13,6 +13,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
@@ -23,20 +25,54 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
-// Bounds of declarations.
+// Bounds of declarations and commands, in characters; every field also
+// has a byte cap (incidentwire.Max*Bytes).
 const (
 	maxTitle    = 200
-	maxServices = 20
+	maxServices = incidentwire.MaxServices
 	// maxText bounds notes, the timeline's longest entries; a resolve
 	// summary may be maxSummary long (the timeline shows its start).
-	maxText    = 1000
-	maxSummary = 8000
+	maxText    = incidentwire.MaxTextChars
+	maxSummary = incidentwire.MaxSummaryChars
 )
+
+// capBytes refuses a value longer than max bytes, naming its field.
+func capBytes(field, value string, max int) error {
+	if len(value) > max {
+		return access.Errorf(access.Invalid, field, "%s is %d bytes, more than %d", field, len(value), max)
+	}
+	return nil
+}
+
+// capList refuses a list longer than n or an element longer than size
+// bytes, naming the field (field[i] for an element).
+func capList(field string, list []string, n, size int) error {
+	if len(list) > n {
+		return access.Errorf(access.Invalid, field, "at most %d %s, not %d", n, field, len(list))
+	}
+	for i, v := range list {
+		if err := capBytes(fmt.Sprintf("%s[%d]", field, i), v, size); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// firstError returns the first non-nil error.
+func firstError(errs ...error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // Service declares and runs incidents on a Temporal client.
 type Service struct {
@@ -65,23 +101,41 @@ func (s *Service) validateDeclare(req *incidentwire.DeclareRequest) error {
 	switch {
 	case req.Title == "":
 		return access.Errorf(access.Invalid, "title", "title is required")
-	case len(req.Title) > maxTitle:
+	case utf8.RuneCountInString(req.Title) > maxTitle:
 		return access.Errorf(access.Invalid, "title", "title is longer than %d characters", maxTitle)
+	case len(req.Title) > incidentwire.MaxTitleBytes:
+		return access.Errorf(access.Invalid, "title", "title is %d bytes, more than %d", len(req.Title), incidentwire.MaxTitleBytes)
 	case req.Severity == "":
 		return access.Errorf(access.Invalid, "severity", "severity is required: one of %s", strings.Join(incidentwire.Severities, ", "))
 	case !slices.Contains(incidentwire.Severities, req.Severity):
-		return access.Errorf(access.Invalid, "severity", "severity must be one of %s, not %q", strings.Join(incidentwire.Severities, ", "), req.Severity)
+		return access.Errorf(access.Invalid, "severity", "severity must be one of %s, not %q", strings.Join(incidentwire.Severities, ", "), clipped(req.Severity))
 	case len(req.Services) > maxServices:
 		return access.Errorf(access.Invalid, "services", "at most %d services", maxServices)
 	}
 	for i, svc := range req.Services {
 		if !serviceName.MatchString(svc) {
-			return access.Errorf(access.Invalid, fmt.Sprintf("services[%d]", i), "bad service name %q: letters, digits, . _ / -", svc)
+			return access.Errorf(access.Invalid, fmt.Sprintf("services[%d]", i), "bad service name %q: letters, digits, . _ / -", clipped(svc))
 		}
 	}
+	if err := firstError(
+		capBytes("commander", req.Commander, incidentwire.MaxNameBytes),
+		capBytes("by", req.DeclaredBy, incidentwire.MaxNameBytes),
+		capBytes("source", req.Source, incidentwire.MaxSourceBytes),
+		capBytes("pagerdutyIncident", req.PagerDutyIncident, incidentwire.MaxPagerDutyBytes),
+		capList("responders", req.Responders, incidentwire.MaxResponders, incidentwire.MaxNameBytes),
+		capList("runs", req.Runs, incidentwire.MaxRuns, incidentwire.MaxRunBytes),
+	); err != nil {
+		return err
+	}
+	if req.PagerDutyIncident != "" && !pagerDutyID.MatchString(req.PagerDutyIncident) {
+		return access.Errorf(access.Invalid, "pagerdutyIncident", "pagerdutyIncident must be a PagerDuty incident ID (letters and digits), not %q", clipped(req.PagerDutyIncident))
+	}
+	if len(req.Links) > incidentwire.MaxLinks {
+		return access.Errorf(access.Invalid, "links", "at most %d links, not %d", incidentwire.MaxLinks, len(req.Links))
+	}
 	for i, l := range req.Links {
-		if err := checkLink(l); err != nil {
-			return access.Errorf(access.Invalid, fmt.Sprintf("links[%d]", i), "%v", err)
+		if field, err := checkLink(l); err != nil {
+			return access.Errorf(access.Invalid, fmt.Sprintf("links[%d].%s", i, field), "links[%d]: %v", i, err)
 		}
 	}
 	if req.StartedAt != nil && req.StartedAt.After(s.now().Add(time.Minute)) {
@@ -93,19 +147,93 @@ func (s *Service) validateDeclare(req *incidentwire.DeclareRequest) error {
 	return nil
 }
 
-func checkLink(l incidentwire.Link) error {
+var pagerDutyID = regexp.MustCompile(`^[A-Za-z0-9_-]+$`)
+
+// clipped shortens a refused value for the error that quotes it.
+func clipped(s string) string { return incidentwire.ClipText(s, 100) }
+
+// checkLink checks a link and names the field at fault. A URL must be
+// http(s) and hold none of the characters that end or split a Slack link
+// (<, >, |) and no whitespace, so a link cannot carry markup into the
+// pinned summary.
+func checkLink(l incidentwire.Link) (string, error) {
 	switch l.Kind {
 	case "", incidentwire.LinkPagerDuty, incidentwire.LinkDashboard, incidentwire.LinkOther:
 	default:
-		return fmt.Errorf("link kind must be pagerduty, dashboard or link, not %q", l.Kind)
+		return "kind", fmt.Errorf("link kind must be pagerduty, dashboard or link, not %q", clipped(l.Kind))
 	}
 	if l.URL == "" && l.ID == "" {
-		return errors.New("a link needs a url or an id")
+		return "url", errors.New("a link needs a url or an id")
+	}
+	for _, c := range []struct {
+		field, value string
+		max          int
+	}{{"url", l.URL, incidentwire.MaxURLBytes}, {"title", l.Title, incidentwire.MaxLinkTitleBytes}, {"id", l.ID, incidentwire.MaxLinkIDBytes}} {
+		if len(c.value) > c.max {
+			return c.field, fmt.Errorf("%s is %d bytes, more than %d", c.field, len(c.value), c.max)
+		}
 	}
 	if l.URL != "" {
 		u, err := url.Parse(l.URL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("url must be an http(s) URL, not %q", l.URL)
+			return "url", fmt.Errorf("url must be an http(s) URL, not %q", clipped(l.URL))
+		}
+		if strings.IndexFunc(l.URL, unsafeInLink) >= 0 {
+			return "url", errors.New("url must not contain <, >, | or whitespace: percent-encode them")
+		}
+	}
+	if strings.IndexFunc(l.ID, unsafeInLink) >= 0 {
+		return "id", errors.New("id must not contain <, >, | or whitespace")
+	}
+	return "", nil
+}
+
+// unsafeInLink reports the characters that end or split a Slack link.
+func unsafeInLink(r rune) bool {
+	return r == '<' || r == '>' || r == '|' || unicode.IsSpace(r) || unicode.IsControl(r)
+}
+
+// checkCommand checks a command's fields against their caps, naming the
+// field as the HTTP API calls it.
+func checkCommand(cmd incidentwire.IncidentCommand) error {
+	limit, limitBytes := maxText, incidentwire.MaxTextBytes
+	if cmd.Kind == incidentwire.CommandResolve {
+		limit, limitBytes = maxSummary, incidentwire.MaxSummaryBytes
+	}
+	field := map[string]string{incidentwire.CommandResolve: "summary", incidentwire.CommandStatus: "note", incidentwire.CommandSeverity: "note"}[cmd.Kind]
+	if field == "" {
+		field = "text"
+	}
+	if n := utf8.RuneCountInString(cmd.Text); n > limit {
+		return access.Errorf(access.Invalid, field, "%s is %d characters, more than %d", field, n, limit)
+	}
+	if err := firstError(
+		capBytes(field, cmd.Text, limitBytes),
+		capBytes("by", cmd.By, incidentwire.MaxNameBytes),
+		capBytes("user", cmd.User, incidentwire.MaxNameBytes),
+		capBytes("source", cmd.Source, incidentwire.MaxSourceBytes),
+		capBytes("status", cmd.Status, 50),
+		capBytes("severity", cmd.Severity, 50),
+		capBytes("role", cmd.Role, 50),
+		capBytes("kind", cmd.Kind, 50),
+	); err != nil {
+		return err
+	}
+	if len(cmd.ActionItems) > incidentwire.MaxActionItems {
+		return access.Errorf(access.Invalid, "actionItems", "at most %d action items, not %d", incidentwire.MaxActionItems, len(cmd.ActionItems))
+	}
+	for i, it := range cmd.ActionItems {
+		f := fmt.Sprintf("actionItems[%d]", i)
+		if n := utf8.RuneCountInString(it); n > maxText {
+			return access.Errorf(access.Invalid, f, "%s is %d characters, more than %d", f, n, maxText)
+		}
+		if err := capBytes(f, it, incidentwire.MaxTextBytes); err != nil {
+			return err
+		}
+	}
+	if cmd.Link != nil {
+		if f, err := checkLink(*cmd.Link); err != nil {
+			return access.Errorf(access.Invalid, f, "%v", err)
 		}
 	}
 	return nil
@@ -132,6 +260,10 @@ func (s *Service) DeclareIncident(ctx context.Context, req incidentwire.DeclareR
 	}
 	if req.DeclaredBy == "" {
 		req.DeclaredBy = "api"
+	}
+	req.Title = redact.Text(req.Title)
+	for i, l := range req.Links {
+		req.Links[i].URL, req.Links[i].Title = redact.URL(l.URL), redact.Text(l.Title)
 	}
 	now := s.now().UTC()
 	id, err := s.allocateIncident(ctx, now.Year(), key)
@@ -217,8 +349,10 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*incidentwire.Inc
 	return &inc, nil
 }
 
-// IncidentCommand applies a person's command to an incident.
-func (s *Service) IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.Incident, error) {
+// IncidentCommand applies a person's command to an incident and answers
+// with a small acknowledgement: the incident's status and severity after
+// it and the timeline entry it added.
+func (s *Service) IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.CommandResult, error) {
 	wid, err := incidentWorkflow(id)
 	if err != nil {
 		return nil, err
@@ -226,21 +360,18 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd incidentwi
 	if strings.TrimSpace(cmd.By) == "" {
 		return nil, access.Errorf(access.Invalid, "by", "by is required: who gives the command")
 	}
-	limit := maxText
-	if cmd.Kind == incidentwire.CommandResolve {
-		limit = maxSummary
+	if err := checkCommand(cmd); err != nil {
+		return nil, err
 	}
-	if n := len([]rune(cmd.Text)); n > limit {
-		field := map[string]string{incidentwire.CommandResolve: "summary", incidentwire.CommandStatus: "note", incidentwire.CommandSeverity: "note"}[cmd.Kind]
-		if field == "" {
-			field = "text"
-		}
-		return nil, access.Errorf(access.Invalid, field, "%s is %d characters, more than %d", field, n, limit)
+	// What people write is kept, but not a credential pasted with it.
+	cmd.Text = redact.Text(cmd.Text)
+	for i, it := range cmd.ActionItems {
+		cmd.ActionItems[i] = redact.Text(it)
 	}
 	if cmd.Link != nil {
-		if err := checkLink(*cmd.Link); err != nil {
-			return nil, access.Errorf(access.Invalid, "link", "%v", err)
-		}
+		l := *cmd.Link
+		l.URL, l.Title = redact.URL(l.URL), redact.Text(l.Title)
+		cmd.Link = &l
 	}
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: wid, UpdateName: names.IncidentCommandUpdate, Args: []any{cmd},
@@ -249,11 +380,16 @@ func (s *Service) IncidentCommand(ctx context.Context, id string, cmd incidentwi
 	if err != nil {
 		return nil, s.incidentError(id, err)
 	}
-	var inc incidentwire.Incident
-	if err := h.Get(ctx, &inc); err != nil {
+	// An incident that started before commands answered this way answers
+	// with its whole record; the fields read here are in both.
+	var res incidentwire.CommandResult
+	if err := h.Get(ctx, &res); err != nil {
 		return nil, s.incidentError(id, err)
 	}
-	return &inc, nil
+	if res.Command == "" {
+		res.Command = cmd.Kind
+	}
+	return &res, nil
 }
 
 // ReportIncidentEvent records something that happened elsewhere in an
@@ -266,6 +402,10 @@ func (s *Service) ReportIncidentEvent(ctx context.Context, id string, ev inciden
 	if ev.At.IsZero() {
 		ev.At = s.now().UTC()
 	}
+	// What others report is clipped, not refused: the event happened.
+	ev.Text = incidentwire.ClipText(redact.Text(ev.Text), incidentwire.MaxEntryBytes)
+	ev.By = incidentwire.ClipText(ev.By, incidentwire.MaxNameBytes)
+	ev.Ref = incidentwire.ClipText(ev.Ref, incidentwire.MaxRefBytes)
 	if err := s.Client.SignalWorkflow(ctx, wid, "", names.IncidentEventSignal, ev); err != nil {
 		return s.incidentError(id, err)
 	}

@@ -25,6 +25,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ids"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -365,7 +366,7 @@ func (a *API) errorResponse(r *http.Request, err error) (int, ErrorBody) {
 		if se.Cause != nil {
 			a.log.Warn("request not served", "method", r.Method, "path", r.URL.Path, "code", code, "err", se.Cause)
 		}
-		return code, ErrorBody{Error: se.Msg, Field: se.Field}
+		return code, ErrorBody{Error: redact.Text(se.Msg), Field: se.Field}
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge, ErrorBody{Error: fmt.Sprintf("request body is larger than %d bytes", tooBig.Limit)}
 	case errors.Is(err, errUnsupportedMedia):
@@ -457,7 +458,7 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		// Anyone may ask: say what is wrong in Firebreak's words, and keep
 		// Temporal's own error (addresses, hosts) for the log.
 		a.log.Warn("not ready", "err", err)
-		body["status"], body["error"] = "not ready", readyReason(err)
+		body["status"], body["error"] = "not ready", redact.Text(readyReason(err))
 		WriteJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}

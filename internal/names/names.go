@@ -19,6 +19,10 @@ const (
 const (
 	// ApproveUpdate decides an approval step.
 	ApproveUpdate = "approve"
+	// AccessUpdate records a refused attempt in a run's record. Its
+	// validator turns away repeats and refusals beyond the run's bound,
+	// so they never reach the history.
+	AccessUpdate = "record-access"
 	// StatusQuery returns the run's state.
 	StatusQuery = "status"
 )
@@ -86,7 +90,9 @@ const (
 	RunFinishedSignal = "run-finished"
 	// SuppressedSignal records automatic runs that were held back.
 	SuppressedSignal = "suppressed"
-	// AccessSignal records a refused attempt in a run's record.
+	// AccessSignal recorded a refused attempt in a run's record; runs
+	// still take it (from an older API) but refusals now come as
+	// AccessUpdate.
 	AccessSignal = "access"
 )
 

@@ -335,8 +335,9 @@ func (s *Service) limited(ctx context.Context, p *runs.Prepared, now time.Time) 
 		return "", nil
 	}
 	// Dry runs change nothing, so they never count: anyone may start one,
-	// and it must not silence remediation of its target.
-	base := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s' AND %s = false", names.RunbookWorkflow,
+	// and it must not silence remediation of its target. A run that
+	// continued as new counts once: its earlier executions are left out.
+	base := fmt.Sprintf("WorkflowType = '%s' AND %s = '%s' AND %s = '%s' AND %s = false AND ExecutionStatus != 'ContinuedAsNew'", names.RunbookWorkflow,
 		names.SARunbook, quote(p.Plan.Name()), names.SAKey, quote(p.Input.Key), names.SADryRun)
 	if l.Cooldown > 0 {
 		resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{

@@ -275,7 +275,14 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 		q += " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')"
 	}
 	out := []Summary{}
+	seen := map[string]bool{}
 	err := temporalx.List(ctx, s.Client, s.Namespace, q, f.Limit, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		// A run that continued as new leaves a closed execution for each
+		// earlier one; its latest execution stands for the run.
+		if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || seen[e.GetExecution().GetWorkflowId()] {
+			return true
+		}
+		seen[e.GetExecution().GetWorkflowId()] = true
 		sa := temporalx.Decode(e.GetSearchAttributes())
 		sum := Summary{Ref: Ref{ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
 			Runbook: sa.Runbook, Key: sa.Key, DryRun: sa.DryRun}, Trigger: sa.Trigger}
@@ -314,8 +321,8 @@ func runStatus(st enumspb.WorkflowExecutionStatus, recorded string) string {
 	return runwire.StatusFailed
 }
 
-// GetRun returns a run's full state; runID may be empty for the latest
-// run under that ID.
+// GetRun returns a run's full state, redacted (see RunState.Redacted);
+// runID may be empty for the latest run under that ID.
 func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error) {
 	if !names.IsRunWorkflowID(id) {
 		return nil, access.Errorf(access.NotFound, "id", "no run %q (run IDs look like runbook:<name>:<key>)", id)
@@ -330,7 +337,7 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunSta
 	if err := resp.QueryResult.Get(&st); err != nil {
 		return nil, err
 	}
-	return &st, nil
+	return st.Redacted(), nil
 }
 
 // Approve records an approval decision and returns the approval as decided.
@@ -350,13 +357,31 @@ func (s *Service) Approve(ctx context.Context, id string, req runwire.ApprovalRe
 		var se *access.Error
 		if errors.As(err, &se) && se.Kind == access.Forbidden {
 			// A refusal is part of the run's record too.
-			_ = s.Client.SignalWorkflow(ctx, id, "", names.AccessSignal, runwire.AccessDecision{
+			s.recordRefusal(ctx, id, runwire.AccessDecision{
 				At: s.now().UTC(), By: req.By, Source: req.Source, Action: "approve " + req.Step, Reason: se.Msg,
 			})
 		}
 		return nil, err
 	}
 	return out, nil
+}
+
+// recordRefusal puts a refusal into the run's record through the access
+// update, whose validator turns away repeats and refusals beyond the run's
+// bound before they reach its history: refused attempts, however many,
+// cannot grow the run's history without bound. A refusal that is turned
+// away, or a run that cannot take it, costs the caller nothing: the
+// refusal was already answered.
+func (s *Service) recordRefusal(ctx context.Context, id string, d runwire.AccessDecision) {
+	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID:   id,
+		UpdateName:   names.AccessUpdate,
+		Args:         []any{d},
+		WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	if err == nil {
+		_ = h.Get(ctx, nil)
+	}
 }
 
 func (s *Service) approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {

@@ -52,7 +52,18 @@ type incident struct {
 	// version counts changes; sent is the version the Slack summary shows.
 	version, sent int
 	closing       bool
+	// bounded is set for incidents that took the versioned change
+	// boundedRecordChange: every field is clipped to its byte cap, the
+	// record's lists keep within byte budgets, and commands answer with a
+	// CommandResult instead of the whole record.
+	bounded bool
+	// last is the entry the command being applied recorded.
+	last *incidentwire.TimelineEntry
 }
+
+// boundedRecordChange versions the bounded record (see incident.bounded);
+// incidents that started before it keep their old behaviour on replay.
+const boundedRecordChange = "incident-bounded-record"
 
 type chaosHaltRequest struct{ reason, by string }
 
@@ -64,6 +75,7 @@ type chaosHaltRequest struct{ reason, by string }
 // new, carrying the whole record.
 func IncidentWorkflow(ctx workflow.Context, in incidentwire.IncidentInput) (*incidentwire.Incident, error) {
 	r := &incident{inc: &in.Incident, set: in.Settings}
+	r.bounded = workflow.GetVersion(ctx, boundedRecordChange, workflow.DefaultVersion, 1) >= 1
 	if r.set.MaxEvents <= 0 {
 		r.set.MaxEvents = DefaultIncidentEvents
 	}
@@ -151,9 +163,18 @@ func IncidentWorkflow(ctx workflow.Context, in incidentwire.IncidentInput) (*inc
 func (r *incident) declare(ctx workflow.Context, req incidentwire.DeclareRequest) {
 	now := workflow.Now(ctx).UTC()
 	inc := r.inc
+	if r.bounded {
+		req = clipDeclare(req)
+	}
 	inc.Title, inc.Severity, inc.Status = req.Title, req.Severity, incidentwire.IncidentInvestigating
 	inc.Commander, inc.Services, inc.Responders = req.Commander, req.Services, req.Responders
-	inc.Links = append(inc.Links, req.Links...)
+	if r.bounded {
+		for _, l := range req.Links {
+			r.addLink(l)
+		}
+	} else {
+		inc.Links = append(inc.Links, req.Links...)
+	}
 	inc.DeclaredBy, inc.DeclaredAt, inc.DetectedAt, inc.StartedAt = req.DeclaredBy, now, now, now
 	if req.StartedAt != nil && req.StartedAt.Before(now) {
 		inc.StartedAt = req.StartedAt.UTC()
@@ -225,13 +246,51 @@ func (r *incident) page(ctx workflow.Context, by string) {
 	r.record(incidentwire.TimelineEntry{At: now, Kind: incidentwire.TimelinePagerDuty, By: by, Text: "paged through PagerDuty (dedup key " + r.inc.ID + ")", Ref: r.inc.ID})
 }
 
-func (r *incident) addLink(l incidentwire.Link) {
+// addLink adds a link the incident does not have yet; a bounded incident
+// keeps its links within MaxRecordLinks and MaxLinksBytes and says whether
+// the link was kept.
+func (r *incident) addLink(l incidentwire.Link) bool {
+	if r.bounded {
+		l = incidentwire.ClipLink(l)
+	}
 	for _, have := range r.inc.Links {
 		if have.Kind == l.Kind && have.ID == l.ID && have.URL == l.URL {
-			return
+			return true
 		}
 	}
+	if r.bounded && !incidentwire.FitsLinks(r.inc.Links, l) {
+		return false
+	}
 	r.inc.Links = append(r.inc.Links, l)
+	return true
+}
+
+// clipDeclare clips a declaration's fields to their caps (the API refuses
+// longer ones; this holds whatever reaches the workflow).
+func clipDeclare(req incidentwire.DeclareRequest) incidentwire.DeclareRequest {
+	req.Title = incidentwire.ClipText(req.Title, incidentwire.MaxTitleBytes)
+	req.Commander = incidentwire.ClipText(req.Commander, incidentwire.MaxNameBytes)
+	req.DeclaredBy = incidentwire.ClipText(req.DeclaredBy, incidentwire.MaxNameBytes)
+	req.Source = incidentwire.ClipText(req.Source, incidentwire.MaxSourceBytes)
+	req.PagerDutyIncident = incidentwire.ClipText(req.PagerDutyIncident, incidentwire.MaxPagerDutyBytes)
+	req.Services = clipList(req.Services, incidentwire.MaxServices, incidentwire.MaxServiceBytes)
+	req.Responders = clipList(req.Responders, incidentwire.MaxResponders, incidentwire.MaxNameBytes)
+	req.Runs = clipList(req.Runs, incidentwire.MaxRuns, incidentwire.MaxRunBytes)
+	if len(req.Links) > incidentwire.MaxLinks {
+		req.Links = req.Links[:incidentwire.MaxLinks]
+	}
+	return req
+}
+
+func clipList(list []string, n, size int) []string {
+	if len(list) > n {
+		list = list[:n]
+	}
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = incidentwire.ClipText(s, size)
+	}
+	return out
 }
 
 // haltChaos halts every chaos experiment through the chaos workflow. A
@@ -259,6 +318,10 @@ func (r *incident) record(e incidentwire.TimelineEntry) {
 	if t := []rune(e.Text); len(t) > maxEntryText {
 		e.Text = string(t[:maxEntryText-1]) + "…"
 	}
+	if r.bounded {
+		e = incidentwire.ClipEntry(e)
+		r.last = &e
+	}
 	tl := r.inc.Timeline
 	i := len(tl)
 	for i > 0 && tl[i-1].At.After(e.At) {
@@ -267,6 +330,9 @@ func (r *incident) record(e incidentwire.TimelineEntry) {
 	r.inc.Timeline = slices.Insert(tl, i, e)
 	if over := len(r.inc.Timeline) - maxTimeline; over > 0 {
 		r.inc.Timeline = append([]incidentwire.TimelineEntry(nil), r.inc.Timeline[over:]...)
+	}
+	if r.bounded {
+		r.inc.Timeline = incidentwire.TrimTimeline(r.inc.Timeline)
 	}
 	r.version++
 }
@@ -319,12 +385,18 @@ func (r *incident) validate(_ workflow.Context, c incidentwire.IncidentCommand) 
 	return nil
 }
 
-// command applies a person's command and returns the incident as it is.
-func (r *incident) command(ctx workflow.Context, c incidentwire.IncidentCommand) (*incidentwire.Incident, error) {
+// command applies a person's command and answers with a CommandResult
+// (a bounded incident) or the incident as it is (one that started before
+// boundedRecordChange).
+func (r *incident) command(ctx workflow.Context, c incidentwire.IncidentCommand) (any, error) {
 	if err := r.validate(ctx, c); err != nil {
 		return nil, err
 	}
 	r.events++
+	if r.bounded {
+		c = clipCommand(c)
+		r.last = nil
+	}
 	now := workflow.Now(ctx).UTC()
 	e := incidentwire.TimelineEntry{At: now, By: c.By, Source: c.Source}
 	switch c.Kind {
@@ -369,6 +441,9 @@ func (r *incident) command(ctx workflow.Context, c incidentwire.IncidentCommand)
 		r.record(e)
 	case incidentwire.CommandActionItem:
 		r.inc.ActionItems = append(r.inc.ActionItems, c.Text)
+		if r.bounded {
+			r.inc.ActionItems = incidentwire.FitActionItems(r.inc.ActionItems)
+		}
 		e.Kind, e.Text = incidentwire.TimelineNote, "action item: "+c.Text
 		r.record(e)
 	case incidentwire.CommandLink:
@@ -376,7 +451,11 @@ func (r *incident) command(ctx workflow.Context, c incidentwire.IncidentCommand)
 		if l.Kind == "" {
 			l.Kind = incidentwire.LinkOther
 		}
-		r.addLink(l)
+		if !r.addLink(l) {
+			e.Kind, e.Text = incidentwire.TimelineLink, fmt.Sprintf("link not kept: the incident keeps at most %d links (%d KB)", incidentwire.MaxRecordLinks, incidentwire.MaxLinksBytes>>10)
+			r.record(e)
+			break
+		}
 		e.Kind, e.Text, e.Ref = incidentwire.TimelineLink, "linked "+linkText(l), l.URL
 		if e.Ref == "" {
 			e.Ref = l.ID
@@ -386,7 +465,26 @@ func (r *incident) command(ctx workflow.Context, c incidentwire.IncidentCommand)
 		r.resolve(now, c)
 	}
 	r.sync(ctx)
-	return r.inc, nil
+	if !r.bounded {
+		return r.inc, nil
+	}
+	return &incidentwire.CommandResult{ID: r.inc.ID, Status: r.inc.Status, Severity: r.inc.Severity, Command: c.Kind, Entry: r.last}, nil
+}
+
+// clipCommand clips a command's fields to their caps.
+func clipCommand(c incidentwire.IncidentCommand) incidentwire.IncidentCommand {
+	c.By = incidentwire.ClipText(c.By, incidentwire.MaxNameBytes)
+	c.User = incidentwire.ClipText(c.User, incidentwire.MaxNameBytes)
+	c.Source = incidentwire.ClipText(c.Source, incidentwire.MaxSourceBytes)
+	limit := incidentwire.MaxTextBytes
+	if c.Kind == incidentwire.CommandResolve {
+		limit = incidentwire.MaxSummaryBytes
+	}
+	c.Text = incidentwire.ClipText(c.Text, limit)
+	if len(c.ActionItems) > incidentwire.MaxActionItems {
+		c.ActionItems = c.ActionItems[:incidentwire.MaxActionItems]
+	}
+	return c
 }
 
 func linkText(l incidentwire.Link) string {
@@ -417,6 +515,9 @@ func (r *incident) resolve(now time.Time, c incidentwire.IncidentCommand) {
 	r.inc.Status = incidentwire.IncidentResolved
 	r.inc.Summary = c.Text
 	r.inc.ActionItems = append(r.inc.ActionItems, c.ActionItems...)
+	if r.bounded {
+		r.inc.ActionItems = incidentwire.FitActionItems(r.inc.ActionItems)
+	}
 	text := "resolved"
 	if c.Text != "" {
 		text += ": " + c.Text
@@ -428,7 +529,10 @@ func (r *incident) resolve(now time.Time, c incidentwire.IncidentCommand) {
 func (r *incident) apply(ev incidentwire.IncidentEvent) {
 	r.events++
 	inc := r.inc
-	if ev.Run != "" && !slices.Contains(inc.Runs, ev.Run) {
+	if r.bounded {
+		ev = clipEvent(ev)
+	}
+	if ev.Run != "" && !slices.Contains(inc.Runs, ev.Run) && (!r.bounded || len(inc.Runs) < incidentwire.MaxRecordRuns) {
 		inc.Runs = append(inc.Runs, ev.Run)
 	}
 	e := incidentwire.TimelineEntry{At: ev.At, Kind: ev.Kind, By: ev.By, Text: ev.Text, Ref: ev.Ref, Source: ev.Source}
@@ -446,6 +550,9 @@ func (r *incident) apply(ev incidentwire.IncidentEvent) {
 			inc.Automation = inc.Automation[1:]
 		}
 		inc.Automation = append(inc.Automation, *ev.Step)
+		if r.bounded {
+			inc.Automation = incidentwire.TrimAutomation(inc.Automation)
+		}
 	case ev.Alert != nil:
 		a := *ev.Alert
 		if a.ReceivedAt.IsZero() {
@@ -459,6 +566,9 @@ func (r *incident) apply(ev incidentwire.IncidentEvent) {
 		}
 		if len(inc.Alerts) < maxIncidentAlerts {
 			inc.Alerts = append(inc.Alerts, a)
+			if r.bounded {
+				inc.Alerts = incidentwire.TrimAlerts(inc.Alerts)
+			}
 		}
 		if !a.StartsAt.IsZero() && a.StartsAt.Before(inc.StartedAt) {
 			inc.StartedAt = a.StartsAt.UTC()
@@ -470,6 +580,21 @@ func (r *incident) apply(ev incidentwire.IncidentEvent) {
 		r.acknowledge(ev.At.UTC())
 	}
 	r.record(e)
+}
+
+// clipEvent clips an event's fields to their caps.
+func clipEvent(ev incidentwire.IncidentEvent) incidentwire.IncidentEvent {
+	ev.Run = incidentwire.ClipText(ev.Run, incidentwire.MaxRunBytes)
+	ev.PagerDutyType = incidentwire.ClipText(ev.PagerDutyType, 100)
+	if ev.Step != nil {
+		s := incidentwire.ClipStep(*ev.Step)
+		ev.Step = &s
+	}
+	if ev.Alert != nil {
+		a := incidentwire.ClipAlert(*ev.Alert)
+		ev.Alert = &a
+	}
+	return ev
 }
 
 // sync mirrors what listings show into the memo and the status search

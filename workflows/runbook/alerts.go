@@ -14,10 +14,24 @@ func (r *runner) onAlert(sig runwire.AlertSignal) {
 	case sig.Alert != nil:
 		r.alert = runwire.AlertVars(sig.Alert)
 		rec.Fingerprint, rec.Status, rec.Labels = sig.Alert.Fingerprint, sig.Alert.Status, sig.Alert.Labels
+		if r.bounded {
+			rec.Fingerprint = runwire.Clip(rec.Fingerprint, runwire.MaxLabelBytes)
+			rec.Status = runwire.Clip(rec.Status, runwire.MaxLabelBytes)
+			rec.Labels = runwire.ClipLabels(rec.Labels)
+			r.lastAlert = clipAlert(sig.Alert)
+		}
 	case sig.Event != nil:
 		r.event = runbooks.NormalizeJSON(sig.Event).(map[string]any)
 		rec.Fingerprint, _ = sig.Event["id"].(string)
 		rec.Status, _ = sig.Event["event_type"].(string)
+		if r.bounded {
+			rec.Fingerprint = runwire.Clip(rec.Fingerprint, runwire.MaxLabelBytes)
+			rec.Status = runwire.Clip(rec.Status, runwire.MaxLabelBytes)
+			r.lastEvent = nil
+			if !runwire.IsTruncated(runwire.Cap(sig.Event, maxCarriedEvent)) {
+				r.lastEvent = sig.Event
+			}
+		}
 	default:
 		return
 	}
@@ -33,4 +47,19 @@ func (r *runner) onAlert(sig runwire.AlertSignal) {
 		r.state.Alerts = r.state.Alerts[1:]
 	}
 	r.state.Alerts = append(r.state.Alerts, rec)
+}
+
+// maxCarriedEvent bounds the last event carried into the next execution
+// (its JSON); a bigger one is not carried.
+const maxCarriedEvent = 64 << 10
+
+// clipAlert is an alert as the next execution's expressions see it:
+// labels and annotations clipped.
+func clipAlert(a *runwire.Alert) *runwire.Alert {
+	c := *a
+	c.Labels = runwire.ClipLabels(a.Labels)
+	c.Annotations = runwire.ClipLabels(a.Annotations)
+	c.GeneratorURL = runwire.Clip(a.GeneratorURL, 2048)
+	c.Fingerprint = runwire.Clip(a.Fingerprint, runwire.MaxLabelBytes)
+	return &c
 }

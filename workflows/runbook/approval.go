@@ -8,44 +8,63 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
 func (r *runner) approval(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.StepState) error {
 	a := sp.Approval
-	msg := a.Message
-	if sp.Message != nil {
-		if m, err := sp.Message.Eval(r.vars(ctx)); err == nil {
-			msg, _ = m["message"].(string)
-		}
-	}
 	onTimeout := a.OnTimeout
 	if onTimeout == "" {
 		onTimeout = runbooks.OnTimeoutAbort
 	}
-	approvers := a.Approvers
-	if len(approvers) == 0 && r.in.Runbook.Spec.Access != nil {
-		approvers = r.in.Runbook.Spec.Access.Approve
+	// A bounded run that continued as new while this step waited goes on
+	// waiting until the deadline it announced.
+	resumed := r.bounded && st.Approval != nil && st.Status == runwire.StepWaitingApproval
+	if !resumed {
+		msg := a.Message
+		if sp.Message != nil {
+			if m, err := sp.Message.Eval(r.vars(ctx)); err == nil {
+				msg, _ = m["message"].(string)
+			}
+		}
+		approvers := a.Approvers
+		if len(approvers) == 0 && r.in.Runbook.Spec.Access != nil {
+			approvers = r.in.Runbook.Spec.Access.Approve
+		}
+		st.Approval = &runwire.ApprovalState{
+			Message:          msg,
+			SeparateApprover: a.SeparateApprover,
+			Approvers:        approvers,
+			Timeout:          a.Timeout.String(),
+			OnTimeout:        onTimeout,
+			Deadline:         workflow.Now(ctx).UTC().Add(a.Timeout.D()),
+		}
+		if r.in.DryRun {
+			st.Output = map[string]any{"dryRun": true, "wouldAskFor": "approval", "approvers": a.Approvers}
+			return nil
+		}
+		st.Status = runwire.StepWaitingApproval
+		r.setStatus(ctx, runwire.StatusWaitingApproval)
+		r.reportWaiting(ctx, st)
 	}
-	st.Approval = &runwire.ApprovalState{
-		Message:          msg,
-		SeparateApprover: a.SeparateApprover,
-		Approvers:        approvers,
-		Timeout:          a.Timeout.String(),
-		OnTimeout:        onTimeout,
-		Deadline:         workflow.Now(ctx).UTC().Add(a.Timeout.D()),
-	}
-	if r.in.DryRun {
-		st.Output = map[string]any{"dryRun": true, "wouldAskFor": "approval", "approvers": a.Approvers}
-		return nil
-	}
-	st.Status = runwire.StepWaitingApproval
-	r.setStatus(ctx, runwire.StatusWaitingApproval)
-	r.reportWaiting(ctx, st)
-	decided, err := workflow.AwaitWithTimeout(ctx, a.Timeout.D(), func() bool { return r.pending[sp.Name] != nil })
-	if err != nil {
-		return err
+	var decided bool
+	if r.bounded {
+		met, cont, err := r.waitFor(ctx, st.Approval.Deadline.Sub(workflow.Now(ctx)), func() bool { return r.pending[sp.Name] != nil })
+		if err != nil {
+			return err
+		}
+		if cont {
+			return &continueAsNew{}
+		}
+		decided = met
+	} else {
+		var err error
+		decided, err = workflow.AwaitWithTimeout(ctx, a.Timeout.D(), func() bool { return r.pending[sp.Name] != nil })
+		if err != nil {
+			return err
+		}
 	}
 	r.setStatus(ctx, runwire.StatusRunning)
 	st.Status = runwire.StepRunning
@@ -161,9 +180,56 @@ func (r *runner) approve(ctx workflow.Context, req runwire.ApprovalRequest) (*ru
 	return nil, fmt.Errorf("no step %q", req.Step)
 }
 
+// validateRefusal turns away, before it reaches the history, a refusal
+// the run already recorded (same person, action and reason) and any beyond
+// maxRefusals: a flood of refused approvals costs the run nothing.
+func (r *runner) validateRefusal(_ workflow.Context, d runwire.AccessDecision) error {
+	reject := func(kind, format string, args ...any) error {
+		return temporal.NewApplicationError(fmt.Sprintf(format, args...), kind)
+	}
+	switch {
+	case d.Allowed:
+		return reject(runwire.RejectInvalid, "only refusals are recorded this way")
+	case strings.TrimSpace(d.By) == "":
+		return reject(runwire.RejectInvalid, "a refusal must say who was refused (by)")
+	case r.refusals >= maxRefusals:
+		return reject(runwire.RejectRecorded, "run %s has recorded %d refusals, as many as it keeps", r.in.ID, maxRefusals)
+	}
+	d = refusalRecord(d)
+	for _, have := range r.state.Access {
+		if !have.Allowed && have.By == d.By && have.Action == d.Action && have.Reason == d.Reason {
+			return reject(runwire.RejectRecorded, "this refusal of %s is already recorded", d.By)
+		}
+	}
+	return nil
+}
+
+// recordRefusal records a refused attempt the validator let through.
+func (r *runner) recordRefusal(ctx workflow.Context, d runwire.AccessDecision) error {
+	if err := r.validateRefusal(ctx, d); err != nil {
+		return err
+	}
+	r.refusals++
+	r.refusedHere++
+	r.recordAccess(refusalRecord(d))
+	r.changed()
+	return nil
+}
+
+// refusalRecord is a refusal as the record keeps it: clipped and redacted.
+func refusalRecord(d runwire.AccessDecision) runwire.AccessDecision {
+	d.Allowed = false
+	d.By = runwire.Clip(d.By, 200)
+	d.Source = runwire.Clip(d.Source, 50)
+	d.Action = runwire.Clip(d.Action, 300)
+	d.Reason = runwire.Clip(redact.Text(d.Reason), runwire.MaxReasonBytes)
+	return d
+}
+
 // recordAccess keeps the last access decisions in the run record.
-// Refusals arrive as signals and may overtake an approval recorded
-// directly, so decisions are kept in the order they were made.
+// Refusals arrive separately (an update, or a signal from an older API)
+// and may overtake an approval recorded directly, so decisions are kept in
+// the order they were made.
 func (r *runner) recordAccess(d runwire.AccessDecision) {
 	if len(r.state.Access) >= maxAccessRecords {
 		r.state.Access = r.state.Access[1:]

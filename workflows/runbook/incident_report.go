@@ -73,6 +73,10 @@ func (r *runner) reportAlert(sig runwire.AlertSignal) {
 	default:
 		return
 	}
+	if r.bounded {
+		a.Fingerprint, a.Status = runwire.Clip(a.Fingerprint, runwire.MaxLabelBytes), runwire.Clip(a.Status, runwire.MaxLabelBytes)
+		a.Name, a.Labels = runwire.Clip(a.Name, runwire.MaxLabelBytes), runwire.ClipLabels(a.Labels)
+	}
 	if len(r.report.alerts) < maxAlertRecords {
 		r.report.alerts = append(r.report.alerts, a)
 	}

@@ -24,10 +24,16 @@ func (r *runner) notifier(ctx workflow.Context) {
 		}
 		v := r.version
 		msg := r.state.Slack
+		// A bounded run sends the trimmed view the message is rendered
+		// from, not its whole state.
+		var state any = r.state
+		if r.bounded {
+			state = r.state.SlackView()
+		}
 		var res actions.Result
 		err := workflow.ExecuteActivity(ctx, actions.SlackRunMessage, actions.Request{
 			RunID: r.in.ID, Runbook: r.in.Runbook.Name(), Step: "slack-message",
-			With: map[string]any{"channel": msg.Channel, "ts": msg.TS, "state": r.state},
+			With: map[string]any{"channel": msg.Channel, "ts": msg.TS, "state": state},
 		}).Get(ctx, &res)
 		if out, ok := res.Output.(map[string]any); err == nil && ok {
 			// Slack answers with the channel's ID, which updates need even

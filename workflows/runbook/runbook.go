@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows/internal/wfutil"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -44,18 +45,59 @@ type runner struct {
 	closing       bool
 	// report sends the run's progress to its incident, if it has one.
 	report incidentReporter
+
+	// bounded is set for runs that took the versioned change
+	// boundedRecordsChange: their record is redacted and capped, their
+	// Slack message is rendered from a trimmed view, refusals arrive as
+	// updates, and a flood of alerts makes them continue as new.
+	bounded bool
+	// full holds the whole output of each step whose record keeps only a
+	// truncated view, for expressions.
+	full map[string]any
+	// lastAlert and lastEvent are what the run received last, carried
+	// into the next execution.
+	lastAlert *runwire.Alert
+	lastEvent map[string]any
+	// received counts the alerts and events of earlier executions.
+	received int
+	// refusals counts the refusals recorded (all executions);
+	// refusedHere those of this execution.
+	refusals, refusedHere int
+	// first is the step forward starts at; resuming says that step had
+	// already started in an earlier execution.
+	first    int
+	resuming bool
+	// rollingBack stops continue-as-new once rollback has begun.
+	rollingBack bool
 }
 
 // Bounds of what a run keeps.
 const (
 	maxAlertRecords  = 100
 	maxAccessRecords = 50
+	// maxRefusals bounds the refusals one run records (each is an update
+	// in its history); later ones are turned away before they reach it.
+	maxRefusals = 100
+	// MaxEventsPerExecution is how many alerts, events and recorded
+	// refusals one execution takes before the run continues as new at
+	// its next safe point (waiting for approval, in a wait, or between
+	// steps), so a flood into one run keeps each history short.
+	MaxEventsPerExecution = 500
+	// maxCarriedOutputs bounds the whole outputs carried into the next
+	// execution (their JSON); beyond it, expressions see the record's view.
+	maxCarriedOutputs = 256 << 10
 )
+
+// boundedRecordsChange versions the bounded, redacted record and
+// continue-as-new (see runner.bounded); runs that started before it keep
+// their old behaviour on replay.
+const boundedRecordsChange = "runbook-bounded-records"
 
 // RunbookWorkflow runs a runbook: steps in order, each guarded by its when:,
 // actions as activities, approvals as updates, and on failure or
 // cancellation the rollback steps of what had completed, in reverse.
 func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunState, error) {
+	bounded := workflow.GetVersion(ctx, boundedRecordsChange, workflow.DefaultVersion, 1) >= 1
 	plan, err := runbooks.CompileCached(&in.Runbook) //workflowcheck:ignore compiling CEL is deterministic; the cache only saves work
 	if err != nil {
 		return nil, temporal.NewNonRetryableApplicationError("runbook does not compile: "+err.Error(), runwire.ErrTypeInvalidRunbook, nil)
@@ -68,7 +110,17 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 		pending: map[string]*runwire.ApprovalRequest{},
 		alert:   runwire.AlertVars(nil),
 		event:   map[string]any{},
-		state: &runwire.RunState{
+		bounded: bounded,
+		full:    map[string]any{},
+	}
+	if in.Resume != nil && bounded {
+		r.resume(in.Resume)
+	} else {
+		params := in.Params
+		if bounded {
+			params = recordedParams(in.Params)
+		}
+		r.state = &runwire.RunState{
 			ID:          in.ID,
 			Runbook:     in.Runbook.Name(),
 			Status:      runwire.StatusRunning,
@@ -76,12 +128,12 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 			Trigger:     in.Trigger,
 			RequestedBy: in.RequestedBy,
 			Key:         in.Key,
-			Params:      in.Params,
+			Params:      params,
 			StartedAt:   workflow.GetInfo(ctx).WorkflowStartTime.UTC(),
-		},
-	}
-	for _, s := range plan.Steps {
-		r.state.Steps = append(r.state.Steps, newStepState(s))
+		}
+		for _, s := range plan.Steps {
+			r.state.Steps = append(r.state.Steps, newStepState(s))
+		}
 	}
 	if err := workflow.SetQueryHandler(ctx, names.StatusQuery, func() (*runwire.RunState, error) {
 		return r.state, nil
@@ -90,6 +142,10 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 	}
 	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.ApproveUpdate, r.approve,
 		workflow.UpdateHandlerOptions{Validator: r.validateApproval}); err != nil {
+		return nil, err
+	}
+	if err := workflow.SetUpdateHandlerWithOptions(ctx, names.AccessUpdate, r.recordRefusal,
+		workflow.UpdateHandlerOptions{Validator: r.validateRefusal}); err != nil {
 		return nil, err
 	}
 
@@ -103,7 +159,9 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 	}
 	notifierDone := func() bool { return true }
 	if channel != "" {
-		r.state.Slack = &runwire.SlackMessage{Channel: channel}
+		if r.state.Slack == nil {
+			r.state.Slack = &runwire.SlackMessage{Channel: channel}
+		}
 		r.changed()
 		notifierDone = wfutil.GoDisconnected(ctx, r.notifier)
 	}
@@ -140,23 +198,53 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 		}
 	})
 	rctx, _ := workflow.NewDisconnectedContext(ctx)
-	workflow.Go(rctx, func(gctx workflow.Context) {
-		r.reporter(gctx)
-		r.report.done = true
-	})
+	startReporter := func() {
+		r.report.done = false
+		workflow.Go(rctx, func(gctx workflow.Context) {
+			r.reporter(gctx)
+			r.report.done = true
+		})
+	}
+	startReporter()
 	r.reportTo(ctx, in.Incident)
 
 	runErr := r.forward(ctx)
+	var cont *continueAsNew
+	if errors.As(runErr, &cont) {
+		next, err := r.prepareContinue(ctx, cont.step, alerts, denied, notifierDone)
+		if err == nil {
+			return r.state, workflow.NewContinueAsNewError(ctx, names.RunbookWorkflow, next)
+		}
+		// Cancelled while getting ready to continue: finish here, as a
+		// cancelled run does, with the notifier and reporter running again
+		// (those that stopped).
+		runErr = err
+		r.closing = false
+		if channel != "" && notifierDone() {
+			notifierDone = wfutil.GoDisconnected(ctx, r.notifier)
+		}
+		if r.report.done {
+			startReporter()
+		}
+		if cont.step < len(r.plan.Steps) {
+			if st := &r.state.Steps[cont.step]; st.Status == runwire.StepRunning || st.Status == runwire.StepWaitingApproval {
+				st.Status, st.Error = runwire.StepFailed, "cancelled"
+				r.finishStep(ctx, st)
+				r.reportStep(ctx, r.plan.Steps[cont.step], st)
+			}
+		}
+	}
 	cancelled := errors.Is(runErr, workflow.ErrCanceled) || temporal.IsCanceledError(runErr)
 
 	// Finish on a context that cancellation cannot reach: rollback must run
 	// whatever happened to the run.
 	fctx, _ := workflow.NewDisconnectedContext(ctx)
 	if runErr != nil {
-		r.state.Error = runErr.Error()
+		r.state.Error = r.errorText(runErr.Error())
 		if cancelled {
 			r.state.Error = "cancelled"
 		}
+		r.rollingBack = true
 		r.rollback(fctx)
 	}
 	final := runwire.StatusSucceeded
@@ -227,13 +315,30 @@ func (r *runner) vars(ctx workflow.Context) map[string]any {
 	}
 }
 
-// forward runs the steps in order; it returns the error that stopped the
-// run, or nil.
+// forward runs the steps in order from r.first; it returns the error that
+// stopped the run, a *continueAsNew when the run should go on in a new
+// execution, or nil.
 func (r *runner) forward(ctx workflow.Context) error {
-	for i, sp := range r.plan.Steps {
+	for i := r.first; i < len(r.plan.Steps); i++ {
+		sp := r.plan.Steps[i]
 		st := &r.state.Steps[i]
-		err := r.step(ctx, sp, st)
-		r.steps[sp.Name] = stepVars(st)
+		resumed := r.resuming && i == r.first
+		if !resumed && i > r.first && r.continueNow(ctx) {
+			return &continueAsNew{step: i}
+		}
+		var err error
+		if resumed {
+			r.resuming = false
+			err = r.resumeStep(ctx, sp, st)
+		} else {
+			err = r.step(ctx, sp, st)
+		}
+		var cont *continueAsNew
+		if errors.As(err, &cont) {
+			cont.step = i
+			return cont
+		}
+		r.steps[sp.Name] = r.stepVars(st)
 		if err == nil {
 			r.reportStep(ctx, sp, st)
 			continue
@@ -256,10 +361,16 @@ func (r *runner) forward(ctx workflow.Context) error {
 	return nil
 }
 
-func stepVars(st *runwire.StepState) map[string]any {
+// stepVars is what expressions see of a step: its whole output, even
+// when the record keeps only a truncated view.
+func (r *runner) stepVars(st *runwire.StepState) map[string]any {
+	out := st.Output
+	if full, ok := r.full[st.Name]; ok {
+		out = full
+	}
 	return map[string]any{
 		"status":   st.Status,
-		"output":   runbooks.NormalizeJSON(st.Output),
+		"output":   runbooks.NormalizeJSON(out),
 		"error":    st.Error,
 		"attempts": int64(st.Attempts),
 	}
@@ -281,7 +392,27 @@ func (r *runner) finishStep(ctx workflow.Context, st *runwire.StepState) {
 // fail marks a step failed and returns an error for the caller.
 func (r *runner) fail(ctx workflow.Context, st *runwire.StepState, format string, args ...any) error {
 	st.Status = runwire.StepFailed
-	st.Error = fmt.Sprintf(format, args...)
+	st.Error = r.errorText(fmt.Sprintf(format, args...))
 	r.finishStep(ctx, st)
 	return errors.New(st.Error)
+}
+
+// errorText is an error as the record keeps it: redacted and clipped in
+// bounded runs.
+func (r *runner) errorText(s string) string {
+	if !r.bounded {
+		return s
+	}
+	return runwire.Clip(redact.Text(s), runwire.MaxErrorBytes)
+}
+
+// recordedParams are the params as a record shows them: redacted, each
+// value capped.
+func recordedParams(params map[string]any) map[string]any {
+	out := redact.Map(params)
+	//workflowcheck:ignore builds a map; order does not matter
+	for k, v := range out {
+		out[k] = runwire.Cap(v, runwire.MaxInputBytes)
+	}
+	return out
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities"
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	runbookwf "github.com/firebreak-ops/firebreak/workflows/runbook"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -478,7 +479,7 @@ spec:
 `), map[string]any{"token": "s3cr3t"}, false)
 	call := stepByName(h.state(), "call")
 	headers := call.With["headers"].(map[string]any)
-	if headers["Authorization"] != actions.Redacted {
+	if headers["Authorization"] != redact.Mask {
 		t.Fatalf("with recorded as %v", call.With)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows/internal/wfutil"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
@@ -22,10 +23,10 @@ func (r *runner) step(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.S
 	if sp.When != nil {
 		vars := r.vars(ctx)
 		ok, err := sp.When.EvalBool(vars)
-		d := &runwire.Decision{Expression: sp.When.Expr, Result: ok, Inputs: sp.When.Inputs(vars)}
+		d := &runwire.Decision{Expression: sp.When.Expr, Result: ok, Inputs: r.inputs(sp.When.Inputs(vars))}
 		st.Decision = d
 		if err != nil {
-			d.Reason = "guard could not be evaluated: " + err.Error()
+			d.Reason = r.errorText("guard could not be evaluated: " + err.Error())
 			r.startStep(ctx, st)
 			return r.fail(ctx, st, "when: %v", err)
 		}
@@ -60,10 +61,20 @@ func (r *runner) action(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire
 	if err != nil {
 		return r.fail(ctx, st, "with: %v", err)
 	}
-	st.With = actions.Redact(with)
+	st.With = redact.Map(with)
+	if r.bounded {
+		if m, ok := runwire.Cap(st.With, runwire.MaxWithBytes).(map[string]any); ok {
+			st.With = m
+		}
+	}
 	spec, _ := actions.Lookup(sp.Action)
 	if r.in.DryRun && !r.dryRunsItself(ctx, spec) {
-		st.Output = map[string]any{"dryRun": true, "wouldRun": sp.Action, "with": with}
+		// A bounded run's dry run shows with: as its record does.
+		shown := with
+		if r.bounded {
+			shown = st.With
+		}
+		st.Output = map[string]any{"dryRun": true, "wouldRun": sp.Action, "with": shown}
 		return nil
 	}
 	timeout := sp.Timeout.D()
@@ -108,6 +119,9 @@ func (r *runner) action(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire
 	}
 	st.Attempts = int(res.Attempt)
 	st.Output = runbooks.NormalizeJSON(res.Output)
+	if r.bounded {
+		r.recordOutput(st)
+	}
 	return nil
 }
 
@@ -125,6 +139,27 @@ func (r *runner) dryRunsItself(ctx workflow.Context, spec actions.Spec) bool {
 	return spec.DryRun
 }
 
+// recordOutput keeps a step's output in the record redacted and capped at
+// MaxOutputBytes; expressions keep seeing the whole output.
+func (r *runner) recordOutput(st *runwire.StepState) {
+	rec := runwire.Cap(st.Output, runwire.MaxOutputBytes)
+	if runwire.IsTruncated(rec) {
+		r.full[st.Name] = st.Output
+	} else {
+		delete(r.full, st.Name)
+	}
+	st.Output = redact.Value(rec)
+}
+
+// inputs are a guard's inputs as its decision keeps them: in bounded
+// runs, each value capped and redacted.
+func (r *runner) inputs(in map[string]any) map[string]any {
+	if !r.bounded {
+		return in
+	}
+	return recordedParams(in)
+}
+
 func (r *runner) wait(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.StepState) error {
 	w := sp.Wait
 	if sp.Until == nil {
@@ -132,14 +167,29 @@ func (r *runner) wait(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.S
 			st.Output = map[string]any{"dryRun": true, "wouldWait": w.Duration.String()}
 			return nil
 		}
-		return workflow.Sleep(ctx, w.Duration.D())
+		if !r.bounded {
+			return workflow.Sleep(ctx, w.Duration.D())
+		}
+		// Counted from the step's start, which an execution continued as
+		// new keeps.
+		_, cont, err := r.waitFor(ctx, st.StartedAt.Add(w.Duration.D()).Sub(workflow.Now(ctx)), func() bool { return false })
+		if err != nil {
+			return err
+		}
+		if cont {
+			return &continueAsNew{}
+		}
+		return nil
 	}
 	deadline := workflow.Now(ctx).Add(w.Timeout.D())
+	if r.bounded && st.StartedAt != nil {
+		deadline = st.StartedAt.Add(w.Timeout.D())
+	}
 	for {
 		vars := r.vars(ctx)
 		ok, err := sp.Until.EvalBool(vars)
 		st.Attempts++
-		st.Decision = &runwire.Decision{Expression: sp.Until.Expr, Result: ok, Inputs: sp.Until.Inputs(vars)}
+		st.Decision = &runwire.Decision{Expression: sp.Until.Expr, Result: ok, Inputs: r.inputs(sp.Until.Inputs(vars))}
 		if err != nil {
 			return r.fail(ctx, st, "wait.until: %v", err)
 		}
@@ -156,6 +206,16 @@ func (r *runner) wait(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire.S
 			return r.fail(ctx, st, "wait.until: %s still false after %s", sp.Until.Expr, w.Timeout)
 		}
 		seen := r.alerts
+		if r.bounded {
+			_, cont, err := r.waitFor(ctx, min(w.Every.D(), left), func() bool { return r.alerts != seen })
+			if err != nil {
+				return err
+			}
+			if cont {
+				return &continueAsNew{}
+			}
+			continue
+		}
 		if _, err := workflow.AwaitWithTimeout(ctx, min(w.Every.D(), left), func() bool { return r.alerts != seen }); err != nil {
 			return err
 		}
@@ -195,7 +255,7 @@ func (r *runner) rollback(ctx workflow.Context) {
 		}
 		if any && undone {
 			fwd.Status = runwire.StepRolledBack
-			r.steps[fwd.Name] = stepVars(fwd)
+			r.steps[fwd.Name] = r.stepVars(fwd)
 		}
 	}
 	for _, sp := range r.plan.Rollback {

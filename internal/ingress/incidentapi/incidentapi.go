@@ -23,7 +23,7 @@ type Incidents interface {
 	DeclareIncident(ctx context.Context, req incidentwire.DeclareRequest, key string) (*incidentwire.Incident, error)
 	ListIncidents(ctx context.Context, f incidents.Filter) ([]incidentwire.IncidentSummary, error)
 	GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error)
-	IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.Incident, error)
+	IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.CommandResult, error)
 	IncidentPostmortem(ctx context.Context, id string) (*incidentwire.PostmortemResult, error)
 }
 
@@ -202,12 +202,13 @@ func (a *handlers) incidentCommand(r *http.Request, build func(CommandBody) (inc
 	cmd.By, cmd.Source = who(r, b.By)
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
 	defer cancel()
-	inc, err := a.incidents.IncidentCommand(ctx, r.PathValue("id"), cmd)
+	res, err := a.incidents.IncidentCommand(ctx, r.PathValue("id"), cmd)
 	if err != nil {
 		return 0, nil, err
 	}
-	a.api.Log().Info("incident command", "id", inc.ID, "kind", cmd.Kind, "by", cmd.By)
-	return http.StatusOK, inc, nil
+	a.api.Log().Info("incident command", "id", res.ID, "kind", cmd.Kind, "by", cmd.By)
+	// A small acknowledgement, not the record: GET the incident for that.
+	return http.StatusOK, res, nil
 }
 
 func required(field, value string) error {

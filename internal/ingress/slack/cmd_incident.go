@@ -19,7 +19,7 @@ import (
 type Incidents interface {
 	DeclareIncident(ctx context.Context, req incidentwire.DeclareRequest, key string) (*incidentwire.Incident, error)
 	GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error)
-	IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.Incident, error)
+	IncidentCommand(ctx context.Context, id string, cmd incidentwire.IncidentCommand) (*incidentwire.CommandResult, error)
 	IncidentByChannel(ctx context.Context, channel string) (string, error)
 }
 
@@ -124,12 +124,12 @@ func (incidentCommand) Run(_ context.Context, c *call) reply {
 		if err != nil || target == "" {
 			return incidentMissing(c, err)
 		}
-		inc, err := svc.IncidentCommand(ctx, target, cmd)
+		res, err := svc.IncidentCommand(ctx, target, cmd)
 		if err != nil {
 			return c.h.errorReply(sub+" "+target, err)
 		}
 		c.h.log.Info("incident command from slack", "id", target, "kind", cmd.Kind, "user", c.cmd.UserID)
-		return reply{InChannel: true, Text: fmt.Sprintf("%s: %s (<@%s>)", inc.ID, escape(lastEntry(inc)), c.cmd.UserID)}
+		return reply{InChannel: true, Text: fmt.Sprintf("%s: %s (<@%s>)", res.ID, escape(res.Text()), c.cmd.UserID)}
 	})
 	return reply{Text: fmt.Sprintf("recording %s…", sub)}
 }
@@ -148,13 +148,6 @@ func incidentMissing(c *call, err error) reply {
 		return c.h.errorReply("find the incident", err)
 	}
 	return reply{Text: fmt.Sprintf("This channel belongs to no open incident. Name one: `%s incident INC-… note \"…\"`.", c.slash())}
-}
-
-func lastEntry(inc *incidentwire.Incident) string {
-	if len(inc.Timeline) == 0 {
-		return inc.Status
-	}
-	return inc.Timeline[len(inc.Timeline)-1].Text
 }
 
 func showIncident(c *call, svc Incidents, id string) reply {

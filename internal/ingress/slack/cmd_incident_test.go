@@ -41,7 +41,7 @@ func (f *fakeIncidents) GetIncident(context.Context, string) (*incidentwire.Inci
 	return nil, fmt.Errorf("not here")
 }
 
-func (f *fakeIncidents) IncidentCommand(context.Context, string, incidentwire.IncidentCommand) (*incidentwire.Incident, error) {
+func (f *fakeIncidents) IncidentCommand(context.Context, string, incidentwire.IncidentCommand) (*incidentwire.CommandResult, error) {
 	return nil, fmt.Errorf("not here")
 }
 

@@ -4,15 +4,17 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 
 	slackgo "github.com/slack-go/slack"
 
 	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
-// IncidentText is the summary's plain text, for notifications.
+// IncidentText is the summary's text, for notifications: Slack reads it
+// as markup, so what people wrote is escaped.
 func IncidentText(inc *incidentwire.Incident) string {
-	return fmt.Sprintf("%s [%s] %s — %s", inc.ID, strings.ToUpper(inc.Severity), inc.Title, inc.Status)
+	return escape(fmt.Sprintf("%s [%s] %s — %s", inc.ID, strings.ToUpper(inc.Severity), inc.Title, inc.Status))
 }
 
 // IncidentBlocks renders the pinned summary: title, fields, links, runs
@@ -50,7 +52,7 @@ func IncidentBlocks(inc *incidentwire.Incident) []slackgo.Block {
 	for _, l := range inc.Links {
 		switch {
 		case l.URL != "":
-			links = append(links, fmt.Sprintf("<%s|%s>", l.URL, escape(orDefault(l.Title, l.Kind))))
+			links = append(links, Link(l.URL, orDefault(l.Title, l.Kind)))
 		default:
 			links = append(links, escape(orDefault(l.Title, l.Kind+" "+l.ID)))
 		}
@@ -68,7 +70,7 @@ func IncidentBlocks(inc *incidentwire.Incident) []slackgo.Block {
 			if e.By != "" {
 				who = " (" + e.By + ")"
 			}
-			fmt.Fprintf(&b, "`%s` *%s* %s%s\n", e.At.UTC().Format("15:04:05"), e.Kind, escape(e.Text), escape(who))
+			fmt.Fprintf(&b, "`%s` *%s* %s%s\n", e.At.UTC().Format("15:04:05"), escape(e.Kind), escape(e.Text), escape(who))
 		}
 		blocks = append(blocks, slackgo.NewContextBlock("timeline", slackgo.NewTextBlockObject(slackgo.MarkdownType, truncate(b.String(), 2900), false, false)))
 	}
@@ -90,4 +92,32 @@ func orDefault(s, d string) string {
 		return d
 	}
 	return s
+}
+
+// Link is a mrkdwn link to url showing text. A URL a person gave cannot
+// end the link early or split it: <, > and | are percent-encoded, as are
+// whitespace and control characters, and & is escaped as Slack asks; an
+// address that is not http(s) is shown as text, not as a link.
+func Link(url, text string) string {
+	u := strings.TrimSpace(url)
+	lower := strings.ToLower(u)
+	if !strings.HasPrefix(lower, "http://") && !strings.HasPrefix(lower, "https://") {
+		return escape(text + " " + url)
+	}
+	var b strings.Builder
+	for _, r := range u {
+		switch {
+		case r == '<', r == '>', r == '|', r == ' ', r == '"', r < 0x20, r == 0x7f:
+			fmt.Fprintf(&b, "%%%02X", r)
+		case unicode.IsSpace(r):
+			for _, c := range []byte(string(r)) {
+				fmt.Fprintf(&b, "%%%02X", c)
+			}
+		case r == '&':
+			b.WriteString("&amp;")
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return "<" + b.String() + "|" + escape(text) + ">"
 }

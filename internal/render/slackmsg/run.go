@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/firebreak-ops/firebreak/internal/redact"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	slackgo "github.com/slack-go/slack"
 )
@@ -69,9 +70,13 @@ func statusWords(status string) string {
 	return strings.ReplaceAll(status, "_", " ")
 }
 
-// RunText is the plain text of a run's message: what notifications and
-// screen readers show.
+// RunText is the text of a run's message: what notifications and screen
+// readers show. Slack reads it as markup, so every part is escaped.
 func RunText(st *runwire.RunState) string {
+	return escape(runText(st))
+}
+
+func runText(st *runwire.RunState) string {
 	var b strings.Builder
 	b.WriteString(runIcon(st.Status) + " " + st.Runbook)
 	if st.DryRun {
@@ -86,7 +91,7 @@ func RunText(st *runwire.RunState) string {
 	case runwire.StatusFailed:
 		b.WriteString(" failed")
 		if st.Error != "" {
-			b.WriteString(": " + truncate(st.Error, maxErrorChars))
+			b.WriteString(": " + truncate(redact.Text(st.Error), maxErrorChars))
 		}
 	case runwire.StatusCancelled:
 		b.WriteString(" was cancelled")
@@ -137,7 +142,7 @@ func RunBlocks(st *runwire.RunState, uiURL string) []slackgo.Block {
 		blocks = append(blocks, sections("rollback", lines)...)
 	}
 	if st.Error != "" && st.Done() {
-		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn("*Error:* "+escape(truncate(st.Error, 1000))), nil, nil, slackgo.SectionBlockOptionBlockID("error")))
+		blocks = append(blocks, slackgo.NewSectionBlock(mrkdwn("*Error:* "+escape(truncate(redact.Text(st.Error), 1000))), nil, nil, slackgo.SectionBlockOptionBlockID("error")))
 	}
 	if s := waitingStep(st); s != nil && !st.Done() {
 		blocks = append(blocks, approvalBlocks(st, s, ref)...)
@@ -174,10 +179,12 @@ func HistoryURL(uiURL, runID string) string {
 	return strings.TrimSuffix(uiURL, "/") + "/namespaces/default/workflows/" + url.PathEscape(runID) + "/history"
 }
 
+// paramsText shows params, those named like secrets redacted.
 func paramsText(params map[string]any) string {
 	if len(params) == 0 {
 		return ""
 	}
+	params = redact.Map(params)
 	keys := make([]string, 0, len(params))
 	for k := range params {
 		keys = append(keys, k)
@@ -231,7 +238,7 @@ func stepLine(s *runwire.StepState, ref time.Time, rollback bool) string {
 		parts = append(parts, decisionText(a, ref))
 	}
 	if s.Error != "" && (s.Approval == nil || s.Approval.Decision == "") {
-		parts = append(parts, "error: "+escape(truncate(s.Error, maxErrorChars)))
+		parts = append(parts, "error: "+escape(truncate(redact.Text(s.Error), maxErrorChars)))
 	}
 	if len(parts) == 0 {
 		return truncate(head, maxLineChars)

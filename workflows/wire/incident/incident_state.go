@@ -273,6 +273,26 @@ type IncidentCommand struct {
 	ActionItems []string `json:"actionItems,omitempty"`
 }
 
+// CommandResult is what an incident command answers: a small
+// acknowledgement — the incident, its status and severity after the
+// command, the command, and the timeline entry it added — never the whole
+// record, which a long incident makes large.
+type CommandResult struct {
+	ID       string         `json:"id"`
+	Status   string         `json:"status"`
+	Severity string         `json:"severity"`
+	Command  string         `json:"command"`
+	Entry    *TimelineEntry `json:"entry,omitempty"`
+}
+
+// Text is what the command recorded, for a one-line answer.
+func (c *CommandResult) Text() string {
+	if c.Entry != nil {
+		return c.Entry.Text
+	}
+	return c.Status
+}
+
 // IncidentEvent reports something into an incident's timeline from
 // outside: a run's progress, an alert, a PagerDuty webhook.
 type IncidentEvent struct {

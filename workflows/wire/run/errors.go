@@ -12,4 +12,7 @@ const (
 	RejectUnknownStep = "UnknownStep"
 	RejectNotWaiting  = "NotWaiting"
 	RejectNotAllowed  = "NotAllowed"
+	// RejectRecorded turns away a refusal the run already recorded, or
+	// one beyond the refusals it keeps.
+	RejectRecorded = "AlreadyRecorded"
 )

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/runbooks"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 // Run statuses.
@@ -72,6 +73,8 @@ type RunInput struct {
 	// Incident links the run to an incident: its steps, decisions and
 	// approvals go into the incident's timeline.
 	Incident string `json:"incident,omitempty"`
+	// Resume is set when the run continues as new.
+	Resume *Resume `json:"resume,omitempty"`
 }
 
 // Notify says where a run reports as it goes.
@@ -106,6 +109,9 @@ type RunState struct {
 	// Access records refused attempts to decide this run's approvals.
 	Access []AccessDecision `json:"access,omitempty"`
 	Error  string           `json:"error,omitempty"`
+	// Generation counts the times the run continued as new (a flood of
+	// alerts or a long history).
+	Generation int `json:"generation,omitempty"`
 }
 
 // AccessDecision records who tried what, and whether it was allowed.
@@ -282,4 +288,39 @@ func AlertVars(a *Alert) map[string]any {
 		"fingerprint":  a.Fingerprint,
 		"generatorURL": a.GeneratorURL,
 	}
+}
+
+// Resume carries a run into its next workflow execution when it continues
+// as new (a flood of alerts or a long history): the record so far, the
+// step to go on with, and what its expressions and its incident reporter
+// held. A run started by a caller never has one.
+type Resume struct {
+	State RunState `json:"state"`
+	// Step is the index in State.Steps of the step to go on with: one
+	// waiting for approval or in a wait resumes where it was; a pending
+	// one starts.
+	Step int `json:"step"`
+	// Outputs are the whole outputs of steps whose record keeps only a
+	// truncated view, for expressions (within a budget).
+	Outputs map[string]any `json:"outputs,omitempty"`
+	// Alert and Event are the last alert and event the run received.
+	Alert *Alert         `json:"alert,omitempty"`
+	Event map[string]any `json:"event,omitempty"`
+	// Received counts the alerts and events of every execution so far.
+	Received int `json:"received,omitempty"`
+	// Refusals counts the refusals recorded so far.
+	Refusals int `json:"refusals,omitempty"`
+	// Report is what the run still had to tell its incident.
+	Report ReportState `json:"report"`
+	// Generation counts the executions before this one.
+	Generation int `json:"generation"`
+}
+
+// ReportState is a run's incident reporting carried across executions:
+// the incident, the events not yet delivered, and the alerts so far (for
+// an incident declared later).
+type ReportState struct {
+	Incident string                       `json:"incident,omitempty"`
+	Outbox   []incidentwire.IncidentEvent `json:"outbox,omitempty"`
+	Alerts   []incidentwire.IncidentAlert `json:"alerts,omitempty"`
 }
