@@ -78,6 +78,11 @@ spec:
 func TestRecordRedacted(t *testing.T) {
 	const secret = "tok-s3cret-value"
 	echo := func(_ context.Context, req actions.Request) (any, error) {
+		if req.DryRun {
+			// http.request dry-runs itself: it reports what it would
+			// send, with: included, and the egress verdict.
+			return map[string]any{"dryRun": true, "with": req.With, "egress": "allowed"}, nil
+		}
 		return map[string]any{"status": 200.0, "headers": map[string]any{"Set-Cookie": "session=" + secret + "; HttpOnly", "Content-Type": "application/json"},
 			"json": map[string]any{"echo": map[string]any{"Authorization": "Bearer " + secret}, "items": []any{map[string]any{"apiKey": secret}}}}, nil
 	}
