@@ -3,9 +3,9 @@ package run
 import (
 	"encoding/json"
 	"slices"
-	"unicode/utf8"
 
 	"github.com/firebreak-ops/firebreak/internal/redact"
+	incidentwire "github.com/firebreak-ops/firebreak/workflows/wire/incident"
 )
 
 // Bounds of what a run's record keeps, so that the record — the status
@@ -56,21 +56,8 @@ func IsTruncated(v any) bool {
 }
 
 // Clip cuts s to at most max bytes on a character boundary, ending it with
-// "…" when it was cut.
-func Clip(s string, max int) string {
-	if len(s) <= max {
-		return s
-	}
-	const ellipsis = "…"
-	cut := max - len(ellipsis)
-	if cut < 0 {
-		cut = 0
-	}
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + ellipsis
-}
+// "…" when it was cut (the incident record's clip, shared).
+func Clip(s string, max int) string { return incidentwire.ClipText(s, max) }
 
 // ClipLabels keeps at most MaxLabels labels, in key order, each key and
 // value clipped to MaxLabelBytes.
