@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/temporalx"
 	automationwire "github.com/firebreak-ops/firebreak/workflows/wire/automation"
 )
 
@@ -34,25 +34,11 @@ type Claim struct {
 // (update-with-start).
 func (d *Deliveries) Claim(ctx context.Context, key string, occurredAt time.Time) (*Claim, error) {
 	c := &Claim{Key: key, Token: uuid.NewString()}
-	op := d.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       names.DeliveryLedgerWorkflowID,
-		TaskQueue:                names.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		StaticSummary:            "Firebreak webhook deliveries taken",
-	}, names.DeliveryLedgerWorkflow, automationwire.DeliveryLedgerInput{})
-	h, err := d.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   names.ClaimDeliveryUpdate,
-			Args:         []any{automationwire.ClaimRequest{Key: key, OccurredAt: occurredAt, Token: c.Token}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
+	err := temporalx.UpdateSingleton(ctx, d.Client, temporalx.Singleton{
+		ID: names.DeliveryLedgerWorkflowID, Type: names.DeliveryLedgerWorkflow,
+		Input: automationwire.DeliveryLedgerInput{}, Summary: "Firebreak webhook deliveries taken",
+	}, names.ClaimDeliveryUpdate, automationwire.ClaimRequest{Key: key, OccurredAt: occurredAt, Token: c.Token}, &c.ClaimResult)
 	if err != nil {
-		return nil, access.RunError(names.DeliveryLedgerWorkflowID, fmt.Errorf("claiming delivery %s: %w", key, err))
-	}
-	if err := h.Get(ctx, &c.ClaimResult); err != nil {
 		return nil, access.RunError(names.DeliveryLedgerWorkflowID, fmt.Errorf("claiming delivery %s: %w", key, err))
 	}
 	return c, nil

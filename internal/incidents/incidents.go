@@ -299,26 +299,12 @@ func (s *Service) DeclareIncident(ctx context.Context, req incidentwire.DeclareR
 // allocateIncident asks the counter workflow for the next ID, starting it
 // if it is not running (update-with-start).
 func (s *Service) allocateIncident(ctx context.Context, year int, key string) (string, error) {
-	op := s.Client.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       names.IncidentCounterWorkflowID,
-		TaskQueue:                names.TaskQueue,
-		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
-		StaticSummary:            "Firebreak incident numbers",
-	}, names.IncidentCounterWorkflow, incidentwire.IncidentCounterInput{})
-	h, err := s.Client.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: op,
-		UpdateOptions: client.UpdateWorkflowOptions{
-			UpdateName:   names.AllocateIncidentUpdate,
-			Args:         []any{incidentwire.AllocateRequest{Year: year, Key: key}},
-			WaitForStage: client.WorkflowUpdateStageCompleted,
-		},
-	})
-	if err != nil {
-		return "", access.TemporalError(fmt.Errorf("allocating an incident number: %w", err))
-	}
 	var id string
-	if err := h.Get(ctx, &id); err != nil {
+	err := temporalx.UpdateSingleton(ctx, s.Client, temporalx.Singleton{
+		ID: names.IncidentCounterWorkflowID, Type: names.IncidentCounterWorkflow,
+		Input: incidentwire.IncidentCounterInput{}, Summary: "Firebreak incident numbers",
+	}, names.AllocateIncidentUpdate, incidentwire.AllocateRequest{Year: year, Key: key}, &id)
+	if err != nil {
 		return "", access.TemporalError(fmt.Errorf("allocating an incident number: %w", err))
 	}
 	return id, nil

@@ -1,6 +1,7 @@
 // Package temporalx holds the few Temporal helpers every domain package
 // shares: paging through a visibility listing, Firebreak's search
-// attributes in both encodings, and links to the Web UI.
+// attributes in both encodings, links to the Web UI, and updates to the
+// singleton workflows (update-with-start).
 package temporalx
 
 import (
@@ -8,9 +9,12 @@ import (
 	"fmt"
 	"strings"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/firebreak-ops/firebreak/internal/names"
 )
 
 // List pages through the executions a visibility query finds, newest
@@ -52,4 +56,37 @@ func HistoryURL(uiURL, namespace, id, runID string) string {
 
 func pathEscape(s string) string {
 	return strings.NewReplacer("/", "%2F", " ", "%20", "?", "%3F", "#", "%23").Replace(s)
+}
+
+// Singleton names a long-lived workflow that one ID always holds (the
+// incident counter, the delivery ledger): its type, input and summary for
+// the start when it is not running.
+type Singleton struct {
+	ID      string
+	Type    string
+	Input   any
+	Summary string
+}
+
+// UpdateSingleton sends an update to the singleton, starting it first when
+// it is not running (update-with-start), waits for the update's result and
+// decodes it into out. Errors are Temporal's, unmapped.
+func UpdateSingleton(ctx context.Context, c client.Client, s Singleton, update string, arg, out any) error {
+	op := c.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
+		ID:                       s.ID,
+		TaskQueue:                names.TaskQueue,
+		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
+		StaticSummary:            s.Summary,
+	}, s.Type, s.Input)
+	h, err := c.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: op,
+		UpdateOptions: client.UpdateWorkflowOptions{
+			UpdateName: update, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+		},
+	})
+	if err != nil {
+		return err
+	}
+	return h.Get(ctx, out)
 }
