@@ -158,9 +158,6 @@ type Route struct {
 // against the policy.
 func (a *API) Routes() []Route { return slices.Clone(a.routes) }
 
-// Policy returns the authorization policy every door asks.
-func (a *API) Policy() *access.Policy { return a.policy }
-
 // Authorize returns a Forbidden error unless the request's principal may
 // use the verb; handlers call it where the verb depends on the body (a
 // dry run, an incident that pages).
@@ -313,7 +310,9 @@ func (a *API) authenticated(next http.Handler, verbs []access.Verb) http.Handler
 			}
 		}
 		if refusal != nil {
-			a.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "principal", who.ID, "err", refusal)
+			// Only a named principal can be refused: the operator may do
+			// everything.
+			a.log.Info("request refused", "method", r.Method, "path", r.URL.Path, "principal", who.DisplayName(), "err", refusal)
 			a.Error(w, r, refusal)
 			return
 		}
