@@ -668,14 +668,13 @@ current-context: down
 	wantErr(t, err, "connection refused", false)
 }
 
-// TestWaitRolloutTimeout: pods bound to a node that does not exist never
-// run, so the rollout never completes.
-func TestWaitRolloutTimeout(t *testing.T) {
-	k, a := cluster(t)
+// stuckDeployment creates a one-replica Deployment whose pods are bound
+// to a node that does not exist, so its rollout never completes.
+func stuckDeployment(t *testing.T, k *testenv.KubeEnv, ns, name string) {
+	t.Helper()
 	ctx := context.Background()
-	ns := uniq("stuck")
-	k.Deployment(t, ns, "web", 1)
-	d, err := k.Clientset.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
+	k.Deployment(t, ns, name, 1)
+	d, err := k.Clientset.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -683,8 +682,16 @@ func TestWaitRolloutTimeout(t *testing.T) {
 	if _, err := k.Clientset.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestWaitRolloutTimeout: pods bound to a node that does not exist never
+// run, so the rollout never completes.
+func TestWaitRolloutTimeout(t *testing.T) {
+	k, a := cluster(t)
+	ns := uniq("stuck")
+	stuckDeployment(t, k, ns, "web")
 	start := time.Now()
-	_, err = call(t, a, actions.KubernetesWaitRollout, actions.Request{With: with("kind", "deployment", "namespace", ns, "name", "web", "timeout", "2s")})
+	_, err := call(t, a, actions.KubernetesWaitRollout, actions.Request{With: with("kind", "deployment", "namespace", ns, "name", "web", "timeout", "2s")})
 	wantErr(t, err, "rollout of deployment "+ns+"/web not complete after 2s", true)
 	if el := time.Since(start); el < 2*time.Second || el > 10*time.Second {
 		t.Fatalf("gave up after %s", el)
@@ -696,17 +703,8 @@ func TestWaitRolloutTimeout(t *testing.T) {
 // even when the rollout never completes. A missing workload still fails.
 func TestWaitRolloutDryRun(t *testing.T) {
 	k, a := cluster(t)
-	ctx := context.Background()
 	ns := uniq("waitdry")
-	k.Deployment(t, ns, "web", 1)
-	d, err := k.Clientset.AppsV1().Deployments(ns).Get(ctx, "web", metav1.GetOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	d.Spec.Template.Spec.NodeName = "ghost"
-	if _, err := k.Clientset.AppsV1().Deployments(ns).Update(ctx, d, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	stuckDeployment(t, k, ns, "web")
 	start := time.Now()
 	out := mustCall(t, a, actions.KubernetesWaitRollout, actions.Request{DryRun: true, With: with("kind", "deployment", "namespace", ns, "name", "web", "timeout", "30s")})
 	if el := time.Since(start); el > 5*time.Second {
@@ -715,7 +713,7 @@ func TestWaitRolloutDryRun(t *testing.T) {
 	if out["dryRun"] != true || out["complete"] != false || out["wouldWait"] != "30s" || out["waiting"] == "" || out["desired"] != int64(1) {
 		t.Errorf("dry run: %v", out)
 	}
-	_, err = call(t, a, actions.KubernetesWaitRollout, actions.Request{DryRun: true, With: with("namespace", ns, "name", "missing")})
+	_, err := call(t, a, actions.KubernetesWaitRollout, actions.Request{DryRun: true, With: with("namespace", ns, "name", "missing")})
 	wantErr(t, err, "deployment "+ns+"/missing not found", true)
 }
 

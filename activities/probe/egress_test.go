@@ -2,12 +2,8 @@ package probe_test
 
 import (
 	"context"
-	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
-	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -58,17 +54,8 @@ func TestHTTPRequestRefusesMetadata(t *testing.T) {
 // policy's own client, real runs and dry runs. A dry run checks the policy,
 // names the rule that would refuse the request, and never connects.
 func TestHTTPRequestEgress(t *testing.T) {
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		if to := r.URL.Query().Get("to"); to != "" {
-			http.Redirect(w, r, to, http.StatusFound)
-			return
-		}
-		_, _ = io.WriteString(w, "ok")
-	}))
-	defer srv.Close()
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	srv := egresstest.NewServer(t)
+	port := srv.Port()
 	names := egresstest.Resolver{"api.svc.test": {"127.0.0.1"}, "other.test": {"127.0.0.1"}, "rebind.test": {"169.254.169.254"}}
 	for _, tc := range []struct {
 		name        string
@@ -87,9 +74,9 @@ func TestHTTPRequestEgress(t *testing.T) {
 			wantErr: `egress: other.test (127.0.0.1) denied by rule "not in egress.allow"`},
 		{name: "denied", deny: []string{"127.0.0.0/8"}, url: srv.URL + "/", wantErr: `denied by rule "egress.deny: 127.0.0.0/8"`},
 		{name: "name resolving to metadata", url: "http://rebind.test/", wantErr: `egress: rebind.test (169.254.169.254) denied by rule "cloud metadata (default)"`},
-		{name: "redirect to metadata", url: srv.URL + "/?to=" + url.QueryEscape("http://169.254.169.254/latest/meta-data/"),
+		{name: "redirect to metadata", url: srv.RedirectTo("http://169.254.169.254/latest/meta-data/"),
 			wantErr: `egress: 169.254.169.254 denied by rule "cloud metadata (default)"`, wantHits: 1},
-		{name: "redirect to a name resolving to metadata", url: srv.URL + "/?to=" + url.QueryEscape("http://rebind.test/"),
+		{name: "redirect to a name resolving to metadata", url: srv.RedirectTo("http://rebind.test/"),
 			wantErr: `egress: rebind.test (169.254.169.254) denied by rule "cloud metadata (default)"`, wantHits: 1},
 		{name: "dry run refused", url: "http://169.254.169.254/latest/meta-data/", dryRun: true,
 			wantErr: `dry run: the egress policy would refuse GET http://169.254.169.254/latest/meta-data/: egress: 169.254.169.254 denied by rule "cloud metadata (default)"`},
@@ -99,7 +86,7 @@ func TestHTTPRequestEgress(t *testing.T) {
 		{name: "dry run, name not resolved", url: "http://nowhere.test/", dryRun: true, wantEgress: "not checked: lookup nowhere.test"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			hits.Store(0)
+			srv.ResetHits()
 			d := &egresstest.Dialer{T: t}
 			p, err := egress.New(tc.allow, tc.deny)
 			if err != nil {
@@ -124,7 +111,7 @@ func TestHTTPRequestEgress(t *testing.T) {
 					t.Fatalf("dry-run output %v", m)
 				}
 			}
-			if got := hits.Load(); got != tc.wantHits {
+			if got := srv.Hits(); got != tc.wantHits {
 				t.Errorf("server hit %d times, want %d", got, tc.wantHits)
 			}
 		})

@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -176,19 +173,10 @@ func TestNew(t *testing.T) {
 // redirect hop the same way; the dialer fails the test if it is asked to
 // connect anywhere but loopback.
 func TestClient(t *testing.T) {
-	var hits atomic.Int32
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		hits.Add(1)
-		if to := r.URL.Query().Get("to"); to != "" {
-			http.Redirect(w, r, to, http.StatusFound)
-			return
-		}
-		_, _ = io.WriteString(w, "ok")
-	}))
-	defer srv.Close()
-	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	srv := egresstest.NewServer(t)
+	port := srv.Port()
 	loopName := egresstest.Resolver{"svc.test": {"127.0.0.1"}, "rebind.test": {"169.254.169.254"}}
-	redirect := func(to string) string { return srv.URL + "/?to=" + url.QueryEscape(to) }
+	redirect := func(to string) string { return srv.RedirectTo(to) }
 	for _, tc := range []struct {
 		name  string
 		deny  []string
@@ -232,7 +220,7 @@ func TestClient(t *testing.T) {
 			}
 		})
 	}
-	if hits.Load() == 0 {
+	if srv.Hits() == 0 {
 		t.Fatal("the loopback server was never reached")
 	}
 }

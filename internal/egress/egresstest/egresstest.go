@@ -7,9 +7,14 @@ package egresstest
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -61,3 +66,40 @@ func (d *Dialer) Dialed() []string {
 	defer d.mu.Unlock()
 	return append([]string(nil), d.dialed...)
 }
+
+// Server is a loopback HTTP server that answers "ok", or redirects to the
+// URL in its `to` query parameter, and counts the requests it received.
+type Server struct {
+	*httptest.Server
+	hits atomic.Int32
+}
+
+// NewServer starts a Server; the test's cleanup closes it.
+func NewServer(t testing.TB) *Server {
+	s := &Server{}
+	s.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.hits.Add(1)
+		if to := r.URL.Query().Get("to"); to != "" {
+			http.Redirect(w, r, to, http.StatusFound)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	t.Cleanup(s.Close)
+	return s
+}
+
+// Hits returns how many requests the server received.
+func (s *Server) Hits() int32 { return s.hits.Load() }
+
+// ResetHits sets the count back to zero.
+func (s *Server) ResetHits() { s.hits.Store(0) }
+
+// Port is the server's port.
+func (s *Server) Port() string {
+	_, port, _ := net.SplitHostPort(s.Listener.Addr().String())
+	return port
+}
+
+// RedirectTo is a URL of the server that redirects to `to`.
+func (s *Server) RedirectTo(to string) string { return s.URL + "/?to=" + url.QueryEscape(to) }
