@@ -137,18 +137,14 @@ func (s *Service) readHolding(ctx context.Context) (string, error) {
 	asOf := time.Now()
 	desc, err := s.Client.DescribeWorkflowExecution(ctx, names.AutomationWorkflowID, "")
 	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		st, err := s.AutomationState(ctx)
-		if err != nil {
-			return "", err
-		}
-		return st.Holding(), nil
-	}
-	if err != nil {
+	if err != nil && !errors.As(err, &nf) {
 		return "", access.TemporalError(err)
 	}
-	p, ok := desc.GetWorkflowExecutionInfo().GetMemo().GetFields()[names.HoldingMemo]
-	if !ok || desc.GetWorkflowExecutionInfo().GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+	info := desc.GetWorkflowExecutionInfo()
+	p, ok := info.GetMemo().GetFields()[names.HoldingMemo]
+	if !ok || info.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		// Not started yet (AutomationState starts it), or started by a
+		// version without the memo.
 		st, err := s.AutomationState(ctx)
 		if err != nil {
 			return "", err
