@@ -31,6 +31,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities/slack"
 	"github.com/firebreak-ops/firebreak/internal/egress"
 	"github.com/firebreak-ops/firebreak/internal/redact"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 )
 
 // Handler performs one action.
@@ -58,6 +59,9 @@ type Deps struct {
 	// Temporal is the client experiment.context counts open incidents
 	// with.
 	Temporal client.Client
+	// Secrets resolves the secret references in with: values; nil means
+	// the environment only (FIREBREAK_SECRET_*).
+	Secrets secrets.Resolver
 }
 
 // egressTimeout bounds one http.request beyond its own timeout.
@@ -81,6 +85,9 @@ func Handlers(d Deps) map[string]Handler {
 	if d.Egress == nil {
 		d.Egress = egress.Default()
 	}
+	if d.Secrets == nil {
+		d.Secrets = secrets.NewStore(secrets.Env{})
+	}
 	out := map[string]Handler{}
 	for _, bound := range []map[string]Handler{
 		(&builtin.Activities{Logger: d.Logger}).Handlers(),
@@ -96,7 +103,41 @@ func Handlers(d Deps) map[string]Handler {
 	} {
 		maps.Copy(out, bound)
 	}
+	for name, h := range out {
+		out[name] = resolving(h, d.Secrets)
+	}
 	return out
+}
+
+// resolving resolves a request's secret references right before the
+// handler runs and scrubs their values from what it returns: its output
+// (a target echoing a header back) and its error. The request the
+// workflow sent, and so Temporal's history, keeps the references.
+func resolving(h Handler, r secrets.Resolver) Handler {
+	return func(ctx context.Context, req actions.Request) (any, error) {
+		if len(req.Secrets) == 0 {
+			return h(ctx, req)
+		}
+		with, values, err := secrets.Fill(ctx, r, req.With, req.Secrets)
+		if err != nil {
+			// The error names the secret and provider, never a value;
+			// retrying will not make a missing secret appear.
+			return nil, actions.Permanent(err)
+		}
+		req.With = with
+		out, err := h(ctx, req)
+		if err != nil {
+			if msg := secrets.ScrubText(err.Error(), values); msg != err.Error() {
+				if actions.IsPermanent(err) {
+					err = actions.Permanent(errors.New(msg))
+				} else {
+					err = errors.New(msg)
+				}
+			}
+			return nil, err
+		}
+		return secrets.Scrub(out, values)
+	}
 }
 
 // Typed returns the activities experiment workflows call with typed

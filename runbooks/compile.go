@@ -9,6 +9,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/firebreak-ops/firebreak/internal/guard"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -310,14 +311,14 @@ func compileStep(file string, env *guard.Env, s *Step, all []string, index int, 
 		sp.Until = compileExpr(file, env, s.Wait.Until, guard.Bool, fmt.Sprintf("step %q: wait.until", s.Name), refs.check, errs)
 	}
 	if len(s.With) > 0 {
-		t, err := compileTemplate(env, s.With, refs.check)
+		t, err := compileTemplate(env, s.With, refs.check, true)
 		for _, e := range err {
 			errs.Add(file, s.Pos.Of("with."+e.key), "step %q: with.%s: %s", s.Name, e.key, e.msg)
 		}
 		sp.With = t
 	}
 	if s.Approval != nil && hasTemplate(s.Approval.Message) {
-		t, err := compileTemplate(env, map[string]any{"message": s.Approval.Message}, refs.check)
+		t, err := compileTemplate(env, map[string]any{"message": s.Approval.Message}, refs.check, false)
 		for _, e := range err {
 			errs.Add(file, s.Approval.Pos.Of("message"), "step %q: approval.message: %s", s.Name, e.msg)
 		}
@@ -355,6 +356,10 @@ func (r stepRefs) check(path string) string {
 }
 
 func compileExpr(file string, env *guard.Env, e source.Expr, want *cel.Type, what string, refCheck func(string) string, errs *source.Errors) *guard.Program {
+	if secrets.Mentioned(e.Text) {
+		errs.Add(file, e.Pos, "%s: %s", what, secrets.OutsideWith)
+		return nil
+	}
 	if refCheck != nil {
 		if paths, err := env.Paths(e.Text); err == nil {
 			for _, p := range paths {

@@ -71,6 +71,16 @@ func TestBadRunbooks(t *testing.T) {
 			`bad.yaml:10:16: pagerduty trigger: match: a pagerduty trigger sees event, not alert`},
 		{"triggers without a lock", header + "  triggers:\n    - alertmanager: {match: 'true'}\n  steps:\n    - {name: a, action: log, with: {message: x}}\n",
 			`bad.yaml:5:3: a runbook with triggers needs spec.concurrency`},
+		{"secret in a guard", header + "  steps:\n    - name: a\n      when: secret('checkout-api') != ''\n      action: log\n      with: {message: x}\n",
+			`bad.yaml:7:13: step "a": when: secret() can only be used inside a step's with: strings`},
+		{"malformed secret name", header + "  steps:\n    - name: a\n      action: http.request\n      with: {url: 'http://x/', headers: {Authorization: 'Bearer ${{ secret(\"Checkout API\") }}'}}\n",
+			`bad.yaml:8:41: step "a": with.headers.Authorization: secret name "Checkout API" is not valid`},
+		{"secret inside an expression", header + "  steps:\n    - name: a\n      action: log\n      with: {message: '${{ \"x\" + secret(\"api\") }}'}\n",
+			`bad.yaml:8:23: step "a": with.message: secret() must be a whole ${{ }} on its own`},
+		{"secret in an approval message", header + "  steps:\n    - name: a\n      approval: {message: 'token ${{ secret(\"api\") }}'}\n",
+			`bad.yaml:7:27: step "a": approval.message: secret() can only be used inside a step's with: strings`},
+		{"secret in the concurrency key", header + "  concurrency: secret('api')\n  steps:\n    - {name: a, action: log, with: {message: x}}\n",
+			`bad.yaml:5:16: spec.concurrency: secret() can only be used inside a step's with: strings`},
 		{"bad onFailure", header + "  steps:\n    - name: a\n      action: log\n      with: {message: x}\n      onFailure: ignore\n",
 			`bad.yaml:9:18: step "a": onFailure must be abort or continue, not "ignore"`},
 	} {
@@ -83,6 +93,46 @@ func TestBadRunbooks(t *testing.T) {
 				t.Fatalf("error\n  %s\nwant prefix\n  %s", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestSecretReferences(t *testing.T) {
+	plans, err := runbooks.Load("ok.yaml", []byte(header+`  params:
+    - {name: target, type: string, required: true}
+  steps:
+    - name: call
+      action: http.request
+      with:
+        url: ${{ params.target }}
+        headers: {Authorization: 'Bearer ${{ secret("checkout-api") }}', X-Key: '${{ secret("db/key") }}'}
+        body: [{password: '${{ secret("db/password") }}'}]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := plans[0].Steps[0]
+	var paths []string
+	for _, p := range sp.With.SecretPaths() {
+		paths = append(paths, p.String())
+	}
+	if got := strings.Join(paths, " "); got != "body[0].password headers.Authorization headers.X-Key" {
+		t.Errorf("SecretPaths = %s", got)
+	}
+	with, err := sp.With.Eval(map[string]any{"params": map[string]any{"target": "http://api"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h := with["headers"].(map[string]any); h["Authorization"] != `Bearer ${{ secret("checkout-api") }}` || h["X-Key"] != `${{ secret("db/key") }}` {
+		t.Errorf("rendered headers: %v", h)
+	}
+	// A param cannot add a reference next to one.
+	plans, err = runbooks.Load("ok.yaml", []byte(header+"  params:\n    - {name: x, type: string}\n  steps:\n    - name: a\n      action: log\n      with: {message: '${{ params.x }} ${{ secret(\"api\") }}'}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = plans[0].Steps[0].With.Eval(map[string]any{"params": map[string]any{"x": `${{ secret("other") }}`}})
+	if err == nil || !strings.Contains(err.Error(), "not allowed next to a secret reference") {
+		t.Errorf("smuggled reference: %v", err)
 	}
 }
 

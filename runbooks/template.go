@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/firebreak-ops/firebreak/internal/guard"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 )
 
 const (
@@ -17,8 +18,11 @@ func hasTemplate(s string) bool { return strings.Contains(s, openDelim) }
 // Template is a with: block whose strings may hold ${{ CEL }} expressions.
 // A string that is exactly one expression takes the expression's value
 // (a number stays a number); text around expressions makes it a string.
+// A ${{ secret("name") }} is not CEL: it renders as its marker text, and
+// SecretPaths says where, so the activity resolves it (package secrets).
 type Template struct {
-	root tnode
+	root    tnode
+	secrets []secrets.Path
 }
 
 type tnode struct {
@@ -28,6 +32,8 @@ type tnode struct {
 	list    []tnode
 	fields  map[string]tnode
 	kind    int
+	// secret: an interpolated string holding a secret reference.
+	secret bool
 }
 
 const (
@@ -45,10 +51,13 @@ type tpart struct {
 
 type templateError struct{ key, msg string }
 
-func compileTemplate(env *guard.Env, with map[string]any, refCheck func(string) string) (*Template, []templateError) {
+// compileTemplate compiles a with: map; allowSecrets says whether
+// secret() may appear (a step's with:, not an approval message).
+func compileTemplate(env *guard.Env, with map[string]any, refCheck func(string) string, allowSecrets bool) (*Template, []templateError) {
 	var errs []templateError
-	var build func(key string, v any) tnode
-	build = func(key string, v any) tnode {
+	var paths []secrets.Path
+	var build func(key string, path secrets.Path, v any) tnode
+	build = func(key string, path secrets.Path, v any) tnode {
 		switch x := v.(type) {
 		case string:
 			if !hasTemplate(x) {
@@ -63,6 +72,19 @@ func compileTemplate(env *guard.Env, with map[string]any, refCheck func(string) 
 			for _, p := range parts {
 				if !p.isExpr {
 					n.parts = append(n.parts, tpart{text: p.text})
+					continue
+				}
+				name, isRef, rerr := secrets.ParseRef(p.text)
+				switch {
+				case rerr != nil:
+					errs = append(errs, templateError{key, rerr.Error()})
+					return tnode{}
+				case isRef && !allowSecrets:
+					errs = append(errs, templateError{key, secrets.OutsideWith})
+					return tnode{}
+				case isRef:
+					n.parts = append(n.parts, tpart{text: secrets.Marker(name)})
+					n.secret = true
 					continue
 				}
 				if paths, perr := env.Paths(p.text); perr == nil {
@@ -80,6 +102,9 @@ func compileTemplate(env *guard.Env, with map[string]any, refCheck func(string) 
 				}
 				n.parts = append(n.parts, tpart{prg: prg})
 			}
+			if n.secret {
+				paths = append(paths, append(secrets.Path(nil), path...))
+			}
 			if len(n.parts) == 1 && n.parts[0].prg != nil {
 				return tnode{kind: tExpr, prg: n.parts[0].prg}
 			}
@@ -87,7 +112,7 @@ func compileTemplate(env *guard.Env, with map[string]any, refCheck func(string) 
 		case []any:
 			n := tnode{kind: tList}
 			for i, e := range x {
-				n.list = append(n.list, build(fmt.Sprintf("%s[%d]", key, i), e))
+				n.list = append(n.list, build(fmt.Sprintf("%s[%d]", key, i), append(path[:len(path):len(path)], fmt.Sprint(i)), e))
 			}
 			return n
 		case map[string]any:
@@ -97,13 +122,14 @@ func compileTemplate(env *guard.Env, with map[string]any, refCheck func(string) 
 				if key != "" {
 					sub = key + "." + k
 				}
-				n.fields[k] = build(sub, x[k])
+				n.fields[k] = build(sub, append(path[:len(path):len(path)], k), x[k])
 			}
 			return n
 		}
 		return tnode{kind: tLiteral, literal: v}
 	}
-	t := &Template{root: build("", with)}
+	t := &Template{root: build("", nil, with)}
+	t.secrets = paths
 	return t, errs
 }
 
@@ -171,7 +197,13 @@ func (n tnode) eval(vars map[string]any) (any, error) {
 			if err != nil {
 				return nil, fmt.Errorf("${{ %s }}: %w", p.prg.Expr, err)
 			}
-			b.WriteString(toText(v))
+			text := toText(v)
+			if n.secret && secrets.HasMarker(text) {
+				// The activity resolves every reference in this string:
+				// a value from an alert or a param must not add one.
+				return nil, fmt.Errorf("${{ %s }}: its value holds \"${{\", which is not allowed next to a secret reference", p.prg.Expr)
+			}
+			b.WriteString(text)
 		}
 		return b.String(), nil
 	case tList:
@@ -209,6 +241,15 @@ func toText(v any) string {
 		return fmt.Sprintf("%v", x)
 	}
 	return fmt.Sprint(v)
+}
+
+// SecretPaths lists where the rendered with: holds secret references, for
+// the activity to resolve (actions.Request.Secrets).
+func (t *Template) SecretPaths() []secrets.Path {
+	if t == nil {
+		return nil
+	}
+	return t.secrets
 }
 
 // Programs returns how many compiled expressions the template holds.

@@ -15,10 +15,13 @@ import (
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
+	"github.com/firebreak-ops/firebreak/internal/secrets/kubesecret"
 	"github.com/firebreak-ops/firebreak/internal/testenv"
 )
 
@@ -48,6 +51,7 @@ func TestHelmChart(t *testing.T) {
 	v, _ := yaml.Marshal(map[string]any{
 		"runbooks": map[string]string{"extra.yaml": string(runbook)},
 		"config":   map[string]any{"prometheus": map[string]any{"url": "http://prometheus.monitoring:9090"}},
+		"secrets":  map[string]any{"kubernetes": map[string]any{"names": []string{"checkout-api"}}},
 	})
 	os.WriteFile(values, v, 0o600)
 	out, err := exec.Command(helm, "template", "fb", "../deploy/helm/firebreak", "--namespace", "firebreak", "-f", values).CombinedOutput()
@@ -99,14 +103,21 @@ func TestHelmChart(t *testing.T) {
 				t.Errorf("rendered firebreak.yaml: %v\n%s", err, data["firebreak.yaml"])
 			}
 		}
-		_, err = ri.Create(ctx, &obj, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"})
+		opts := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}
+		switch gvk.Kind {
+		case "ServiceAccount", "Role", "RoleBinding":
+			// Created for real: the secrets check below impersonates the
+			// chart's service account.
+			opts.DryRun = nil
+		}
+		_, err = ri.Create(ctx, &obj, opts)
 		if err != nil {
 			t.Errorf("%s %s rejected: %v", gvk.Kind, obj.GetName(), err)
 		}
 		kinds[gvk.Kind]++
 	}
 	for kind, n := range map[string]int{"Deployment": 2, "Service": 1, "ConfigMap": 1, "ServiceAccount": 1,
-		"ClusterRole": 1, "ClusterRoleBinding": 1, "PodDisruptionBudget": 2} {
+		"ClusterRole": 1, "ClusterRoleBinding": 1, "PodDisruptionBudget": 2, "Role": 1, "RoleBinding": 1} {
 		if kinds[kind] != n {
 			t.Errorf("chart rendered %d %s, want %d (all: %v)", kinds[kind], kind, n, kinds)
 		}
@@ -114,8 +125,47 @@ func TestHelmChart(t *testing.T) {
 	if !strings.Contains(string(out), "--runbooks=/etc/firebreak/runbook-extra.yaml") || !strings.Contains(string(out), "--role=worker") {
 		t.Error("deployments do not load the extra runbook or set their roles")
 	}
-	// Nothing was created for real.
+	if strings.Count(string(out), "FIREBREAK_PAYLOAD_KEY_FILE") != 2 || strings.Count(string(out), "key: \"payload-keys.yaml\"") != 2 {
+		t.Error("deployments do not mount the payload key file from the Secret")
+	}
+	checkChartSecretsRole(t, kube)
+	// Nothing else was created for real.
 	if deps, _ := kube.Clientset.AppsV1().Deployments("firebreak").List(ctx, metav1.ListOptions{}); len(deps.Items) != 0 {
 		t.Fatalf("dry run created %d deployments", len(deps.Items))
+	}
+}
+
+// checkChartSecretsRole impersonates the chart's service account on the
+// real kube-apiserver (RBAC on): the Kubernetes secret provider reads the
+// Secret named in secrets.kubernetes.names, and may not read another.
+func checkChartSecretsRole(t *testing.T, kube *testenv.KubeEnv) {
+	t.Helper()
+	ctx := context.Background()
+	for name, value := range map[string]string{"checkout-api": "kube-held-s3cret", "payments-db": "not-for-firebreak"} {
+		_, err := kube.Clientset.CoreV1().Secrets("firebreak").Create(ctx, &corev1.Secret{
+			ObjectMeta: metav1.ObjectMeta{Name: name}, StringData: map[string]string{"token": value},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	sa := rest.CopyConfig(kube.Config)
+	sa.Impersonate = rest.ImpersonationConfig{UserName: "system:serviceaccount:firebreak:fb"}
+	provider := kubesecret.New("firebreak", func() (*rest.Config, error) { return sa, nil })
+	store := secrets.NewStore(secrets.Env{Getenv: func(string) (string, bool) { return "", false }}, provider)
+	if v, err := store.Resolve(ctx, "checkout-api"); err != nil || v != "kube-held-s3cret" {
+		t.Errorf("checkout-api as the chart's service account: %q, %v", v, err)
+	}
+	if v, err := store.Resolve(ctx, "checkout-api/token"); err != nil || v != "kube-held-s3cret" {
+		t.Errorf("checkout-api/token: %q, %v", v, err)
+	}
+	_, err := store.Resolve(ctx, "payments-db")
+	if err == nil || !strings.Contains(err.Error(), "may not get Secret payments-db in namespace firebreak") || strings.Contains(err.Error(), "not-for-firebreak") {
+		t.Errorf("a Secret the chart does not name: %v, want Forbidden without its value", err)
+	}
+	// Configuration credentials come through the same providers.
+	cfg := &config.Config{Slack: config.Slack{BotToken: `${{ secret("checkout-api") }}`}}
+	if err := cfg.ResolveSecrets(ctx, store); err != nil || cfg.Slack.BotToken != "kube-held-s3cret" {
+		t.Errorf("slack.botToken from a Kubernetes Secret: %q, %v", cfg.Slack.BotToken, err)
 	}
 }

@@ -35,6 +35,11 @@ func TestServeRoles(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "set apiToken (FIREBREAK_API_TOKEN) or principals") {
 		t.Fatalf("serve --role api without authentication: %v\n%s", err, out)
 	}
+	// Without payload keys serve refuses too, unless told to store in clear.
+	out, err = exec.Command(bin, "serve", "--role", "worker", "--temporal-address", eng.FrontendAddress()).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "no payload encryption keys: set encryption.keyFile") {
+		t.Fatalf("serve without payload keys: %v\n%s", err, out)
+	}
 	start("worker")
 	start("api", "--listen", fmt.Sprintf("127.0.0.1:%d", port), "--insecure-no-auth")
 	a := &api{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)}
@@ -90,6 +95,8 @@ func serve(t *testing.T, bin, frontend, role string, extra ...string) *exec.Cmd 
 	t.Helper()
 	args := append([]string{"serve", "--role", role, "--temporal-address", frontend, "--namespace", "default"}, extra...)
 	cmd := exec.Command(bin, args...)
+	// The same payload key as the test's own clients.
+	cmd.Env = append(os.Environ(), "FIREBREAK_PAYLOAD_KEY_FILE="+testenv.KeyFile(t))
 	logFile, _ := os.Create(filepath.Join(t.TempDir(), role+".log"))
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {

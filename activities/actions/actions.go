@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 )
 
 // Names of the built-in actions. Each is registered as an activity under
@@ -140,6 +142,10 @@ type Request struct {
 	Step    string         `json:"step"`
 	With    map[string]any `json:"with,omitempty"`
 	DryRun  bool           `json:"dryRun,omitempty"`
+	// Secrets are the places in With whose strings hold secret
+	// references; the activity resolves them right before the call (see
+	// package secrets). Nothing else in With is ever resolved.
+	Secrets []secrets.Path `json:"secrets,omitempty"`
 }
 
 // IdempotencyKey identifies one step of one run, for target APIs that

@@ -3,12 +3,15 @@ package plan
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/robfig/cron/v3"
 
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -195,6 +198,14 @@ func (e *Experiment) checkProbes(add func(source.Pos, string, ...any)) {
 			u, err := url.Parse(p.HTTP.URL)
 			if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 				add(p.HTTP.Pos.Of("url"), "%s.http.url must be an absolute http or https URL, not %q", where, p.HTTP.URL)
+			}
+			if secrets.HasMarker(p.HTTP.URL) {
+				add(p.HTTP.Pos.Of("url"), "%s.http.url: a secret may only be sent in a header (${{ secret(\"name\") }} in http.headers)", where)
+			}
+			for _, k := range slices.Sorted(maps.Keys(p.HTTP.Headers)) {
+				if _, _, err := secrets.Canonical(p.HTTP.Headers[k]); err != nil {
+					add(p.HTTP.Pos.Of("headers."+k), "%s.http.headers.%s: %v", where, k, err)
+				}
 			}
 		case p.Kubernetes != nil:
 			k := p.Kubernetes

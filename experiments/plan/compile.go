@@ -7,6 +7,7 @@ import (
 	"github.com/google/cel-go/cel"
 
 	"github.com/firebreak-ops/firebreak/internal/guard"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -118,6 +119,10 @@ func Compile(e *Experiment) (*Plan, error) {
 }
 
 func compileExpr(file string, env *guard.Env, x source.Expr, what string, errs *source.Errors) *guard.Program {
+	if secrets.Mentioned(x.Text) {
+		errs.Add(file, x.Pos, "%s: %s", what, secrets.OutsideWith)
+		return nil
+	}
 	prg, err := env.Compile(x.Text, guard.Bool)
 	if err != nil {
 		if ce, ok := err.(*guard.CompileError); ok {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/firebreak-ops/firebreak/internal/codec"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
@@ -87,6 +88,9 @@ func TemporalError(err error) error {
 	var deadline *serviceerror.DeadlineExceeded
 	var exhausted *serviceerror.ResourceExhausted
 	switch {
+	case codec.IsKeyError(err):
+		// The payload key is wrong or missing: say which; it names ids only.
+		return &Error{Kind: Unavailable, Msg: "stored data cannot be decrypted: " + err.Error(), Cause: err}
 	case errors.As(err, &unavailable):
 		return &Error{Kind: Unavailable, Msg: "temporal is unavailable; retry later", Cause: err}
 	case errors.As(err, &deadline), errors.As(err, &exhausted), errors.Is(err, context.DeadlineExceeded):

@@ -41,6 +41,10 @@ const (
 	AutomationResume Verb = "automation.resume"
 
 	AuditRead Verb = "audit.read"
+
+	// HistoriesRead lets the codec endpoint decrypt (and encrypt)
+	// Temporal payloads, so the Web UI shows histories in clear.
+	HistoriesRead Verb = "histories.read"
 )
 
 // Public marks a route anyone may call (health, readiness, metrics), and
@@ -58,19 +62,20 @@ var Verbs = []Verb{
 	ChaosRead, ChaosDryRun, ChaosRun, ChaosHalt, ChaosResume,
 	GamedaysManage, GamedaysTrigger,
 	AutomationRead, AutomationPause, AutomationResume,
-	AuditRead,
+	AuditRead, HistoriesRead,
 }
 
 // ResponderVerbs is what every signed-in person may do when the
 // configuration defines no roles: read, run and dry-run runbooks, decide
-// and cancel runs, run incidents, dry-run experiments, and stop things (halt chaos, pause
-// automation, abort an experiment). Lifting a halt, resuming automation,
+// and cancel runs, run incidents, dry-run experiments, stop things (halt chaos, pause
+// automation, abort an experiment), and read histories in the Web UI. Lifting a halt, resuming automation,
 // running chaos, managing or triggering game days and reading the audit
 // export need a role (or the operator token).
 var ResponderVerbs = []Verb{
 	RunsRead, RunsStart, RunsDryRun, RunsApprove, RunsCancel,
 	IncidentsRead, IncidentsDeclare, IncidentsCommand, IncidentsPage,
 	ChaosRead, ChaosDryRun, ChaosHalt, AutomationRead, AutomationPause,
+	HistoriesRead,
 }
 
 // Role grants verbs to the people it names. API principals are matched

@@ -34,11 +34,13 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/audit"
 	"github.com/firebreak-ops/firebreak/internal/automation"
 	"github.com/firebreak-ops/firebreak/internal/chaos"
+	"github.com/firebreak-ops/firebreak/internal/codec"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/incidents"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
 	"github.com/firebreak-ops/firebreak/internal/ingress/chaosapi"
+	"github.com/firebreak-ops/firebreak/internal/ingress/codecserver"
 	"github.com/firebreak-ops/firebreak/internal/ingress/incidentapi"
 	pagerdutyin "github.com/firebreak-ops/firebreak/internal/ingress/pagerduty"
 	slackin "github.com/firebreak-ops/firebreak/internal/ingress/slack"
@@ -127,6 +129,11 @@ type Options struct {
 	// --insecure-no-auth`. /readyz says so, and webhooks without
 	// credentials of their own accept requests only then.
 	Open bool
+	// Codec is the keyring payloads are encrypted with (nil: encryption
+	// off); the API serves it at /v1/codec for the Temporal Web UI, whose
+	// browsers may call it from CodecOrigins.
+	Codec        *codec.Keyring
+	CodecOrigins []string
 }
 
 // CheckAuth refuses to serve the API without authentication unless the
@@ -204,7 +211,8 @@ func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 			Token: cfg.PagerDuty.Token, APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
 			RoutingKey: cfg.PagerDuty.RoutingKey, From: cfg.PagerDuty.From, HTTP: httpClient,
 		},
-		Report: PostmortemConfig(cfg),
+		Report:  PostmortemConfig(cfg),
+		Secrets: SecretStore(cfg),
 	}
 }
 
@@ -333,6 +341,9 @@ func NewAPI(o Options) (*ingress.API, *Services) {
 		am.Open = o.Open
 	}
 	alertmanager.Register(api, svc.Router, am)
+	if o.Codec != nil {
+		codecserver.Register(api, o.Codec, o.CodecOrigins)
+	}
 	pagerdutyin.Register(api, svc.Router, svc.Incidents, &automation.Deliveries{Client: o.Client}, o.Config.PagerDuty.WebhookSecrets)
 	slackin.Register(api, slackin.Services{Runs: svc.Runs, Chaos: svc.Chaos, Incidents: svc.Incidents},
 		slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL, Policy: policy})
@@ -353,6 +364,9 @@ func Run(ctx context.Context, o Options) error {
 	}
 	if o.Role != RoleAPI && o.Role != RoleWorker && o.Role != RoleAll {
 		return fmt.Errorf("--role must be api, worker or all, not %q", o.Role)
+	}
+	if err := CheckPayloadKeys(ctx, o.Client, o.Namespace); err != nil {
+		return err
 	}
 	var w worker.Worker
 	if o.Role != RoleAPI {

@@ -61,6 +61,7 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(
 		newDevCmd(g),
 		newServeCmd(g),
+		newKeysCmd(g),
 		newValidateCmd(g),
 		newRunCmd(g),
 		newRunsCmd(g),

@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -18,8 +20,10 @@ import (
 
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/app"
+	"github.com/firebreak-ops/firebreak/internal/codec"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/engine"
+	"github.com/firebreak-ops/firebreak/internal/ingress/codecserver"
 	"github.com/firebreak-ops/firebreak/runbooks"
 )
 
@@ -30,6 +34,8 @@ type serverFlags struct {
 	exps       []string
 	logLevel   string
 	insecure   bool
+	// plain turns payload encryption off (--no-payload-encryption).
+	plain bool
 }
 
 // open decides whether the API runs without authentication: only when no
@@ -73,6 +79,58 @@ func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringArrayVar(&f.exps, "experiments", nil, "extra chaos experiment or game day directory or file (repeatable), added to the built-in catalog")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
 	cmd.Flags().BoolVar(&f.insecure, "insecure-no-auth", false, "serve the API without authentication (never in production; logs a warning and says so on /readyz)")
+	cmd.Flags().BoolVar(&f.plain, "no-payload-encryption", false, "store workflow inputs, results and memos in Temporal in clear (default: encrypted with encryption.keyFile)")
+}
+
+// secure resolves the configuration's secret references and loads the
+// payload keys (devDir: where dev keeps its own). It returns the keyring
+// (nil: encryption off) and the client options' codec.
+func (f *serverFlags) secure(ctx context.Context, cfg *config.Config, devDir string, logger *slog.Logger) (*codec.Keyring, error) {
+	store := app.SecretStore(cfg)
+	if err := cfg.ResolveSecrets(ctx, store); err != nil {
+		return nil, err
+	}
+	if f.plain {
+		cfg.Encryption.Disabled = true
+	}
+	keys, created, err := app.PayloadKeys(ctx, cfg, store, devDir)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case keys == nil:
+		logger.Warn("payload encryption is OFF: workflow inputs, results and memos are stored in Temporal in clear")
+	case created:
+		logger.Info("created a payload key file; back it up, histories cannot be read without it", "file", filepath.Join(devDir, app.DevKeyFile), "key", keys.Active())
+	default:
+		logger.Debug("payloads encrypted", "activeKey", keys.Active(), "keys", len(keys.IDs()))
+	}
+	return keys, nil
+}
+
+// browserURL is how a browser on this machine reaches an API listening
+// on addr.
+func browserURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
+}
+
+// uiOrigins are the origins the embedded Web UI's pages have.
+func uiOrigins(uiURL string) []string {
+	if uiURL == "" {
+		return nil
+	}
+	out := []string{uiURL}
+	if u, err := url.Parse(uiURL); err == nil && u.Hostname() == "127.0.0.1" {
+		out = append(out, "http://"+net.JoinHostPort("localhost", u.Port()))
+	}
+	return out
 }
 
 // loadCatalog returns the built-in catalog plus extra paths; any invalid
@@ -147,6 +205,17 @@ func newDevCmd(g *globals) *cobra.Command {
 			}
 			ctx, stop := signalContext()
 			defer stop()
+			if err := os.MkdirAll(dataDir, 0o750); err != nil {
+				return err
+			}
+			keys, err := f.secure(ctx, cfg, dataDir, logger)
+			if err != nil {
+				return err
+			}
+			codecEndpoint := ""
+			if keys != nil {
+				codecEndpoint = browserURL(f.listen) + codecserver.Path
+			}
 			eng, err := engine.Start(ctx, engine.Config{
 				DataDir:          dataDir,
 				Port:             temporalPort,
@@ -154,6 +223,7 @@ func newDevCmd(g *globals) *cobra.Command {
 				Namespace:        "default",
 				SearchAttributes: app.SearchAttributes(),
 				Logger:           logger.With("component", "temporal"),
+				CodecEndpoint:    codecEndpoint,
 			})
 			if err != nil {
 				return err
@@ -163,7 +233,11 @@ func newDevCmd(g *globals) *cobra.Command {
 					logger.Warn("stopping Temporal", "err", err)
 				}
 			}()
-			c, err := client.Dial(client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdkLogger(logger)})
+			copts := client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdkLogger(logger)}
+			if err := codec.Apply(&copts, keys); err != nil {
+				return err
+			}
+			c, err := client.Dial(copts)
 			if err != nil {
 				return fmt.Errorf("connecting to the embedded Temporal: %w", err)
 			}
@@ -171,6 +245,7 @@ func newDevCmd(g *globals) *cobra.Command {
 			err = app.Run(ctx, app.Options{
 				Role: app.RoleAll, Client: c, Namespace: eng.Namespace(), Catalog: cat, Experiments: exps, Config: cfg,
 				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(), DataDir: dataDir, Open: open,
+				Codec: keys, CodecOrigins: uiOrigins(eng.UIAddress()),
 				Ready: func(addr string) {
 					logger.Info("firebreak dev is ready",
 						"api", "http://"+addr, "temporal", eng.FrontendAddress(), "ui", eng.UIAddress(),
@@ -253,6 +328,13 @@ func newServeCmd(g *globals) *cobra.Command {
 			opts.Logger = sdkLogger(logger)
 			ctx, stop := signalContext()
 			defer stop()
+			keys, err := f.secure(ctx, cfg, "", logger)
+			if err != nil {
+				return fmt.Errorf("serve: %w", err)
+			}
+			if err := codec.Apply(&opts, keys); err != nil {
+				return err
+			}
 			c, err := client.DialContext(ctx, opts)
 			if err != nil {
 				return fmt.Errorf("connecting to Temporal at %s: %w", cfg.Temporal.Address, err)
@@ -264,6 +346,7 @@ func newServeCmd(g *globals) *cobra.Command {
 			return app.Run(ctx, app.Options{
 				Role: role, Client: c, Namespace: cfg.Temporal.Namespace, Catalog: cat, Experiments: exps, Config: cfg,
 				Listen: f.listen, Logger: logger, Open: open,
+				Codec: keys, CodecOrigins: cfg.Encryption.UIOrigins,
 			})
 		},
 	}

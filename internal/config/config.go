@@ -4,6 +4,7 @@
 package config
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/egress"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 	"github.com/firebreak-ops/firebreak/internal/source"
 )
 
@@ -52,6 +54,64 @@ type Config struct {
 	Incidents Incidents `yaml:"incidents"`
 	// Egress limits where http.request and HTTP probes may connect.
 	Egress Egress `yaml:"egress"`
+	// Secrets says where ${{ secret("name") }} references are looked up:
+	// those in runbooks and experiments, and those written in place of
+	// this file's own credentials.
+	SecretProviders Secrets `yaml:"secrets"`
+	// Encryption holds the keys Temporal payloads are encrypted with.
+	Encryption Encryption `yaml:"encryption"`
+}
+
+// Secret providers.
+const (
+	ProviderEnv        = "env"
+	ProviderFiles      = "files"
+	ProviderKubernetes = "kubernetes"
+)
+
+// Secrets configures the secret providers, asked in order; the first that
+// holds a secret wins. Without providers: env, then files when dir is
+// set, then kubernetes when kubernetes.namespace is set.
+type Secrets struct {
+	Providers []string `yaml:"providers"`
+	// Dir holds one file per secret, as Kubernetes mounts a Secret.
+	Dir        string            `yaml:"dir"`
+	Kubernetes SecretsKubernetes `yaml:"kubernetes"`
+}
+
+// SecretsKubernetes reads Secrets from one namespace of the cluster
+// kubernetes.kubeconfig reaches.
+type SecretsKubernetes struct {
+	Namespace string `yaml:"namespace"`
+}
+
+// ProviderList is Providers, or the default list.
+func (s Secrets) ProviderList() []string {
+	if len(s.Providers) > 0 {
+		return s.Providers
+	}
+	out := []string{ProviderEnv}
+	if s.Dir != "" {
+		out = append(out, ProviderFiles)
+	}
+	if s.Kubernetes.Namespace != "" {
+		out = append(out, ProviderKubernetes)
+	}
+	return out
+}
+
+// Encryption configures payload encryption. The keys come from KeyFile or
+// from the secret KeySecret names (its value in the key file format);
+// `firebreak dev` creates <data-dir>/payload-keys.yaml when neither is
+// set; `serve` refuses to start without keys unless Disabled.
+type Encryption struct {
+	KeyFile   string `yaml:"keyFile"`
+	KeySecret string `yaml:"keySecret"`
+	// Disabled stores payloads in clear (serve --no-payload-encryption).
+	Disabled bool `yaml:"disabled"`
+	// UIOrigins are the Temporal Web UI origins (https://temporal.example.com)
+	// allowed to call the codec endpoint from a browser.
+	UIOrigins []string `yaml:"uiOrigins"`
 }
 
 // Egress limits where requests whose URL comes from runbooks, experiments
@@ -224,6 +284,10 @@ func (c *Config) env() map[string]*string {
 		"FIREBREAK_ALERTMANAGER_USERNAME": &c.Alertmanager.Username,
 		"FIREBREAK_ALERTMANAGER_PASSWORD": &c.Alertmanager.Password,
 		"FIREBREAK_POSTMORTEM_DIR":        &c.Incidents.PostmortemDir,
+		"FIREBREAK_SECRETS_DIR":           &c.SecretProviders.Dir,
+		"FIREBREAK_SECRETS_NAMESPACE":     &c.SecretProviders.Kubernetes.Namespace,
+		"FIREBREAK_PAYLOAD_KEY_FILE":      &c.Encryption.KeyFile,
+		"FIREBREAK_PAYLOAD_KEY_SECRET":    &c.Encryption.KeySecret,
 	}
 }
 
@@ -263,6 +327,7 @@ func Load(path string, getenv func(string) string) (*Config, error) {
 		"FIREBREAK_PAGERDUTY_WEBHOOK_SECRETS": &c.PagerDuty.WebhookSecrets,
 		"FIREBREAK_EGRESS_ALLOW":              &c.Egress.Allow,
 		"FIREBREAK_EGRESS_DENY":               &c.Egress.Deny,
+		"FIREBREAK_SECRETS_PROVIDERS":         &c.SecretProviders.Providers,
 	} {
 		if v := getenv(name); v != "" {
 			*field = splitList(v)
@@ -376,6 +441,112 @@ func (c *Config) validate(path string) error {
 	}
 	if (c.Alertmanager.Username == "") != (c.Alertmanager.Password == "") {
 		return fmt.Errorf("config: %s and password must be set together", where("alertmanager.username", "FIREBREAK_ALERTMANAGER_USERNAME"))
+	}
+	return c.validateSecrets(where)
+}
+
+// validateSecrets checks the providers, the key source and every secret
+// reference written in place of a credential.
+func (c *Config) validateSecrets(where func(key, env string) string) error {
+	for i, p := range c.SecretProviders.ProviderList() {
+		switch p {
+		case ProviderEnv:
+		case ProviderFiles:
+			if c.SecretProviders.Dir == "" {
+				return fmt.Errorf("config: the files secret provider needs %s", where("secrets.dir", "FIREBREAK_SECRETS_DIR"))
+			}
+		case ProviderKubernetes:
+			if c.SecretProviders.Kubernetes.Namespace == "" {
+				return fmt.Errorf("config: the kubernetes secret provider needs %s", where("secrets.kubernetes.namespace", "FIREBREAK_SECRETS_NAMESPACE"))
+			}
+		default:
+			return fmt.Errorf("config: %s: unknown secret provider %q (env, files or kubernetes)", where(fmt.Sprintf("secrets.providers[%d]", i), "FIREBREAK_SECRETS_PROVIDERS"), p)
+		}
+	}
+	e := c.Encryption
+	if e.KeyFile != "" && e.KeySecret != "" {
+		return fmt.Errorf("config: %s and keySecret are two sources of the payload keys; set one", where("encryption.keyFile", "FIREBREAK_PAYLOAD_KEY_FILE"))
+	}
+	if e.KeySecret != "" {
+		if err := secrets.CheckName(e.KeySecret); err != nil {
+			return fmt.Errorf("config: %s: %v", where("encryption.keySecret", "FIREBREAK_PAYLOAD_KEY_SECRET"), err)
+		}
+	}
+	for _, f := range c.secretFields() {
+		if _, _, err := secretRef(*f.value); err != nil {
+			return fmt.Errorf("config: %s: %v", f.name, err)
+		}
+	}
+	return nil
+}
+
+// secretField is a credential the file or environment may give as a
+// secret reference.
+type secretField struct {
+	name  string
+	value *string
+}
+
+func (c *Config) secretFields() []secretField {
+	out := []secretField{
+		{"apiToken", &c.APIToken}, {"temporal.apiKey", &c.Temporal.APIKey},
+		{"slack.signingSecret", &c.Slack.SigningSecret}, {"slack.botToken", &c.Slack.BotToken},
+		{"pagerduty.token", &c.PagerDuty.Token}, {"pagerduty.routingKey", &c.PagerDuty.RoutingKey},
+		{"alertmanager.token", &c.Alertmanager.Token}, {"alertmanager.password", &c.Alertmanager.Password},
+	}
+	for i := range c.PagerDuty.WebhookSecrets {
+		out = append(out, secretField{fmt.Sprintf("pagerduty.webhookSecrets[%d]", i), &c.PagerDuty.WebhookSecrets[i]})
+	}
+	for i := range c.Principals {
+		out = append(out, secretField{fmt.Sprintf("%s[%d].token", c.principalsFrom, i), &c.Principals[i].Token})
+	}
+	return out
+}
+
+// secretRef reads a credential written as ${{ secret("name") }}: the whole
+// value must be the reference.
+func secretRef(v string) (string, bool, error) {
+	if !secrets.HasMarker(v) {
+		return "", false, nil
+	}
+	t := strings.TrimSpace(v)
+	if !strings.HasPrefix(t, "${{") || !strings.HasSuffix(t, "}}") {
+		return "", false, fmt.Errorf(`a secret reference must be the whole value: ${{ secret("name") }}`)
+	}
+	name, ok, err := secrets.ParseRef(t[3 : len(t)-2])
+	if err != nil {
+		return "", false, err
+	}
+	if !ok {
+		return "", false, fmt.Errorf(`only ${{ secret("name") }} may be used here`)
+	}
+	return name, true, nil
+}
+
+// ResolveSecrets replaces every credential written as a secret reference
+// with its value from r. Errors name the field and the secret, never a
+// value.
+func (c *Config) ResolveSecrets(ctx context.Context, r secrets.Resolver) error {
+	for _, f := range c.secretFields() {
+		name, ok, err := secretRef(*f.value)
+		if err != nil {
+			return fmt.Errorf("config: %s: %v", f.name, err)
+		}
+		if !ok {
+			continue
+		}
+		v, err := r.Resolve(ctx, name)
+		if err != nil {
+			return fmt.Errorf("config: %s: %w", f.name, err)
+		}
+		*f.value = v
+	}
+	seen := map[string]bool{}
+	for i, p := range c.Principals {
+		if seen[p.Token] {
+			return fmt.Errorf("config: %s[%d] (%s) reuses another principal's token", c.principalsFrom, i, p.Name)
+		}
+		seen[p.Token] = true
 	}
 	return nil
 }

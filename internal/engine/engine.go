@@ -42,6 +42,9 @@ type Config struct {
 	// server uses (no WAL, synchronous=FULL), for benchmarks that compare.
 	// Use a fresh DataDir: WAL mode, once set, stays in the file.
 	TemporalDefaults bool
+	// CodecEndpoint is the codec endpoint the Web UI decodes encrypted
+	// payloads with (Firebreak's /v1/codec); empty: none.
+	CodecEndpoint string
 }
 
 // Engine is a running embedded Temporal server.
@@ -140,7 +143,7 @@ func Start(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 
 	if ports.ui != 0 {
-		if err := e.startUI(ctx, cfg.Host, connectHost, ports.ui); err != nil {
+		if err := e.startUI(ctx, cfg.Host, connectHost, ports.ui, cfg.CodecEndpoint); err != nil {
 			_ = e.Stop()
 			return nil, err
 		}

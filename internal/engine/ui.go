@@ -15,13 +15,15 @@ import (
 // startUI starts the Temporal Web UI on bindHost:port in the background and
 // waits until it accepts connections. The UI assets are embedded in the
 // ui-server module, so nothing is fetched from the internet.
-func (e *Engine) startUI(ctx context.Context, bindHost, connectHost string, port int) error {
+// codecEndpoint, when set, is where the UI's browser decodes encrypted
+// payloads.
+func (e *Engine) startUI(ctx context.Context, bindHost, connectHost string, port int, codecEndpoint string) error {
 	// uiserver.Server.Start exits the process (echo's Logger.Fatal) when it
 	// cannot listen, so make sure the port is still free right before.
 	if err := checkPortFree(bindHost, port); err != nil {
 		return fmt.Errorf("temporal UI port %d is already in use: %w", port, err)
 	}
-	ui, err := newUIServer(&uiconfig.Config{
+	cfg := &uiconfig.Config{
 		TemporalGRPCAddress: e.frontend,
 		Host:                bindHost,
 		Port:                port,
@@ -37,7 +39,15 @@ func (e *Engine) startUI(ctx context.Context, bindHost, connectHost string, port
 		NotifyOnNewVersion: false,
 		// RefreshInterval stays 0: a refresh loop would log via the
 		// standard library logger on every reload.
-	})
+	}
+	if codecEndpoint != "" {
+		// The browser calls Firebreak's codec endpoint itself, with its
+		// cookies (credentials) so a signed-in session is recognized.
+		cfg.Codec.Endpoint = codecEndpoint
+		cfg.Codec.IncludeCredentials = true
+		cfg.Codec.DefaultErrorMessage = "Firebreak could not decrypt this payload: is the Firebreak API running, and may you read histories (histories.read)?"
+	}
+	ui, err := newUIServer(cfg)
 	if err != nil {
 		return err
 	}

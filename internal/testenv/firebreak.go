@@ -17,6 +17,7 @@ import (
 
 	"github.com/firebreak-ops/firebreak/experiments"
 	"github.com/firebreak-ops/firebreak/internal/app"
+	"github.com/firebreak-ops/firebreak/internal/codec"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/engine"
 	"github.com/firebreak-ops/firebreak/runbooks"
@@ -59,13 +60,24 @@ func EngineOn(t testing.TB, dataDir string, port int) *engine.Engine {
 	return e
 }
 
-// Client dials the engine.
+// Client dials the engine, encrypting payloads with Keyring.
 func Client(t testing.TB, e *engine.Engine) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{
+	return ClientWith(t, e, Keyring(t))
+}
+
+// ClientWith dials the engine with a keyring of the test's choosing (nil:
+// payloads in clear).
+func ClientWith(t testing.TB, e *engine.Engine, k *codec.Keyring) client.Client {
+	t.Helper()
+	opts := client.Options{
 		HostPort: e.FrontendAddress(), Namespace: e.Namespace(),
 		Logger: sdklog.NewStructuredLogger(Logger(t)),
-	})
+	}
+	if err := codec.Apply(&opts, k); err != nil {
+		t.Fatal(err)
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		t.Fatalf("dialing Temporal: %v", err)
 	}
@@ -100,6 +112,10 @@ type Options struct {
 	Role        string
 	// Logger receives the worker's and API's logs (default: Logger(t)).
 	Logger *slog.Logger
+	// Plain stores payloads in clear; by default they are encrypted with
+	// Keyring (or Keys), as `firebreak dev` and `serve` do.
+	Plain bool
+	Keys  *codec.Keyring
 }
 
 // StartFirebreak runs a worker and the API against the engine.
@@ -119,7 +135,14 @@ func StartFirebreak(t testing.TB, e *engine.Engine, o Options) *Firebreak {
 		}
 		o.Catalog = cat
 	}
-	c := Client(t, e)
+	keys := o.Keys
+	if keys == nil {
+		keys = Keyring(t)
+	}
+	if o.Plain {
+		keys = nil
+	}
+	c := ClientWith(t, e, keys)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -135,6 +158,7 @@ func StartFirebreak(t testing.TB, e *engine.Engine, o Options) *Firebreak {
 		f.done <- app.Run(ctx, app.Options{
 			Role: o.Role, Client: c, Namespace: e.Namespace(), Catalog: o.Catalog, Experiments: o.Experiments, Config: o.Config,
 			Listener: ln, Logger: logger, UIURL: e.UIAddress(),
+			Codec: keys, CodecOrigins: []string{e.UIAddress()},
 			// Like `firebreak dev` on loopback: open when no token or
 			// principal is configured.
 			Open:  o.Config.APIToken == "" && len(o.Config.Principals) == 0,

@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/firebreak-ops/firebreak/internal/codec"
 	"github.com/firebreak-ops/firebreak/internal/engine"
 	"github.com/firebreak-ops/firebreak/internal/names"
 )
@@ -34,7 +35,14 @@ var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func captureHistories(t testing.TB, e *engine.Engine, dir string) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	c, err := client.Dial(client.Options{HostPort: e.FrontendAddress(), Namespace: e.Namespace(), Logger: sdklog.NewStructuredLogger(Logger(t))})
+	// The test's keyring decrypts, so the captured histories are plain,
+	// as the replayer reads them.
+	opts := client.Options{HostPort: e.FrontendAddress(), Namespace: e.Namespace(), Logger: sdklog.NewStructuredLogger(Logger(t))}
+	if err := codec.Apply(&opts, Keyring(t)); err != nil {
+		t.Logf("capture histories: %v", err)
+		return
+	}
+	c, err := client.Dial(opts)
 	if err != nil {
 		t.Logf("capture histories: %v", err)
 		return

@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +37,7 @@ import (
 	"github.com/firebreak-ops/firebreak/activities"
 	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/app"
+	"github.com/firebreak-ops/firebreak/internal/codec"
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/engine"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
@@ -180,7 +182,7 @@ func main() {
 	devBin := flag.String("firebreak", "bin/firebreak", "binary whose `dev` start-up and idle RSS are measured (empty: skip)")
 	flag.BoolVar(&withChaos, "chaos", true, "measure the chaos halt on a real kube-apiserver (needs make kube-bins)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the throughput phase")
-	only := flag.String("only", "", "comma-separated phases to measure (throughput,latency,storm,slack,cel,engine,dev,chaos); empty: all")
+	only := flag.String("only", "", "comma-separated phases to measure (throughput,latency,storm,slack,cel,engine,dev,chaos,codec); empty: all")
 	flag.Parse()
 	for _, p := range strings.Split(*only, ",") {
 		if p != "" {
@@ -196,7 +198,6 @@ func main() {
 
 func run(out string, runs int, quick bool, devBin string) error {
 	ctx := context.Background()
-	quiet := slog.New(slog.DiscardHandler)
 	dir, err := os.MkdirTemp("", "firebreak-bench-")
 	if err != nil {
 		return err
@@ -208,73 +209,12 @@ func run(out string, runs int, quick bool, devBin string) error {
 	if measure("engine") {
 		b.fail("engine", b.engineRates())
 	}
-	eng, err := engine.Start(ctx, engine.Config{DataDir: dir, SearchAttributes: app.SearchAttributes(), Logger: quiet})
-	if err != nil {
-		return err
-	}
-	defer eng.Stop()
-	c, err := client.Dial(client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)})
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-
-	b.c = c
-
-	// The bare engine: a one-activity workflow on its own task queue.
-	bw := worker.New(c, "bench-bare", worker.Options{})
-	bw.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: "BareWorkflow"})
-	bw.RegisterActivityWithOptions(func(ctx context.Context) error {
-		info := activity.GetInfo(ctx)
-		b.bare.mark(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
-		return nil
-	}, activity.RegisterOptions{Name: "bare.touch"})
-	if err := bw.Start(); err != nil {
-		return err
-	}
-	defer bw.Stop()
-
-	// Firebreak: its worker (with the log action timed) and its API.
 	cfg := &config.Config{Slack: config.Slack{SigningSecret: benchSigningSecret}}
-	handlers := activities.Handlers(app.Deps(cfg, quiet))
-	logAction := handlers[actions.Log]
-	handlers[actions.Log] = func(ctx context.Context, req actions.Request) (any, error) {
-		b.fb.mark(req.RunID, activity.GetInfo(ctx).WorkflowExecution.RunID)
-		return logAction(ctx, req)
-	}
-	fw := worker.New(c, names.TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
-	app.Register(fw, handlers)
-	if err := fw.Start(); err != nil {
-		return err
-	}
-	var stopOnce sync.Once
-	stopFW := func() { stopOnce.Do(fw.Stop) }
-	defer stopFW()
-	cat, err := runbooks.Builtin()
+	stopFW, cleanup, err := b.start(ctx, dir, cfg, nil)
 	if err != nil {
 		return err
 	}
-	p := filepath.Join(dir, "bench.yaml")
-	if err := os.WriteFile(p, []byte(benchRunbook), 0o600); err != nil {
-		return err
-	}
-	if err := cat.LoadPath(p); err != nil {
-		return err
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	actx, stop := context.WithCancel(ctx)
-	defer stop()
-	ready := make(chan struct{})
-	go func() {
-		_ = app.Run(actx, app.Options{Role: app.RoleAPI, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg, Open: true,
-			Listener: ln, Logger: quiet, Ready: func(string) { close(ready) }})
-	}()
-	<-ready
-	b.api = "http://" + ln.Addr().String()
-	time.Sleep(time.Second) // workers polling
+	defer cleanup()
 
 	for _, p := range []struct {
 		name string
@@ -294,8 +234,11 @@ func run(out string, runs int, quick bool, devBin string) error {
 		b.fail("dev", b.dev(devBin))
 	}
 	if withChaos && measure("chaos") {
-		// Last: it replaces the worker with one that knows the cluster.
+		// It replaces the worker with one that knows the cluster.
 		b.fail("chaos", b.chaosHalt(cfg, stopFW))
+	}
+	if measure("codec") {
+		b.fail("codec", b.codecCost(dir))
 	}
 	b.webhookFigures()
 	res := Results{Machine: machine(), Runs: runs, Figures: b.figures}
@@ -309,6 +252,160 @@ func run(out string, runs int, quick bool, devBin string) error {
 	}
 	if len(b.errs) > 0 {
 		return fmt.Errorf("%d phase(s) had errors, measured on:\n  %s", len(b.errs), strings.Join(b.errs, "\n  "))
+	}
+	return nil
+}
+
+// start runs an embedded engine in a fresh directory under dir, the bare
+// workflow's worker, and Firebreak's worker and API on it, with payloads
+// encrypted when keys is set. It returns a function that stops
+// Firebreak's worker (for the chaos phase) and one that stops everything.
+func (b *bench) start(ctx context.Context, dir string, cfg *config.Config, keys *codec.Keyring) (stopFW, cleanup func(), err error) {
+	quiet := slog.New(slog.DiscardHandler)
+	var undo []func()
+	cleanup = func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	defer func() {
+		if err != nil {
+			cleanup()
+		}
+	}()
+	dir, err = os.MkdirTemp(dir, "engine-")
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := engine.Start(ctx, engine.Config{DataDir: dir, SearchAttributes: app.SearchAttributes(), Logger: quiet})
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, func() { _ = eng.Stop() })
+	opts := client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)}
+	if err := codec.Apply(&opts, keys); err != nil {
+		return nil, nil, err
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, c.Close)
+	b.c = c
+
+	// The bare engine: a one-activity workflow on its own task queue.
+	bw := worker.New(c, "bench-bare", worker.Options{})
+	bw.RegisterWorkflowWithOptions(bareWorkflow, workflow.RegisterOptions{Name: "BareWorkflow"})
+	bw.RegisterActivityWithOptions(func(ctx context.Context) error {
+		info := activity.GetInfo(ctx)
+		b.bare.mark(info.WorkflowExecution.ID, info.WorkflowExecution.RunID)
+		return nil
+	}, activity.RegisterOptions{Name: "bare.touch"})
+	if err := bw.Start(); err != nil {
+		return nil, nil, err
+	}
+	undo = append(undo, bw.Stop)
+
+	// Firebreak: its worker (with the log action timed) and its API.
+	handlers := activities.Handlers(app.Deps(cfg, quiet))
+	logAction := handlers[actions.Log]
+	handlers[actions.Log] = func(ctx context.Context, req actions.Request) (any, error) {
+		b.fb.mark(req.RunID, activity.GetInfo(ctx).WorkflowExecution.RunID)
+		return logAction(ctx, req)
+	}
+	fw := worker.New(c, names.TaskQueue, worker.Options{WorkflowPanicPolicy: worker.FailWorkflow})
+	app.Register(fw, handlers)
+	if err := fw.Start(); err != nil {
+		return nil, nil, err
+	}
+	var stopOnce sync.Once
+	stopFW = func() { stopOnce.Do(fw.Stop) }
+	undo = append(undo, stopFW)
+	cat, err := runbooks.Builtin()
+	if err != nil {
+		return nil, nil, err
+	}
+	p := filepath.Join(dir, "bench.yaml")
+	if err := os.WriteFile(p, []byte(benchRunbook), 0o600); err != nil {
+		return nil, nil, err
+	}
+	if err := cat.LoadPath(p); err != nil {
+		return nil, nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, nil, err
+	}
+	actx, stop := context.WithCancel(ctx)
+	ready, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = app.Run(actx, app.Options{Role: app.RoleAPI, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg, Open: true,
+			Listener: ln, Logger: quiet, Codec: keys, Ready: func(string) { close(ready) }})
+	}()
+	undo = append(undo, func() { stop(); <-done })
+	select {
+	case <-ready:
+	case <-done:
+		return nil, nil, fmt.Errorf("the API did not start")
+	}
+	b.api = "http://" + ln.Addr().String()
+	time.Sleep(time.Second) // workers polling
+	return stopFW, cleanup, nil
+}
+
+// codecCost measures the alert path twice more, each on a fresh engine
+// with its own bare baseline: payloads in clear, then encrypted with
+// AES-256-GCM (the default of dev and serve). The bench's other phases
+// run in clear.
+func (b *bench) codecCost(dir string) error {
+	key, err := codec.NewKey("bench")
+	if err != nil {
+		return err
+	}
+	keys, err := codec.NewKeyring("bench", key)
+	if err != nil {
+		return err
+	}
+	vals := map[string][2]float64{}
+	for _, v := range []struct {
+		name string
+		keys *codec.Keyring
+	}{{"in clear", nil}, {"encrypted", keys}} {
+		sub := &bench{bare: newStarts(), fb: newStarts(), runs: b.runs, quick: b.quick, hookLat: map[string][]float64{}, non200: map[string]int{}}
+		cfg := &config.Config{Slack: config.Slack{SigningSecret: benchSigningSecret}}
+		_, cleanup, err := sub.start(context.Background(), dir, cfg, v.keys)
+		if err != nil {
+			return err
+		}
+		err = sub.throughput()
+		if err == nil {
+			err = sub.latencyAt(10, 50)
+		}
+		cleanup()
+		if err != nil {
+			return fmt.Errorf("%s: %w", v.name, err)
+		}
+		for _, e := range sub.errs {
+			b.fail("codec "+v.name, errors.New(e))
+		}
+		var alerts, p99 Figure
+		for _, f := range sub.figures {
+			switch f.Name {
+			case "Firebreak: alerts/s into runs (webhook)":
+				alerts = f
+			case "Firebreak: alert → first action p99 (10/s)":
+				p99 = f
+			}
+		}
+		vals[v.name] = [2]float64{alerts.Value, p99.Value}
+		b.add(Figure{Name: "payloads " + v.name + ": alerts/s into runs", Value: alerts.Value, Unit: "alerts/s", BareRatio: alerts.BareRatio})
+		b.add(Figure{Name: "payloads " + v.name + ": alert → first action p99 (10/s)", Value: p99.Value, Unit: "ms", BareRatio: p99.BareRatio})
+	}
+	clear, enc := vals["in clear"], vals["encrypted"]
+	if clear[0] > 0 && clear[1] > 0 {
+		b.add(Figure{Name: "encryption's cost: alerts/s, encrypted ÷ in clear", Value: enc[0] / clear[0], Unit: "×"})
+		b.add(Figure{Name: "encryption's cost: p99 (10/s), encrypted ÷ in clear", Value: enc[1] / clear[1], Unit: "×"})
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/firebreak-ops/firebreak/experiments/plan"
 	"github.com/firebreak-ops/firebreak/internal/guard"
 	"github.com/firebreak-ops/firebreak/internal/names"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 	chaoswire "github.com/firebreak-ops/firebreak/workflows/wire/chaos"
 )
 
@@ -469,8 +471,8 @@ func (r *experimentRun) probe(phase string) map[string]any {
 	futures := make([]workflow.Future, len(probes))
 	for i := range probes {
 		p := &probes[i]
-		name, with := probeAction(p)
-		futures[i] = r.exec(name, "probe-"+p.Name, with, 30*time.Second, 2)
+		name, with, refs := probeAction(p)
+		futures[i] = r.execWith(name, "probe-"+p.Name, with, refs, 30*time.Second, 2)
 	}
 	vals := make(map[string]any, len(probes))
 	now := workflow.Now(r.ctx)
@@ -498,11 +500,15 @@ func (r *experimentRun) probe(phase string) map[string]any {
 	return vals
 }
 
-func probeAction(p *plan.Probe) (string, map[string]any) {
+// probeAction is the action and with: of a probe, and where its headers
+// hold secret references (written canonically, for the activity to
+// resolve).
+func probeAction(p *plan.Probe) (string, map[string]any, []secrets.Path) {
 	switch {
 	case p.Prometheus != nil:
-		return actions.PrometheusQuery, map[string]any{"query": p.Prometheus.Query}
+		return actions.PrometheusQuery, map[string]any{"query": p.Prometheus.Query}, nil
 	case p.HTTP != nil:
+		var refs []secrets.Path
 		with := map[string]any{"url": p.HTTP.URL, "expectedStatus": "any"}
 		if p.HTTP.Method != "" {
 			with["method"] = p.HTTP.Method
@@ -512,20 +518,26 @@ func probeAction(p *plan.Probe) (string, map[string]any) {
 			//workflowcheck:ignore builds a map
 			for k, v := range p.HTTP.Headers {
 				h[k] = v
+				if c, ok, err := secrets.Canonical(v); err == nil && ok {
+					h[k] = c
+					refs = append(refs, secrets.Path{"headers", k})
+				}
 			}
 			with["headers"] = h
+			// Sorted, so the activity input is the same on every replay.
+			slices.SortFunc(refs, func(a, b secrets.Path) int { return strings.Compare(a[1], b[1]) })
 		}
 		if p.HTTP.Timeout > 0 {
 			with["timeout"] = p.HTTP.Timeout.String()
 		}
-		return actions.HTTPRequest, with
+		return actions.HTTPRequest, with, refs
 	}
 	k := p.Kubernetes
 	with := map[string]any{"apiVersion": k.APIVersion, "kind": k.Kind, "name": k.Name}
 	if k.Namespace != "" {
 		with["namespace"] = k.Namespace
 	}
-	return actions.KubernetesGet, with
+	return actions.KubernetesGet, with, nil
 }
 
 // probeValue turns an action's output into the probe's CEL value and the
@@ -565,11 +577,16 @@ func (r *experimentRun) promValue(step, query string) (float64, error) {
 }
 
 func (r *experimentRun) exec(action, step string, with map[string]any, timeout time.Duration, attempts int32) workflow.Future {
+	return r.execWith(action, step, with, nil, timeout, attempts)
+}
+
+// execWith is exec for a with: holding secret references at refs.
+func (r *experimentRun) execWith(action, step string, with map[string]any, refs []secrets.Path, timeout time.Duration, attempts int32) workflow.Future {
 	actx := workflow.WithActivityOptions(r.ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: 500 * time.Millisecond, MaximumAttempts: attempts},
 	})
-	return workflow.ExecuteActivity(actx, action, actions.Request{RunID: r.state.ID, Runbook: r.state.Experiment, Step: step, With: with})
+	return workflow.ExecuteActivity(actx, action, actions.Request{RunID: r.state.ID, Runbook: r.state.Experiment, Step: step, With: with, Secrets: refs})
 }
 
 // action runs a runbook-style action once its retries are spent.

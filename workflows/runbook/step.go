@@ -100,7 +100,7 @@ func (r *runner) action(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire
 		RetryPolicy:         retry,
 		Summary:             sp.Name,
 	})
-	req := actions.Request{RunID: r.in.ID, Runbook: r.in.Runbook.Name(), Step: sp.Name, With: with, DryRun: r.in.DryRun}
+	req := actions.Request{RunID: r.in.ID, Runbook: r.in.Runbook.Name(), Step: sp.Name, With: with, DryRun: r.in.DryRun, Secrets: sp.With.SecretPaths()}
 	var res actions.Result
 	err = workflow.ExecuteActivity(actx, sp.Action, req).Get(actx, &res)
 	if err != nil {
