@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"slices"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/secrets"
 )
 
 func TestLoad(t *testing.T) {
@@ -98,4 +100,52 @@ func TestLoad(t *testing.T) {
 			}
 		})
 	}
+}
+
+func TestSecretReferencesInConfig(t *testing.T) {
+	env := map[string]string{
+		"FIREBREAK_SLACK_BOT_TOKEN": `${{ secret("slack-bot") }}`,
+		"FIREBREAK_SECRETS_DIR":     "/run/secrets",
+	}
+	c, err := config.Load("", func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.SecretProviders.ProviderList(); strings.Join(got, ",") != "env,files" {
+		t.Errorf("default providers %v", got)
+	}
+	r := fakeResolver{"slack-bot": "xoxb-resolved"}
+	if err := c.ResolveSecrets(context.Background(), r); err != nil || c.Slack.BotToken != "xoxb-resolved" {
+		t.Fatalf("resolved %q, %v", c.Slack.BotToken, err)
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"FIREBREAK_API_TOKEN": `Bearer ${{ secret("x") }}`}, `apiToken: a secret reference must be the whole value`},
+		{map[string]string{"FIREBREAK_API_TOKEN": `${{ secret("Bad Name") }}`}, `apiToken: secret name "Bad Name" is not valid`},
+		{map[string]string{"FIREBREAK_SECRETS_PROVIDERS": "vault"}, `unknown secret provider "vault"`},
+		{map[string]string{"FIREBREAK_SECRETS_PROVIDERS": "files"}, `the files secret provider needs FIREBREAK_SECRETS_DIR`},
+		{map[string]string{"FIREBREAK_PAYLOAD_KEY_FILE": "a", "FIREBREAK_PAYLOAD_KEY_SECRET": "b"}, `two sources of the payload keys`},
+	} {
+		_, err := config.Load("", func(k string) string { return tc.env[k] })
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.env, err, tc.want)
+		}
+	}
+	c, _ = config.Load("", func(k string) string {
+		return map[string]string{"FIREBREAK_API_TOKEN": `${{ secret("gone") }}`}[k]
+	})
+	if err := c.ResolveSecrets(context.Background(), r); err == nil || !strings.Contains(err.Error(), "apiToken: secret gone not found") {
+		t.Errorf("missing secret: %v", err)
+	}
+}
+
+type fakeResolver map[string]string
+
+func (f fakeResolver) Resolve(_ context.Context, name string) (string, error) {
+	if v, ok := f[name]; ok {
+		return v, nil
+	}
+	return "", &secrets.NotFoundError{Name: name, Providers: []string{"test"}}
 }
