@@ -87,10 +87,11 @@ func TemporalError(err error) error {
 	var unavailable *serviceerror.Unavailable
 	var deadline *serviceerror.DeadlineExceeded
 	var exhausted *serviceerror.ResourceExhausted
-	switch {
-	case codec.IsKeyError(err):
+	if text, ok := codec.KeyErrorText(err); ok {
 		// The payload key is wrong or missing: say which; it names ids only.
-		return &Error{Kind: Unavailable, Msg: "stored data cannot be decrypted: " + err.Error(), Cause: err}
+		return &Error{Kind: Unavailable, Msg: "stored data cannot be decrypted: " + text, Cause: err}
+	}
+	switch {
 	case errors.As(err, &unavailable):
 		return &Error{Kind: Unavailable, Msg: "temporal is unavailable; retry later", Cause: err}
 	case errors.As(err, &deadline), errors.As(err, &exhausted), errors.Is(err, context.DeadlineExceeded):

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/firebreak-ops/firebreak/internal/codec"
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 )
 
 func TestRunError(t *testing.T) {
@@ -61,6 +64,18 @@ func TestDisplayName(t *testing.T) {
 	} {
 		if got := tc.p.DisplayName(); got != tc.want {
 			t.Errorf("DisplayName(%+v) = %q, want %q", tc.p, got, tc.want)
+		}
+	}
+}
+
+// TestKeyErrorsAreClear: a payload key error that crossed gRPC as a status
+// reaches the caller as its own text, as Unavailable.
+func TestKeyErrorsAreClear(t *testing.T) {
+	ke := &codec.KeyError{KeyID: "k1", Held: []string{"k2"}}
+	for _, err := range []error{ke, status.Error(codes.FailedPrecondition, ke.Error())} {
+		var e *Error
+		if !errors.As(TemporalError(err), &e) || e.Kind != Unavailable || e.Msg != "stored data cannot be decrypted: "+ke.Error() {
+			t.Errorf("%v → %+v", err, e)
 		}
 	}
 }

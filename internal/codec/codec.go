@@ -112,14 +112,31 @@ func (e *KeyError) Error() string {
 		e.KeyID, strings.Join(e.Held, ", "))
 }
 
-// IsKeyError reports whether err, or the text of an error a gRPC layer
-// rebuilt from it, says a payload cannot be decrypted with the keyring.
+// IsKeyError reports whether err, or the status a gRPC layer made of it,
+// says a payload cannot be decrypted with the keyring.
 func IsKeyError(err error) bool {
+	_, ok := KeyErrorText(err)
+	return ok
+}
+
+// KeyErrorText returns a key error's own text, without the gRPC status
+// wrapping it crossed.
+func KeyErrorText(err error) (string, bool) {
 	var ke *KeyError
 	if errors.As(err, &ke) {
-		return true
+		return ke.Error(), true
 	}
-	return err != nil && (strings.Contains(err.Error(), "which the keyring does not hold") || strings.Contains(err.Error(), "does not decrypt this payload"))
+	if err == nil {
+		return "", false
+	}
+	msg := err.Error()
+	if s, ok := status.FromError(err); ok {
+		msg = s.Message()
+	}
+	if strings.Contains(msg, "which the keyring does not hold") || strings.Contains(msg, "does not decrypt this payload") {
+		return msg, true
+	}
+	return "", false
 }
 
 // Encode encrypts each payload with the active key.
