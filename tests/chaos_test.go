@@ -83,6 +83,18 @@ spec:
   recoveryTimeout: 60s
 ---
 apiVersion: firebreak/v1
+kind: Experiment
+metadata: {name: overlap}
+spec:
+  target: {namespaces: [shop], selector: {app: checkout}, mode: all}
+  blastRadius: {namespaces: [shop], allowAll: true}
+  fault: {kind: PodChaos, spec: {action: pod-failure}}
+  duration: 10m
+  interval: 30s
+  injectTimeout: 60s
+  recoveryTimeout: 60s
+---
+apiVersion: firebreak/v1
 kind: GameDay
 metadata: {name: chaos-tuesday, description: checkout game day}
 spec:
@@ -512,6 +524,49 @@ func TestChaosExperiments(t *testing.T) {
 		st := e.wait(ref.ID, 30*time.Second, done)
 		if st.Verdict != chaoswire.VerdictAborted || !strings.Contains(st.Reason, "enough") || len(e.podChaos()) != 0 {
 			t.Fatalf("verdict %s (%s), resources %v", st.Verdict, st.Reason, e.podChaos())
+		}
+		e.imagesRestored()
+	})
+
+	t.Run("overlapping pod-failures: the fault Chaos Mesh leaves is removed", func(t *testing.T) {
+		// Chaos Mesh's pod-failure saves the image it replaces; the second
+		// of two overlapping ones saves the first's pause image, and when
+		// the first recovers first, the second's recovery puts the pause
+		// image back for good. Firebreak's rollback finds and repairs it.
+		first := e.start("overlap", false)
+		e.wait(first.ID, 30*time.Second, injected)
+		// The controller patches from its informer cache: give it time to
+		// see the first swap, as any two experiments minutes apart do. (The
+		// experiment's name is short: Chaos Mesh keys the saved image by
+		// the resource's name only while the key fits in 63 characters.)
+		time.Sleep(2 * time.Second)
+		second := e.start("overlap", false)
+		e.wait(second.ID, 30*time.Second, injected)
+		saved := "chaos-mesh-" + chaoswire.ChaosResourceName(second.ID) + "-pod-failure-app-normal-image"
+		pods, err := e.kube.Clientset.CoreV1().Pods(e.ns).List(context.Background(), metav1.ListOptions{LabelSelector: "app=checkout"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pods.Items {
+			if p.DeletionTimestamp == nil && p.Annotations[saved] != p.Spec.Containers[0].Image {
+				t.Fatalf("setup: the second pod-failure should have saved the pause image on %s: annotations %v, image %q", p.Name, p.Annotations, p.Spec.Containers[0].Image)
+			}
+		}
+		for _, ref := range []chaos.ExperimentRef{first, second} {
+			if code := e.api.do("POST", "/v1/experiments/runs/"+url.PathEscape(ref.ID)+"/abort", map[string]string{"reason": "overlap test"}, nil); code != http.StatusAccepted {
+				t.Fatalf("abort: HTTP %d", code)
+			}
+			e.wait(ref.ID, 60*time.Second, done)
+		}
+		st := e.get(second.ID)
+		var detail string
+		for _, p := range st.Phases {
+			if p.Name == chaoswire.PhaseRollback {
+				detail = p.Detail
+			}
+		}
+		if !strings.Contains(detail, "Chaos Mesh had left the fault on") || strings.Count(detail, e.ns+"/checkout-") != 3 {
+			t.Errorf("the second run's rollback should have repaired all 3 pods: %q", detail)
 		}
 		e.imagesRestored()
 	})
