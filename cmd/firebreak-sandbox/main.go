@@ -46,7 +46,7 @@ Then:
   curl -X POST %s/crashloop/prod/checkout   # checkout crash-loops; KubePodCrashLooping fires
   bin/firebreak runs list                    # restart-deployment runs and heals it
   bin/firebreak chaos run pod-kill-checkout --wait    # a real pod-kill through Chaos Mesh
-  bin/firebreak incident declare sev2 "Checkout 5xx"    # then resolve it and read its postmortem (README "Sandbox")
+  bin/firebreak incident declare sev3 "Checkout latency"    # then resolve it and read its postmortem (README "Sandbox")
 Ctrl-C here stops everything and removes what the sandbox wrote.
 `, *firebreak, s.Config, s.ControlURL)
 	<-ctx.Done()

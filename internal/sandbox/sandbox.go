@@ -68,7 +68,7 @@ type Sandbox struct {
 	AlertToken string
 
 	dir, configDir string
-	ownConfigDir   bool
+	createdDir     string // the outermost directory of configDir Start made
 	metrics        *Metrics
 	srv            *http.Server
 	services       []*testenv.Service
@@ -96,9 +96,18 @@ func Start(ctx context.Context, opts Options) (s *Sandbox, err error) {
 	}
 	s.configDir = opts.ConfigDir
 	if s.configDir == "" {
-		s.configDir, s.ownConfigDir = filepath.Join(s.dir, "config"), true
-	} else if _, err := os.Stat(s.configDir); errors.Is(err, os.ErrNotExist) {
-		s.ownConfigDir = true
+		s.configDir = filepath.Join(s.dir, "config")
+	}
+	// Absolute: the paths it prints and writes are used from anywhere.
+	if s.configDir, err = filepath.Abs(s.configDir); err != nil {
+		return s, err
+	}
+	// Stop removes the outermost directory Start created, no more.
+	for d := s.configDir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) || d == filepath.Dir(d) {
+			break
+		}
+		s.createdDir = d
 	}
 	if err = os.MkdirAll(s.configDir, 0o700); err != nil {
 		return s, err
@@ -208,13 +217,14 @@ func (s *Sandbox) Stop() {
 	if s.Kube != nil {
 		s.Kube.Stop() // stops the Chaos Mesh controller too
 	}
-	if s.configDir != "" {
-		if s.ownConfigDir {
-			_ = os.RemoveAll(s.configDir)
-		} else {
-			_ = os.Remove(s.Config)
-			_ = os.Remove(s.Kubeconfig)
-		}
+	if s.Config != "" {
+		_ = os.Remove(s.Config)
+	}
+	if s.Kubeconfig != "" {
+		_ = os.Remove(s.Kubeconfig)
+	}
+	if s.createdDir != "" {
+		_ = os.RemoveAll(s.createdDir)
 	}
 	if s.dir != "" {
 		_ = os.RemoveAll(s.dir)

@@ -73,7 +73,7 @@ func TestSandbox(t *testing.T) {
 	sink := &alertSink{}
 	fb := httptest.NewServer(sink)
 	t.Cleanup(fb.Close)
-	cfgDir := filepath.Join(dir, "sandbox")
+	cfgDir := filepath.Join(dir, "state", "sandbox") // state/ too is the sandbox's to remove
 	cmd := exec.Command(bin, "--firebreak", fb.URL, "--config-dir", cfgDir)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -113,6 +113,9 @@ func TestSandbox(t *testing.T) {
 		if vars[k] == "" {
 			t.Fatalf("the sandbox printed no %s= line; it printed %v", k, vars)
 		}
+	}
+	if !filepath.IsAbs(vars["KUBECONFIG"]) {
+		t.Errorf("KUBECONFIG=%s: scripts need an absolute path", vars["KUBECONFIG"])
 	}
 	t.Logf("sandbox up in %s", time.Since(began).Round(100*time.Millisecond))
 	ctx := context.Background()
@@ -193,8 +196,8 @@ func TestSandbox(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the sandbox did not stop within 30s of Ctrl-C")
 	}
-	if _, err := os.Stat(cfgDir); !os.IsNotExist(err) {
-		t.Errorf("%s left behind: %v", cfgDir, err)
+	if _, err := os.Stat(filepath.Dir(cfgDir)); !os.IsNotExist(err) {
+		t.Errorf("%s left behind: %v", filepath.Dir(cfgDir), err)
 	}
 	if _, err := os.Stat(vars["KUBECONFIG"]); !os.IsNotExist(err) {
 		t.Errorf("%s left behind", vars["KUBECONFIG"])
