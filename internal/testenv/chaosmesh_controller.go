@@ -53,6 +53,8 @@ type ChaosMesh struct {
 	bin  string
 	dir  string
 	log  string
+	// scope is the one namespace it watches, or "" for the whole cluster.
+	scope string
 
 	mu     sync.Mutex
 	proc   *kubeProc
@@ -73,9 +75,25 @@ func ChaosMeshBinary() (string, error) {
 }
 
 // StartChaosMesh installs Chaos Mesh's CRDs in k (the same version as the
-// controller) and starts the real controller, waiting until it reconciles.
-// It stops with k (KubeEnv.Stop) or with Stop. Run one per cluster.
-func StartChaosMesh(k *KubeEnv) (*ChaosMesh, error) {
+// controller) and starts the real controller, cluster-scoped, waiting
+// until it reconciles. It stops with k (KubeEnv.Stop) or with Stop. Run
+// one per cluster.
+func StartChaosMesh(k *KubeEnv) (*ChaosMesh, error) { return startChaosMesh(k, "") }
+
+// StartChaosMeshIn is StartChaosMesh for one namespace (Chaos Mesh's
+// TARGET_NAMESPACE): it leaves every other namespace alone, so the
+// stand-in ChaosController can run beside it on the same cluster
+// (RunChaosController with that namespace skipped).
+func StartChaosMeshIn(k *KubeEnv, namespace string) (*ChaosMesh, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := k.EnsureNamespace(ctx, namespace); err != nil {
+		return nil, err
+	}
+	return startChaosMesh(k, namespace)
+}
+
+func startChaosMesh(k *KubeEnv, scope string) (*ChaosMesh, error) {
 	bin, err := ChaosMeshBinary()
 	if err != nil {
 		return nil, err
@@ -98,7 +116,7 @@ func StartChaosMesh(k *KubeEnv) (*ChaosMesh, error) {
 	if err := writeSelfSignedPair(filepath.Join(dir, "certs")); err != nil {
 		return nil, err
 	}
-	c := &ChaosMesh{kube: k, bin: bin, dir: dir, log: filepath.Join(k.dir, "chaos-controller-manager.log")}
+	c := &ChaosMesh{kube: k, bin: bin, dir: dir, log: filepath.Join(k.dir, "chaos-controller-manager.log"), scope: scope}
 	k.attach(c.Stop, c.Logs)
 	if err := c.Restart(); err != nil {
 		c.Stop()
@@ -159,8 +177,8 @@ func (c *ChaosMesh) Restart() error {
 		"NAMESPACE="+ChaosMeshNamespace,
 		"SECURITY_MODE=false",
 		"CHAOSD_SECURITY_MODE=false",
-		"CLUSTER_SCOPED=true",
-		"TARGET_NAMESPACE=",
+		fmt.Sprintf("CLUSTER_SCOPED=%t", c.scope == ""),
+		"TARGET_NAMESPACE="+c.scope,
 		// Every controller: a subset silently stops later kinds.
 		"ENABLED_CONTROLLERS=*",
 		// The handlers need the API server to call them; none is
@@ -229,8 +247,9 @@ func (c *ChaosMesh) Logs() string {
 }
 
 // waitReconciling creates a PodChaos selecting nothing in
-// ChaosMeshNamespace, waits for the controller's finalizer on it, deletes
-// it and waits until the controller has let it go.
+// ChaosMeshNamespace (or the namespace it is scoped to), waits for the
+// controller's finalizer on it, deletes it and waits until the controller
+// has let it go.
 func (c *ChaosMesh) waitReconciling(p *kubeProc, timeout time.Duration) error {
 	dyn, err := dynamic.NewForConfig(c.kube.Config)
 	if err != nil {
@@ -238,15 +257,19 @@ func (c *ChaosMesh) waitReconciling(p *kubeProc, timeout time.Duration) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	res := dyn.Resource(ChaosMeshGroupVersion.WithResource("podchaos")).Namespace(ChaosMeshNamespace)
+	ns := ChaosMeshNamespace
+	if c.scope != "" {
+		ns = c.scope
+	}
+	res := dyn.Resource(ChaosMeshGroupVersion.WithResource("podchaos")).Namespace(ns)
 	name := fmt.Sprintf("testenv-ready-%d", c.starts)
 	probe := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": ChaosMeshGroupVersion.String(), "kind": "PodChaos",
-		"metadata": map[string]any{"name": name, "namespace": ChaosMeshNamespace},
+		"metadata": map[string]any{"name": name, "namespace": ns},
 		"spec": map[string]any{
 			"action": "pod-kill", "mode": "one",
 			"selector": map[string]any{
-				"namespaces":     []any{ChaosMeshNamespace},
+				"namespaces":     []any{ns},
 				"labelSelectors": map[string]any{"firebreak.dev/testenv-ready": "none"},
 			},
 		},
