@@ -135,7 +135,7 @@ $(CHAOSMESH_BIN):
 	mv $@.tmp $@
 
 $(CHAOSMESH_CRDS):
-	@set -e; dir=$$($(GO) list -C tools/chaosmesh -m -f '{{.Dir}}' github.com/chaos-mesh/chaos-mesh); \
+	@set -e; dir=$$($(GO) mod download -C tools/chaosmesh -json github.com/chaos-mesh/chaos-mesh | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
 	test -n "$$dir"; mkdir -p $(@D); install -m 0644 $$dir/manifests/crd.yaml $@.tmp; mv $@.tmp $@
 
 chaosmesh-clean:
