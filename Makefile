@@ -37,12 +37,15 @@ run: build
 ## sandbox: a local cluster (kwok), Chaos Mesh's controller, Prometheus and
 ## Alertmanager for the shipped catalog; prints what to run next; Ctrl-C
 ## stops everything and removes what it wrote
-sandbox: test-deps
+sandbox: kube-bins chaosmesh-bin apt-deps
 	$(GO) build -o bin/firebreak-sandbox ./cmd/firebreak-sandbox
 	./bin/firebreak-sandbox
 
 ## test-deps: Debian packages and Go tools the tests need (idempotent)
-test-deps: $(WORKFLOWCHECK) kube-bins chaosmesh-bin $(HELM)
+test-deps: $(WORKFLOWCHECK) kube-bins chaosmesh-bin $(HELM) apt-deps
+
+.PHONY: apt-deps
+apt-deps:
 	@missing=""; for b in $(APT_BINARIES); do [ -x "$$b" ] || missing="yes"; done; \
 	if [ -n "$$missing" ]; then \
 		echo ">> installing Debian packages: $(APT_PACKAGES)"; \
