@@ -21,7 +21,7 @@ APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/et
 
 export GOFLAGS ?= -buildvcs=false
 
-.PHONY: all build run test test-deps lint unit fuzz fuzz-brief fuzz-long bench histories clean
+.PHONY: all build run sandbox test test-deps lint unit fuzz fuzz-brief fuzz-long bench histories clean
 
 all: build
 
@@ -29,11 +29,23 @@ build:
 	$(GO) build -o $(BIN) ./cmd/firebreak
 
 ## run: build, then start firebreak dev with the shipped catalog
+## (CONFIG=path passes --config, e.g. the one `make sandbox` prints)
+CONFIG ?=
 run: build
-	./$(BIN) dev
+	./$(BIN) dev $(if $(CONFIG),--config $(CONFIG))
+
+## sandbox: a local cluster (kwok), Chaos Mesh's controller, Prometheus and
+## Alertmanager for the shipped catalog; prints what to run next; Ctrl-C
+## stops everything and removes what it wrote
+sandbox: kube-bins chaosmesh-bin apt-deps
+	$(GO) build -o bin/firebreak-sandbox ./cmd/firebreak-sandbox
+	./bin/firebreak-sandbox
 
 ## test-deps: Debian packages and Go tools the tests need (idempotent)
-test-deps: $(WORKFLOWCHECK) kube-bins $(HELM)
+test-deps: $(WORKFLOWCHECK) kube-bins chaosmesh-bin $(HELM) apt-deps
+
+.PHONY: apt-deps
+apt-deps:
 	@missing=""; for b in $(APT_BINARIES); do [ -x "$$b" ] || missing="yes"; done; \
 	if [ -n "$$missing" ]; then \
 		echo ">> installing Debian packages: $(APT_PACKAGES)"; \
@@ -102,6 +114,39 @@ export FIREBREAK_KWOK_BIN    ?= $(KWOK_BIN)/kwok
 export FIREBREAK_KUBE_STAGES ?= $(KWOK_STAGES)
 export FIREBREAK_HELM_BIN    ?= $(HELM)
 # <<< kube <<<
+
+# >>> chaosmesh: Chaos Mesh's real controller for the tests and the sandbox >>>
+# internal/testenv/chaosmesh_controller.go runs chaos-controller-manager
+# against the tests' control plane. It is built from the chaos-mesh main
+# module through the helper module tools/chaosmesh (about 7 minutes cold on
+# 2 cores), only when missing or when the version in tools/chaosmesh/go.mod
+# changes; its CRDs (manifests/crd.yaml) come from the same module version.
+# `make chaosmesh-clean` forces a rebuild.
+CHAOSMESH_VERSION := $(shell awk '$$1 == "github.com/chaos-mesh/chaos-mesh" && $$2 ~ /^v/ { print $$2; exit }' tools/chaosmesh/go.mod)
+CHAOSMESH_CACHE   := $(TOOLS_CACHE)/chaosmesh-$(CHAOSMESH_VERSION)
+CHAOSMESH_BIN     := $(CHAOSMESH_CACHE)/chaos-controller-manager
+CHAOSMESH_CRDS    := $(CHAOSMESH_CACHE)/crd.yaml
+
+.PHONY: chaosmesh-bin chaosmesh-clean
+
+## chaosmesh-bin: chaos-controller-manager and its CRDs in $(TOOLS_CACHE)
+chaosmesh-bin: $(CHAOSMESH_BIN) $(CHAOSMESH_CRDS)
+
+$(CHAOSMESH_BIN):
+	@echo ">> building chaos-controller-manager $(CHAOSMESH_VERSION) (takes minutes the first time)"
+	CGO_ENABLED=0 nice $(GO) build -C tools/chaosmesh -trimpath -ldflags '-s -w' -o $@.tmp github.com/chaos-mesh/chaos-mesh/cmd/chaos-controller-manager
+	mv $@.tmp $@
+
+$(CHAOSMESH_CRDS):
+	@set -e; dir=$$($(GO) mod download -C tools/chaosmesh -json github.com/chaos-mesh/chaos-mesh | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$$/\1/p'); \
+	test -n "$$dir"; mkdir -p $(@D); install -m 0644 $$dir/manifests/crd.yaml $@.tmp; mv $@.tmp $@
+
+chaosmesh-clean:
+	rm -rf $(CHAOSMESH_CACHE)
+
+export FIREBREAK_CHAOSMESH_BIN  ?= $(CHAOSMESH_BIN)
+export FIREBREAK_CHAOSMESH_CRDS ?= $(CHAOSMESH_CRDS)
+# <<< chaosmesh <<<
 
 ## lint: gofmt, go vet and workflowcheck must be clean
 lint: $(WORKFLOWCHECK)

@@ -39,30 +39,29 @@ spec:
   recoveryTimeout: 30s
 `
 
-// crashSetup starts the control plane with Chaos Mesh's CRDs and the
-// stand-in controller, and writes the experiment and a config naming the
-// cluster.
-func crashSetup(t *testing.T) (e *chaosEnv, expPath, cfgPath string) {
-	kube := testenv.Kube(t)
-	testenv.InstallChaosMesh(t, kube)
-	ctrl := testenv.StartChaosController(t, kube)
-	kube.Deployment(t, "shop", "checkout", 3)
+// crashSetup runs checkout in namespace ns of the package's control plane,
+// with Chaos Mesh's real controller, and writes the experiment (moved into
+// ns) and a config naming the cluster.
+func crashSetup(t *testing.T, ns string) (e *chaosEnv, expPath, cfgPath string) {
+	kube, cm := cluster.ChaosMesh(t)
+	kube.Deployment(t, ns, "checkout", 3)
 	dir := t.TempDir()
 	expPath = filepath.Join(dir, "crash.yaml")
 	cfgPath = filepath.Join(dir, "firebreak.yaml")
-	if err := os.WriteFile(expPath, []byte(crashExperiment), 0o600); err != nil {
+	if err := os.WriteFile(expPath, []byte(inNamespace(crashExperiment, ns)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf("kubernetes:\n  kubeconfig: %s\n", kube.Kubeconfig)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e = &chaosEnv{t: t, kube: kube, ctrl: ctrl}
+	e = &chaosEnv{t: t, kube: kube, cm: cm, ns: ns}
 	e.dyn = dynamicClient(t, kube)
 	return e, expPath, cfgPath
 }
 
-// rolledBack waits for the run to finish and checks the fault is gone and
-// the removal verified by the run itself.
+// rolledBack waits for the run to finish and checks the fault is gone, the
+// removal verified by the run itself, and every checkout pod running its
+// own image again.
 func rolledBack(t *testing.T, e *chaosEnv, id string, within time.Duration) *chaoswire.ExperimentState {
 	t.Helper()
 	st := e.wait(id, within, done)
@@ -78,6 +77,7 @@ func rolledBack(t *testing.T, e *chaosEnv, id string, within time.Duration) *cha
 	if live := e.podChaos(); len(live) != 0 {
 		t.Fatalf("resources left after the run: %v", live)
 	}
+	e.imagesRestored()
 	return st
 }
 
@@ -85,7 +85,7 @@ func rolledBack(t *testing.T, e *chaosEnv, id string, within time.Duration) *cha
 // fault is injected; a new worker rolls it back and verifies it is gone.
 func TestChaosWorkerKilledDuringObservation(t *testing.T) {
 	bin := firebreakBinary(t)
-	e, expPath, cfgPath := crashSetup(t)
+	e, expPath, cfgPath := crashSetup(t, "crash-worker")
 	cat, err := experiments.Builtin()
 	if err != nil {
 		t.Fatal(err)
@@ -100,12 +100,12 @@ func TestChaosWorkerKilledDuringObservation(t *testing.T) {
 	// heard of. The worker's start-up sweep removes it.
 	orphan := &unstructured.Unstructured{Object: map[string]any{
 		"apiVersion": "chaos-mesh.org/v1alpha1", "kind": "PodChaos",
-		"metadata": map[string]any{"name": "fb-orphan", "namespace": "shop",
+		"metadata": map[string]any{"name": "fb-orphan", "namespace": e.ns,
 			"labels":      map[string]any{names.LabelManagedBy: names.LabelManagedByValue},
 			"annotations": map[string]any{names.AnnotationRunID: "experiment:gone:xyz"}},
-		"spec": map[string]any{"action": "pod-failure", "mode": "one", "selector": map[string]any{"namespaces": []any{"shop"}}},
+		"spec": map[string]any{"action": "pod-failure", "mode": "one", "selector": map[string]any{"namespaces": []any{e.ns}}},
 	}}
-	if _, err := e.dyn.Resource(podChaosGVR).Namespace("shop").Create(context.Background(), orphan, metav1.CreateOptions{}); err != nil {
+	if _, err := e.dyn.Resource(podChaosGVR).Namespace(e.ns).Create(context.Background(), orphan, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	worker := serve(t, bin, eng.FrontendAddress(), "worker", "--experiments", expPath, "--config", cfgPath)
@@ -140,7 +140,7 @@ func TestChaosWorkerKilledDuringObservation(t *testing.T) {
 // again on the same data dir: the run resumes, rolls back and verifies.
 func TestChaosDevRestart(t *testing.T) {
 	bin := firebreakBinary(t)
-	e, expPath, cfgPath := crashSetup(t)
+	e, expPath, cfgPath := crashSetup(t, "crash-dev")
 	dataDir := t.TempDir()
 	apiPort, temporalPort := testenv.FreePort(t), testenv.FreePort(t)
 	e.api = &api{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", apiPort)}

@@ -71,6 +71,11 @@ const (
 	UntilInjected  = "injected"  // AllInjected is true
 	UntilRecovered = "recovered" // AllRecovered is true, or the resource is gone
 	UntilGone      = "gone"      // the resource no longer exists
+	// UntilRestored: the resource no longer exists, and its Targets that
+	// still exist carry nothing of its fault: a PodChaos pod-failure that
+	// Chaos Mesh left on a pod (overlapping pod-failures restore each
+	// other's pause image) is repaired from the pod's ReplicaSet template.
+	UntilRestored = "restored"
 )
 
 // ChaosAwaitRequest waits, heartbeating, until a resource reaches a
@@ -81,6 +86,9 @@ type ChaosAwaitRequest struct {
 	Timeout time.Duration `json:"timeout"`
 	// Poll is the polling interval; 0 means 250ms.
 	Poll time.Duration `json:"poll,omitempty"`
+	// Targets are the records the resource reported while injected, for
+	// UntilRestored.
+	Targets []ChaosRecord `json:"targets,omitempty"`
 }
 
 // ChaosAwaitResult says whether the condition was reached; a timeout is not
@@ -88,6 +96,9 @@ type ChaosAwaitRequest struct {
 type ChaosAwaitResult struct {
 	Reached bool       `json:"reached"`
 	State   ChaosState `json:"state"`
+	// Repaired lists the targets (namespace/name) UntilRestored found with
+	// the fault left on them and repaired.
+	Repaired []string `json:"repaired,omitempty"`
 }
 
 // ExperimentContext gathers what an experiment's preconditions read that

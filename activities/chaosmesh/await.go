@@ -46,7 +46,17 @@ func (a *Activities) Await(ctx context.Context, req actions.ChaosAwaitRequest) (
 			last, seen, lastErr = st, true, nil
 			kubernetes.Heartbeat(ctx, st)
 			if done(st) {
-				return actions.ChaosAwaitResult{Reached: true, State: st}, nil
+				if req.Until != actions.UntilRestored {
+					return actions.ChaosAwaitResult{Reached: true, State: st}, nil
+				}
+				repaired, err := a.restoreTargets(ctx, req.Targets)
+				if err == nil {
+					return actions.ChaosAwaitResult{Reached: true, State: st, Repaired: repaired}, nil
+				}
+				if actions.IsPermanent(err) {
+					return actions.ChaosAwaitResult{}, err
+				}
+				lastErr = err
 			}
 			if req.Until == actions.UntilInjected && !st.Exists {
 				return actions.ChaosAwaitResult{State: st}, nil
@@ -81,9 +91,9 @@ func condition(until string) (func(actions.ChaosState) bool, error) {
 		return func(s actions.ChaosState) bool { return s.Exists && s.AllInjected }, nil
 	case actions.UntilRecovered:
 		return func(s actions.ChaosState) bool { return !s.Exists || s.AllRecovered }, nil
-	case actions.UntilGone:
+	case actions.UntilGone, actions.UntilRestored:
 		return func(s actions.ChaosState) bool { return !s.Exists }, nil
 	}
-	return nil, actions.Permanentf("chaos: await until %q: want %s, %s or %s", until,
-		actions.UntilInjected, actions.UntilRecovered, actions.UntilGone)
+	return nil, actions.Permanentf("chaos: await until %q: want %s, %s, %s or %s", until,
+		actions.UntilInjected, actions.UntilRecovered, actions.UntilGone, actions.UntilRestored)
 }

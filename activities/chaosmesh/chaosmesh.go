@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/chaos-mesh/chaos-mesh/api/v1alpha1"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/rest"
@@ -44,15 +46,24 @@ func NewFromREST(rc *rest.Config) *Activities {
 }
 
 // NewFromClient builds the activities around an existing client, whose
-// scheme must know the chaos-mesh.org/v1alpha1 kinds.
+// scheme must know the chaos-mesh.org/v1alpha1 kinds, pods and
+// ReplicaSets (see Scheme).
 func NewFromClient(c client.Client) *Activities {
 	return &Activities{client: c}
 }
 
-// Scheme returns a scheme holding the Chaos Mesh API types.
+// Scheme returns a scheme holding the Chaos Mesh API types, and the core
+// and apps types (pods, ReplicaSets) UntilRestored reads.
 func Scheme() (*runtime.Scheme, error) {
 	s := runtime.NewScheme()
 	if err := v1alpha1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	// Pods and ReplicaSets, for the targets UntilRestored checks.
+	if err := corev1.AddToScheme(s); err != nil {
+		return nil, err
+	}
+	if err := appsv1.AddToScheme(s); err != nil {
 		return nil, err
 	}
 	return s, nil

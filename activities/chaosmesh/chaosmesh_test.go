@@ -18,7 +18,9 @@ import (
 
 // One control plane for the whole package. The first test runs before the
 // Chaos Mesh CRDs are installed, to see a cluster without Chaos Mesh; the
-// others share the CRDs and one stand-in controller.
+// others share the CRDs, one stand-in controller for the kinds that need
+// chaos-daemon, and Chaos Mesh's real controller for PodChaos in
+// namespace realNS (the stand-in leaves that namespace alone).
 var (
 	kubeOnce  sync.Once
 	kube      *testenv.KubeEnv
@@ -26,7 +28,13 @@ var (
 	chaosOnce sync.Once
 	chaosErr  error
 	ctrl      *testenv.ChaosController
+	realOnce  sync.Once
+	realErr   error
+	real      *testenv.ChaosMesh
 )
+
+// realNS is the namespace Chaos Mesh's real controller watches.
+const realNS = "real-chaos"
 
 func TestMain(m *testing.M) {
 	code := m.Run()
@@ -73,13 +81,29 @@ func chaosCluster(t *testing.T) (*testenv.KubeEnv, *testenv.ChaosController) {
 		if chaosErr = testenv.ApplyChaosMeshCRDs(ctx, k.Config); chaosErr != nil {
 			return
 		}
-		ctrl, chaosErr = testenv.RunChaosController(k.Config)
+		ctrl, chaosErr = testenv.RunChaosController(k.Config, realNS)
 		t.Logf("Chaos Mesh CRDs and controller ready in %s", time.Since(start).Round(10*time.Millisecond))
 	})
 	if chaosErr != nil {
 		t.Fatal(chaosErr)
 	}
 	return k, ctrl
+}
+
+// realChaosMesh returns the control plane with the Chaos Mesh CRDs and
+// Chaos Mesh's real controller running in realNS.
+func realChaosMesh(t *testing.T) (*testenv.KubeEnv, *testenv.ChaosMesh) {
+	t.Helper()
+	k, _ := chaosCluster(t)
+	realOnce.Do(func() {
+		start := time.Now()
+		real, realErr = testenv.StartChaosMeshIn(k, realNS)
+		t.Logf("Chaos Mesh's controller ready in %s", time.Since(start).Round(10*time.Millisecond))
+	})
+	if realErr != nil {
+		t.Fatal(realErr)
+	}
+	return k, real
 }
 
 // chaosInstalled reports whether the shared cluster has the CRDs.

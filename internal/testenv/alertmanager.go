@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -26,12 +25,32 @@ type Alertmanager struct {
 // after groupWait.
 func StartAlertmanager(t testing.TB, webhookURL, token string, groupWait time.Duration) *Alertmanager {
 	t.Helper()
+	s, err := RunAlertmanager(t.TempDir(), webhookURL, token, groupWait)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if t.Failed() {
+			b, _ := os.ReadFile(s.Log)
+			t.Logf("alertmanager log:\n%s", b)
+		}
+	})
+	return &Alertmanager{URL: s.URL, t: t}
+}
+
+// RunAlertmanager is StartAlertmanager outside a test, its files in dir.
+// The caller must Stop it.
+func RunAlertmanager(dir, webhookURL, token string, groupWait time.Duration) (*Service, error) {
 	bin := AlertmanagerBinary
 	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("%s not found: run `make test-deps` (installs Debian's prometheus-alertmanager)", bin)
+		return nil, fmt.Errorf("%s not found: run `make test-deps` (installs Debian's prometheus-alertmanager)", bin)
 	}
-	dir := t.TempDir()
-	port, cluster := FreePort(t), FreePort(t)
+	ports, err := kubeFreePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	port, cluster := ports[0], ports[1]
 	cfg := fmt.Sprintf(`route:
   receiver: firebreak
   group_by: [alertname, namespace, deployment, node]
@@ -51,10 +70,10 @@ receivers:
 `, groupWait, webhookURL, token)
 	cfgPath := filepath.Join(dir, "alertmanager.yml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	cmd := exec.Command(bin,
+	s, err := startService(bin, filepath.Join(dir, "alertmanager.log"),
 		"--config.file="+cfgPath,
 		"--storage.path="+filepath.Join(dir, "data"),
 		"--web.listen-address="+addr,
@@ -62,34 +81,14 @@ receivers:
 		"--cluster.advertise-address="+fmt.Sprintf("127.0.0.1:%d", cluster),
 		"--log.level=warn",
 	)
-	logPath := filepath.Join(dir, "alertmanager.log")
-	logFile, _ := os.Create(logPath)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting alertmanager: %v", err)
+	if err != nil {
+		return nil, err
 	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		if t.Failed() {
-			b, _ := os.ReadFile(logPath)
-			t.Logf("alertmanager log:\n%s", b)
-		}
-	})
-	am := &Alertmanager{URL: "http://" + addr, t: t}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		resp, err := http.Get(am.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return am
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
+	s.URL = "http://" + addr
+	if err := s.waitHTTP("alertmanager", s.URL+"/-/ready", 20*time.Second, func(status int, _ string) bool { return status == 200 }); err != nil {
+		return nil, err
 	}
-	t.Fatalf("alertmanager at %s never became ready", am.URL)
-	return nil
+	return s, nil
 }
 
 // PostAlert is an alert as Alertmanager's API v2 takes it.

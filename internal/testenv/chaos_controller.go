@@ -29,22 +29,25 @@ import (
 // the resources it injects, and removes once their targets are recovered.
 const ChaosFinalizer = "chaos-mesh/records"
 
-// ChaosController stands in for the Chaos Mesh controller, which needs a
-// chaos daemon on real nodes. It watches the kinds of ChaosMeshResources in
-// all namespaces. For a new resource it adds ChaosFinalizer, selects pods
+// ChaosController stands in for the Chaos Mesh controller for the faults
+// that need chaos-daemon on real nodes (NetworkChaos, StressChaos,
+// HTTPChaos, IOChaos, …): PodChaos pod-kill and pod-failure are tested on
+// the real controller (ChaosMesh). It watches the kinds of
+// ChaosMeshResources in all namespaces but those it skips. For a new resource it adds ChaosFinalizer, selects pods
 // from the cluster's real pods with the resource's selector and mode,
 // kills them for a PodChaos pod-kill (their controllers recreate them),
 // and records them as injected in the status, with Selected and
 // AllInjected true. For a resource being deleted it records every target
 // recovered, sets AllRecovered, and removes the finalizer, unless it is
-// stuck. Like Chaos Mesh's CRDs, the generated ones have no status
-// subresource, so status is written with the object.
+// stuck. Chaos Mesh's CRDs have no status subresource, so status is
+// written with the object.
 type ChaosController struct {
 	dyn     dynamic.Interface
 	pods    kubernetes.Interface
 	queue   workqueue.TypedRateLimitingInterface[chaosKey]
 	factory dynamicinformer.DynamicSharedInformerFactory
 	stuck   atomic.Bool
+	skip    []string // namespaces left to another controller
 	cancel  context.CancelFunc
 	workers sync.WaitGroup
 	stop    sync.Once
@@ -65,12 +68,12 @@ func (k chaosKey) String() string { return ChaosKey(k.kind, k.namespace, k.name)
 // Kind/namespace/name.
 func ChaosKey(kind, namespace, name string) string { return kind + "/" + namespace + "/" + name }
 
-// StartChaosController runs a ChaosController on k until the test ends.
-// Install the CRDs first (InstallChaosMesh). Run one at a time per
-// cluster.
-func StartChaosController(t testing.TB, k *KubeEnv) *ChaosController {
+// StartChaosController runs a ChaosController on k until the test ends,
+// leaving the namespaces in skip alone. Install the CRDs first
+// (InstallChaosMesh). Run one at a time per cluster.
+func StartChaosController(t testing.TB, k *KubeEnv, skip ...string) *ChaosController {
 	t.Helper()
-	c, err := RunChaosController(k.Config)
+	c, err := RunChaosController(k.Config, skip...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,8 +82,9 @@ func StartChaosController(t testing.TB, k *KubeEnv) *ChaosController {
 }
 
 // RunChaosController starts a ChaosController outside a test; the caller
-// must Stop it.
-func RunChaosController(cfg *rest.Config) (*ChaosController, error) {
+// must Stop it. It leaves the namespaces in skip alone: Chaos Mesh's real
+// controller may run there (StartChaosMeshIn).
+func RunChaosController(cfg *rest.Config, skip ...string) (*ChaosController, error) {
 	cfg = rest.CopyConfig(cfg)
 	cfg.QPS, cfg.Burst = 1000, 2000
 	cfg.UserAgent = "firebreak-testenv-chaos-controller"
@@ -99,6 +103,7 @@ func RunChaosController(cfg *rest.Config) (*ChaosController, error) {
 		queue: workqueue.NewTypedRateLimitingQueue(
 			workqueue.NewTypedItemExponentialFailureRateLimiter[chaosKey](10*time.Millisecond, time.Second)),
 		factory:   dynamicinformer.NewDynamicSharedInformerFactory(dyn, 0),
+		skip:      skip,
 		cancel:    cancel,
 		injected:  map[string]int{},
 		recovered: map[string]int{},
@@ -106,7 +111,7 @@ func RunChaosController(cfg *rest.Config) (*ChaosController, error) {
 	for kind, resource := range ChaosMeshResources {
 		inf := c.factory.ForResource(ChaosMeshGroupVersion.WithResource(resource)).Informer()
 		enqueue := func(obj any) {
-			if u, ok := obj.(*unstructured.Unstructured); ok {
+			if u, ok := obj.(*unstructured.Unstructured); ok && !slices.Contains(c.skip, u.GetNamespace()) {
 				c.queue.Add(chaosKey{kind, u.GetNamespace(), u.GetName()})
 			}
 		}
@@ -155,7 +160,7 @@ func (c *ChaosController) SetStuck(stuck bool) {
 	for kind, resource := range ChaosMeshResources {
 		inf := c.factory.ForResource(ChaosMeshGroupVersion.WithResource(resource)).Informer()
 		for _, obj := range inf.GetStore().List() {
-			if u, ok := obj.(*unstructured.Unstructured); ok {
+			if u, ok := obj.(*unstructured.Unstructured); ok && !slices.Contains(c.skip, u.GetNamespace()) {
 				c.queue.Add(chaosKey{kind, u.GetNamespace(), u.GetName()})
 			}
 		}

@@ -1,10 +1,10 @@
 package testenv
 
 import (
+	"bytes"
 	"context"
-	"embed"
 	"fmt"
-	"path"
+	"os"
 	"testing"
 	"time"
 
@@ -17,17 +17,12 @@ import (
 	"sigs.k8s.io/yaml"
 )
 
-// chaosMeshCRDs are the CRDs of the Chaos Mesh kinds Firebreak creates,
-// generated from the chaos-mesh api module by tools/gen-chaos-crds.sh.
-//
-//go:embed testdata/chaosmesh/*.yaml
-var chaosMeshCRDs embed.FS
-
 // ChaosMeshGroupVersion is the API group and version of Chaos Mesh.
 var ChaosMeshGroupVersion = schema.GroupVersion{Group: "chaos-mesh.org", Version: "v1alpha1"}
 
-// ChaosMeshResources maps each Chaos Mesh kind InstallChaosMesh installs to
-// its resource (plural) name.
+// ChaosMeshResources maps each Chaos Mesh kind Firebreak creates to its
+// resource (plural) name. InstallChaosMesh installs these and every other
+// Chaos Mesh kind.
 var ChaosMeshResources = map[string]string{
 	"PodChaos":     "podchaos",
 	"NetworkChaos": "networkchaos",
@@ -36,9 +31,24 @@ var ChaosMeshResources = map[string]string{
 	"IOChaos":      "iochaos",
 }
 
-// InstallChaosMesh installs the Chaos Mesh CRDs of ChaosMeshResources in
-// k and waits until the API server serves them. Installing twice is
-// harmless. It installs no controller: see StartChaosController.
+// ChaosMeshCRDsPath is the Chaos Mesh CRD manifest (manifests/crd.yaml of
+// the chaos-mesh module, the same version as ChaosMeshBinary):
+// $FIREBREAK_CHAOSMESH_CRDS (set by the Makefile), or the newest
+// chaosmesh-<version>/crd.yaml in the tool cache.
+func ChaosMeshCRDsPath() (string, error) {
+	if p := os.Getenv("FIREBREAK_CHAOSMESH_CRDS"); p != "" {
+		return p, nil
+	}
+	if p := cachedTool("chaosmesh-*", "crd.yaml"); p != "" {
+		return p, nil
+	}
+	return "", fmt.Errorf("no Chaos Mesh CRDs in %s: run `make test-deps` (or the tests through `make test`)", ToolCache())
+}
+
+// InstallChaosMesh installs Chaos Mesh's CRDs in k and waits until the API
+// server serves them. Installing twice is harmless. It installs no
+// controller: see StartChaosMesh (the real one) and StartChaosController
+// (the stand-in).
 func InstallChaosMesh(t testing.TB, k *KubeEnv) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -50,29 +60,38 @@ func InstallChaosMesh(t testing.TB, k *KubeEnv) {
 
 // ApplyChaosMeshCRDs is InstallChaosMesh outside a test (for TestMain).
 func ApplyChaosMeshCRDs(ctx context.Context, cfg *rest.Config) error {
+	p, err := ChaosMeshCRDsPath()
+	if err != nil {
+		return err
+	}
+	raw, err := os.ReadFile(p)
+	if err != nil {
+		return err
+	}
 	cs, err := apiextensions.NewForConfig(cfg)
 	if err != nil {
 		return err
 	}
 	crds := cs.ApiextensionsV1().CustomResourceDefinitions()
-	files, err := chaosMeshCRDs.ReadDir("testdata/chaosmesh")
-	if err != nil {
-		return err
-	}
 	var created []string
-	for _, f := range files {
-		b, err := chaosMeshCRDs.ReadFile(path.Join("testdata/chaosmesh", f.Name()))
-		if err != nil {
-			return err
+	for i, doc := range bytes.Split(append([]byte("\n"), raw...), []byte("\n---\n")) {
+		if len(bytes.TrimSpace(doc)) == 0 {
+			continue
 		}
 		var crd apiextensionsv1.CustomResourceDefinition
-		if err := yaml.UnmarshalStrict(b, &crd); err != nil {
-			return fmt.Errorf("chaos mesh CRD %s: %w", f.Name(), err)
+		if err := yaml.Unmarshal(doc, &crd); err != nil {
+			return fmt.Errorf("%s: document %d: %w", p, i+1, err)
+		}
+		if crd.Kind != "CustomResourceDefinition" {
+			continue
 		}
 		if _, err := crds.Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("creating CRD %s: %w", crd.Name, err)
 		}
 		created = append(created, crd.Name)
+	}
+	if len(created) == 0 {
+		return fmt.Errorf("%s holds no CustomResourceDefinition", p)
 	}
 	for _, name := range created {
 		for {

@@ -63,6 +63,19 @@ type KubeEnv struct {
 	shmDir   string // etcd's data, on tmpfs when possible
 	procs    []*kubeProc
 	stopOnce sync.Once
+	// attached are helpers started on this control plane (the Chaos Mesh
+	// controller): Stop stops them first, Logs includes theirs.
+	attached []attachment
+}
+
+type attachment struct {
+	stop func()
+	logs func() string
+}
+
+// attach ties a helper's life and logs to the control plane's.
+func (k *KubeEnv) attach(stop func(), logs func() string) {
+	k.attached = append(k.attached, attachment{stop, logs})
 }
 
 type kubeProc struct {
@@ -376,6 +389,9 @@ func startKube(dir string, cleanDir bool) (k *KubeEnv, err error) {
 // temporary files. It is safe to call more than once.
 func (k *KubeEnv) Stop() {
 	k.stopOnce.Do(func() {
+		for i := len(k.attached) - 1; i >= 0; i-- {
+			k.attached[i].stop()
+		}
 		for i := len(k.procs) - 1; i >= 0; i-- {
 			p := k.procs[i]
 			_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
@@ -401,6 +417,9 @@ func (k *KubeEnv) Logs() string {
 		default:
 		}
 	}
+	for _, a := range k.attached {
+		b.WriteString(a.logs())
+	}
 	return b.String()
 }
 
@@ -410,16 +429,21 @@ func (k *KubeEnv) Namespace(t testing.TB, name string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	cs := k.Clientset
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
-		t.Fatalf("creating namespace %s: %v", name, err)
-	}
-	if err := k.waitFor(30*time.Second, "ServiceAccount "+name+"/default", func() error {
-		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
-		return err
-	}); err != nil {
+	if err := k.EnsureNamespace(ctx, name); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// EnsureNamespace is Namespace outside a test.
+func (k *KubeEnv) EnsureNamespace(ctx context.Context, name string) error {
+	cs := k.Clientset
+	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("creating namespace %s: %w", name, err)
+	}
+	return k.waitFor(30*time.Second, "ServiceAccount "+name+"/default", func() error {
+		_, err := cs.CoreV1().ServiceAccounts(name).Get(ctx, "default", metav1.GetOptions{})
+		return err
+	})
 }
 
 // Deployment creates namespace (if missing) and a Deployment of replicas
@@ -429,8 +453,19 @@ func (k *KubeEnv) Deployment(t testing.TB, namespace, name string, replicas int3
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
+	d, err := k.CreateDeployment(ctx, namespace, name, replicas)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// CreateDeployment is Deployment outside a test.
+func (k *KubeEnv) CreateDeployment(ctx context.Context, namespace, name string, replicas int32) (*appsv1.Deployment, error) {
 	cs := k.Clientset
-	k.Namespace(t, namespace)
+	if err := k.EnsureNamespace(ctx, namespace); err != nil {
+		return nil, err
+	}
 	labels := map[string]string{"app": name}
 	var zero int64
 	d, err := cs.AppsV1().Deployments(namespace).Create(ctx, &appsv1.Deployment{
@@ -449,9 +484,9 @@ func (k *KubeEnv) Deployment(t testing.TB, namespace, name string, replicas int3
 		},
 	}, metav1.CreateOptions{})
 	if err != nil {
-		t.Fatalf("creating deployment %s/%s: %v", namespace, name, err)
+		return nil, fmt.Errorf("creating deployment %s/%s: %w", namespace, name, err)
 	}
-	if err := k.waitFor(60*time.Second, fmt.Sprintf("deployment %s/%s to have %d available replicas", namespace, name, replicas), func() error {
+	err = k.waitFor(60*time.Second, fmt.Sprintf("deployment %s/%s to have %d available replicas", namespace, name, replicas), func() error {
 		d, err = cs.AppsV1().Deployments(namespace).Get(ctx, name, metav1.GetOptions{})
 		if err != nil {
 			return err
@@ -461,10 +496,8 @@ func (k *KubeEnv) Deployment(t testing.TB, namespace, name string, replicas int3
 			return fmt.Errorf("observedGeneration %d/%d, %d updated, %d available, %d total", s.ObservedGeneration, d.Generation, s.UpdatedReplicas, s.AvailableReplicas, s.Replicas)
 		}
 		return nil
-	}); err != nil {
-		t.Fatal(err)
-	}
-	return d
+	})
+	return d, err
 }
 
 func (k *KubeEnv) start(name, bin string, env []string, args ...string) error {

@@ -316,8 +316,16 @@ func (r *experimentRun) rollback(obj actions.ChaosObject) bool {
 		r.end(ph, "failed", "delete: "+errText(err))
 		return false
 	}
+	// A PodChaos's targets are checked too once it is gone: Chaos Mesh can
+	// leave a pod-failure's pause image on a pod another pod-failure
+	// overlapped (the activity puts the pod's own image back).
+	until, targets := actions.UntilGone, []actions.ChaosRecord(nil)
+	if obj.Kind == "PodChaos" && len(r.state.Targets) > 0 &&
+		workflow.GetVersion(r.ctx, "chaos-restore-targets", workflow.DefaultVersion, 1) == 1 {
+		until, targets = actions.UntilRestored, r.state.Targets
+	}
 	var aw actions.ChaosAwaitResult
-	err := r.chaos(actions.ChaosAwait, actions.ChaosAwaitRequest{Object: obj, Until: actions.UntilGone, Timeout: spec.RecoveryTimeout.D()},
+	err := r.chaos(actions.ChaosAwait, actions.ChaosAwaitRequest{Object: obj, Until: until, Timeout: spec.RecoveryTimeout.D(), Targets: targets},
 		spec.RecoveryTimeout.D()+30*time.Second, &aw)
 	if err != nil || !aw.Reached {
 		detail := "still present after " + spec.RecoveryTimeout.String()
@@ -331,7 +339,11 @@ func (r *experimentRun) rollback(obj actions.ChaosObject) bool {
 	}
 	now := workflow.Now(r.ctx)
 	r.state.RecoveredAt = &now
-	r.end(ph, "ok", fmt.Sprintf("%s %s/%s deleted and gone", obj.Kind, obj.Namespace, obj.Name))
+	detail := fmt.Sprintf("%s %s/%s deleted and gone", obj.Kind, obj.Namespace, obj.Name)
+	if len(aw.Repaired) > 0 {
+		detail += fmt.Sprintf("; Chaos Mesh had left the fault on %s: its image restored from the ReplicaSet's template", strings.Join(aw.Repaired, ", "))
+	}
+	r.end(ph, "ok", detail)
 	return true
 }
 
