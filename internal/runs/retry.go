@@ -174,8 +174,9 @@ func (s *Service) Retry(ctx context.Context, ref string, req RetryRequest) (*Ret
 		res.RequestID = RetryRequestID(id, base, target.Name)
 	}
 
-	// One request, one reset: the ledger takes each request ID once.
-	claim, err := s.Ledger.Claim(ctx, retryLedgerPrefix+res.RequestID, s.now().UTC())
+	// One request, one reset: the ledger takes each request ID once. A
+	// request that finds another one taking it waits for its outcome.
+	claim, err := s.claimRetry(ctx, res.RequestID)
 	if err != nil {
 		return nil, err
 	}
@@ -193,14 +194,31 @@ func (s *Service) Retry(ctx context.Context, ref string, req RetryRequest) (*Ret
 	newRunID, err := s.reset(ctx, id, base, current, target, req, res.RequestID)
 	settleCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
+	// Once reset, the request is taken, even if its record was not sent.
 	// A lost settle only lets the claim's lease run out.
-	_ = s.Ledger.Settle(settleCtx, claim, err == nil)
+	_ = s.Ledger.Settle(settleCtx, claim, newRunID != "")
 	if err != nil {
 		return nil, err
 	}
 	res.RunID, res.Status = newRunID, runwire.StatusRunning
 	res.URL = s.runURL(id, newRunID)
 	return res, nil
+}
+
+// claimRetry claims a retry request in the ledger, waiting while another
+// request holds it (up to its lease).
+func (s *Service) claimRetry(ctx context.Context, requestID string) (*automation.Claim, error) {
+	for {
+		claim, err := s.Ledger.Claim(ctx, retryLedgerPrefix+requestID, s.now().UTC())
+		if err != nil || claim.Result != automationwire.ClaimBusy {
+			return claim, err
+		}
+		select {
+		case <-ctx.Done():
+			return claim, nil
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
 }
 
 // reset finds the workflow task that started target in the base run's
@@ -210,12 +228,6 @@ func (s *Service) reset(ctx context.Context, id, base string, current *workflowp
 		return "", access.Errorf(access.Conflict, "runId", "run %s has a later execution (%s) than the one to retry (%s)", id, current.GetExecution().GetRunId(), base)
 	}
 	point, err := s.resetPoint(ctx, id, base, target)
-	if err != nil {
-		return "", err
-	}
-	rec := runwire.RetryRecord{At: s.now().UTC(), By: req.By, Source: req.Source, From: target.Name,
-		Reason: req.Reason, RequestID: requestID, BaseRunID: base}
-	input, err := converter.GetDefaultDataConverter().ToPayloads(rec)
 	if err != nil {
 		return "", err
 	}
@@ -233,15 +245,19 @@ func (s *Service) reset(ctx context.Context, id, base string, current *workflowp
 		// (approval decisions, recorded refusals) are not: approvals are
 		// asked again.
 		ResetReapplyExcludeTypes: []enumspb.ResetReapplyExcludeType{enumspb.RESET_REAPPLY_EXCLUDE_TYPE_UPDATE},
-		PostResetOperations: []*workflowpb.PostResetOperation{{
-			Variant: &workflowpb.PostResetOperation_SignalWorkflow_{SignalWorkflow: &workflowpb.PostResetOperation_SignalWorkflow{
-				SignalName: names.RetrySignal, Input: input,
-			}},
-		}},
-		Identity: "firebreak",
+		Identity:                 "firebreak",
 	})
 	if err != nil {
 		return "", access.RunError(id, err)
+	}
+	// The record of the retry. Temporal's post-reset signal would put it
+	// in the new run's history atomically, but this server (v1.32) takes
+	// only versioning options there; the new run waits for this signal
+	// before it finishes (see the runbook workflow's awaitRetryRecord).
+	rec := runwire.RetryRecord{At: s.now().UTC(), By: req.By, Source: req.Source, From: target.Name,
+		Reason: req.Reason, RequestID: requestID, BaseRunID: base}
+	if err := s.Client.SignalWorkflow(ctx, id, resp.GetRunId(), names.RetrySignal, rec); err != nil {
+		return resp.GetRunId(), access.RunError(id, fmt.Errorf("run %s was reset, but its retry record was not sent: %w", id, err))
 	}
 	return resp.GetRunId(), nil
 }

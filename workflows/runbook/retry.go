@@ -1,6 +1,10 @@
 package runbook
 
 import (
+	"time"
+
+	"go.temporal.io/sdk/workflow"
+
 	runwire "github.com/firebreak-ops/firebreak/workflows/wire/run"
 )
 
@@ -9,6 +13,26 @@ const maxRetryRecords = 20
 
 // maxRetryReasonBytes bounds a retry's reason in the record.
 const maxRetryReasonBytes = 1 << 10
+
+// RetryRecordWait is how long a reset run waits, before it finishes, for
+// the retry signal that Firebreak sends right after the reset. A run
+// reset by hand outside Firebreak gets none and finishes after it.
+const RetryRecordWait = 30 * time.Second
+
+// awaitRetryRecord holds a run that was reset (its run ID is not the one
+// its history started with) until it has recorded its retry, or
+// RetryRecordWait passed. Everything after a reset point is new history,
+// so waiting here replays.
+func (r *runner) awaitRetryRecord(ctx workflow.Context) {
+	info := workflow.GetInfo(ctx)
+	if info.WorkflowExecution.RunID == info.OriginalRunID || r.retryRecorded {
+		return
+	}
+	if workflow.GetVersion(ctx, retryRecordChange, workflow.DefaultVersion, 1) < 1 {
+		return
+	}
+	_, _ = workflow.AwaitWithTimeout(ctx, RetryRecordWait, func() bool { return r.retryRecorded })
+}
 
 // recordRetry puts a retry (who, from which step, why) into the run's
 // record. The retry reset the run's history to the workflow task that
@@ -20,5 +44,6 @@ func (r *runner) recordRetry(rec runwire.RetryRecord) {
 		r.state.Retries = r.state.Retries[1:]
 	}
 	r.state.Retries = append(r.state.Retries, rec)
+	r.retryRecorded = true
 	r.changed()
 }

@@ -77,6 +77,8 @@ type runner struct {
 	// each alert's latest state, by fingerprint, for the alerts variable.
 	alertList bool
 	latest    []runwire.Alert
+	// retryRecorded says this execution recorded a retry signal.
+	retryRecorded bool
 }
 
 // Bounds of what a run keeps.
@@ -292,6 +294,7 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 	case runErr != nil:
 		final = runwire.StatusFailed
 	}
+	r.awaitRetryRecord(fctx)
 	now := workflow.Now(fctx).UTC()
 	r.state.FinishedAt = &now
 	r.setStatus(fctx, final)
