@@ -71,6 +71,10 @@ func TestBadRunbooks(t *testing.T) {
 			`bad.yaml:10:16: pagerduty trigger: match: a pagerduty trigger sees event, not alert`},
 		{"triggers without a lock", header + "  triggers:\n    - alertmanager: {match: 'true'}\n  steps:\n    - {name: a, action: log, with: {message: x}}\n",
 			`bad.yaml:5:3: a runbook with triggers needs spec.concurrency`},
+		{"alerts field typo", header + "  steps:\n    - name: a\n      wait:\n        until: alerts.all(a, a.stauts == 'resolved')\n        timeout: 1m\n",
+			`bad.yaml:8:31: step "a": wait.until: undefined field 'stauts'`},
+		{"alerts is a list", header + "  steps:\n    - name: a\n      when: alerts.status == 'resolved'\n      action: log\n      with: {message: x}\n",
+			`bad.yaml:7:19: step "a": when: `},
 		{"bad onFailure", header + "  steps:\n    - name: a\n      action: log\n      with: {message: x}\n      onFailure: ignore\n",
 			`bad.yaml:9:18: step "a": onFailure must be abort or continue, not "ignore"`},
 	} {
