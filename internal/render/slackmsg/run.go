@@ -194,6 +194,10 @@ func contextLine(st *runwire.RunState, uiURL string) string {
 	if p := paramsText(st.Params); p != "" {
 		parts = append(parts, "params: "+p)
 	}
+	if n := len(st.Retries); n > 0 {
+		r := st.Retries[n-1]
+		parts = append(parts, "retried from "+escape(r.From)+" by "+who(r.By))
+	}
 	if st.FinishedAt != nil && !st.StartedAt.IsZero() {
 		parts = append(parts, "took "+duration(st.FinishedAt.Sub(st.StartedAt)))
 	}

@@ -183,9 +183,12 @@ func TestRunBlocks(t *testing.T) {
 				st.Status = runwire.StatusFailed
 				st.Steps = st.Steps[:1]
 				st.Steps[0].Status, st.Steps[0].Attempts, st.Steps[0].Error = runwire.StepFailed, 3, "HTTP 503 from <http://x>"
+				st.Name = "run-abcd2345"
+				st.Retries = []runwire.RetryRecord{{By: "U0RETRY", From: "greet", Reason: "fixed"}}
 				return st
 			},
-			want:      []string{"✗ *greet* `log` — 400ms — 3 attempts — error: HTTP 503 from &lt;http://x&gt;"},
+			want: []string{"✗ *greet* `log` — 400ms — 3 attempts — error: HTTP 503 from &lt;http://x&gt;",
+				"name `run-abcd2345`", "retried from greet by <@U0RETRY>"},
 			retryFrom: "greet",
 		},
 		{
@@ -259,7 +262,7 @@ func TestRunBlocks(t *testing.T) {
 					continue
 				}
 				var v slackmsg.ButtonValue
-				if err := json.Unmarshal([]byte(b.Value), &v); err != nil || v.Run != st.ID || b.Text.Text != "Retry from "+v.Step {
+				if err := json.Unmarshal([]byte(b.Value), &v); err != nil || (v.Run != st.Name && st.Name != "") || (st.Name == "" && v.Run != st.ID) || b.Text.Text != "Retry from "+v.Step {
 					t.Fatalf("retry button %+v %q: %v", v, b.Text.Text, err)
 				}
 				retry = v.Step
