@@ -282,6 +282,24 @@ func TestRetryFromNamedStepOnce(t *testing.T) {
 	if st.Status != runwire.StatusSucceeded || st.Params["url"] != srv.URL || len(st.Retries) != 0 {
 		t.Fatalf("rerun: %s %v %+v", st.Status, st.Params, st.Retries)
 	}
+	// The CLI retries a succeeded run from its last step, by name, and
+	// follows it; nothing before that step runs again.
+	code, out, errOut := runCLI("--server", e.fb.URL, "--token", "tok-alice", "runs", "retry", again.Name, "--from", "report", "--reason", "from the CLI", "--wait")
+	for _, w := range []string{"retrying runbook:three-calls:prod from step report", "name: " + again.Name,
+		"kept from the history, not run again: hold, drain, restart, verify", "uses the runbook it started with (version ",
+		"run runbook:three-calls:prod succeeded"} {
+		if code != 0 || !strings.Contains(out, w) {
+			t.Errorf("runs retry: exit %d, missing %q in:\n%s%s", code, w, out, errOut)
+		}
+	}
+	code, out, _ = runCLI("--server", e.fb.URL, "--token", "tok-alice", "runs", "show", again.Name)
+	if code != 0 || !strings.Contains(out, "name: "+again.Name) || !strings.Contains(out, "retried from report by alice") {
+		t.Errorf("runs show: exit %d\n%s", code, out)
+	}
+	if d, r, v := sys.count("/drain"), sys.count("/restart"), sys.count("/verify"); d != 2 || r != 3 || v != 3 {
+		t.Errorf("after the CLI retry: drain %d, restart %d, verify %d; want 2, 3, 3", d, r, v)
+	}
+
 	// The first run's name still shows the first run.
 	var first runwire.RunState
 	if code := e.alice.do("GET", runURL(ref.Name), nil, &first); code != 200 || first.Name != ref.Name || len(first.Retries) != 1 {
