@@ -158,17 +158,7 @@ func (s *Service) Retry(ctx context.Context, ref string, req RetryRequest) (*Ret
 		return nil, err
 	}
 	res.From = target.Name
-	for _, s := range st.Steps {
-		if s.Name == target.Name {
-			break
-		}
-		res.Kept = append(res.Kept, s.Name)
-	}
-	for _, rb := range st.Steps {
-		if rb.Status == runwire.StepRolledBack {
-			res.RolledBack = append(res.RolledBack, rb.Name)
-		}
-	}
+	res.Kept, res.RolledBack = keptAndRolledBack(st, target.Name)
 	res.RequestID = req.RequestID
 	if res.RequestID == "" {
 		res.RequestID = RetryRequestID(id, base, target.Name)
@@ -183,9 +173,13 @@ func (s *Service) Retry(ctx context.Context, ref string, req RetryRequest) (*Ret
 	switch claim.Result {
 	case automationwire.ClaimNew:
 	case automationwire.ClaimDuplicate, automationwire.ClaimBusy:
+		// Taken before: answer with the run as it is now.
 		res.Duplicate = true
-		res.RunID = current.GetExecution().GetRunId()
-		res.Status = runwire.StatusRunning
+		res.RunID, res.Status = current.GetExecution().GetRunId(), runwire.StatusRunning
+		if now, err := s.Client.DescribeWorkflowExecution(ctx, id, ""); err == nil {
+			info := now.GetWorkflowExecutionInfo()
+			res.RunID, res.Status = info.GetExecution().GetRunId(), runStatus(info.GetStatus(), "")
+		}
 		res.URL = s.runURL(id, res.RunID)
 		return res, nil
 	default:
@@ -203,6 +197,23 @@ func (s *Service) Retry(ctx context.Context, ref string, req RetryRequest) (*Ret
 	res.RunID, res.Status = newRunID, runwire.StatusRunning
 	res.URL = s.runURL(id, newRunID)
 	return res, nil
+}
+
+// keptAndRolledBack lists the steps before from, which a retry keeps from
+// the history, and the steps the run rolled back, which it does not redo.
+func keptAndRolledBack(st *runwire.RunState, from string) (kept, rolledBack []string) {
+	for _, step := range st.Steps {
+		if step.Name == from {
+			break
+		}
+		kept = append(kept, step.Name)
+	}
+	for _, step := range st.Steps {
+		if step.Status == runwire.StepRolledBack {
+			rolledBack = append(rolledBack, step.Name)
+		}
+	}
+	return kept, rolledBack
 }
 
 // claimRetry claims a retry request in the ledger, waiting while another
