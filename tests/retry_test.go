@@ -145,7 +145,8 @@ func (e *retryEnv) executions(id string) int {
 // name goes on from the failed step, so the first two calls happened once
 // each, and the record and the audit export say who retried and why. A
 // running run cannot be retried (409), nor can someone not in
-// spec.access.run (403); run names are accepted by every route.
+// spec.access.run (403); a retry from an approval step asks it again; run
+// names are accepted by every route.
 func TestRetry(t *testing.T) {
 	e := startRetryEnv(t)
 	sys := &outside{calls: map[string]int{}}
@@ -166,12 +167,22 @@ func TestRetry(t *testing.T) {
 	// Still broken, and not by bob: refused, nothing resets.
 	expectError(t, e.bob, "POST", runURL(ref.Name)+"/retry", map[string]any{"reason": "try"}, 403, "may not retry a run of three-calls")
 
-	// A running run: 409.
-	held := e.alice.start(runs.StartRequest{Runbook: "three-calls", Params: fmtParams("url", srv.URL, "target", "held")})
+	// A running run: 409. Then approved, it fails at verify too.
+	sys2 := &outside{calls: map[string]int{}}
+	srv2 := httptest.NewServer(sys2)
+	defer srv2.Close()
+	held := e.alice.start(runs.StartRequest{Runbook: "three-calls", Params: fmtParams("url", srv2.URL, "target", "held")})
 	e.alice.waitFor(held.ID, "waiting", func(s *runwire.RunState) bool { return s.Status == runwire.StatusWaitingApproval })
 	expectError(t, e.alice, "POST", runURL(held.Name)+"/retry", map[string]any{}, 409, "still running")
-	if code := e.alice.do("POST", runURL(held.ID)+"/cancel", struct{}{}, nil); code != 202 {
-		t.Fatalf("cancel: %d", code)
+	approve := func() {
+		t.Helper()
+		if code := e.alice.do("POST", runURL(held.Name)+"/approvals", map[string]any{"step": "hold", "approve": true}, nil); code != 200 {
+			t.Fatalf("approve: HTTP %d", code)
+		}
+	}
+	approve()
+	if st := e.alice.waitFor(held.ID, "failed", func(s *runwire.RunState) bool { return s.Done() }); st.Status != runwire.StatusFailed {
+		t.Fatalf("held run: %s", st.Status)
 	}
 
 	// Fixed: the retry goes on from verify.
@@ -205,6 +216,23 @@ func TestRetry(t *testing.T) {
 	if code != 200 || !strings.Contains(lines, `"kind":"run.retry","by":"alice","source":"api","subject":"`+ref.ID+`","text":"retried from verify: verify endpoint is back"`) {
 		t.Errorf("audit: HTTP %d\n%s", code, lines)
 	}
+	// Retried from its approval step, the held run asks again; the
+	// approval decided after that point is not applied again.
+	sys2.fixed.Store(true)
+	if code := e.alice.do("POST", runURL(held.Name)+"/retry", map[string]any{"from": "hold"}, &res); code != 200 || res.From != "hold" {
+		t.Fatalf("retry from hold: HTTP %d %+v", code, res)
+	}
+	st = e.alice.waitFor(held.ID, "asking again", func(s *runwire.RunState) bool {
+		return s.Status == runwire.StatusWaitingApproval && len(s.Retries) == 1
+	})
+	if h := step(st, "hold"); h.Approval == nil || h.Approval.Decision != "" || sys2.count("/drain") != 1 {
+		t.Fatalf("after the retry from hold: %+v, drain %d", h.Approval, sys2.count("/drain"))
+	}
+	approve()
+	if st := e.alice.waitFor(held.ID, "succeeded", func(s *runwire.RunState) bool { return s.Done() }); st.Status != runwire.StatusSucceeded || sys2.count("/drain") != 2 {
+		t.Fatalf("held run after the second approval: %s, drain %d", st.Status, sys2.count("/drain"))
+	}
+
 	// The list shows the name.
 	var list []runs.Summary
 	e.alice.do("GET", "/v1/runs?runbook=three-calls", nil, &list)
