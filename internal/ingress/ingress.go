@@ -485,23 +485,35 @@ func (a *API) listRunbooks(_ http.ResponseWriter, _ *http.Request) (int, any, er
 // ClientHeader is where clients say who they are; the CLI says "cli".
 const ClientHeader = "X-Firebreak-Client"
 
+// starter authorizes a request that starts a run (runs.start, or
+// runs.dryRun for a dry run) and says what started it (the API, or the
+// CLI through it) and who, when the token names someone.
+func (a *API) starter(r *http.Request, dryRun bool) (trigger string, p *access.Principal, err error) {
+	verb := access.RunsStart
+	if dryRun {
+		verb = access.RunsDryRun
+	}
+	if err := a.Authorize(r, verb); err != nil {
+		return "", nil, err
+	}
+	trigger = runwire.TriggerAPI
+	if r.Header.Get(ClientHeader) == runwire.TriggerCLI {
+		trigger = runwire.TriggerCLI
+	}
+	return trigger, PrincipalOf(r), nil
+}
+
 func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	var req runs.StartRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	verb := access.RunsStart
-	if req.DryRun {
-		verb = access.RunsDryRun
-	}
-	if err := a.Authorize(r, verb); err != nil {
+	trigger, p, err := a.starter(r, req.DryRun)
+	if err != nil {
 		return 0, nil, err
 	}
-	req.Trigger = runwire.TriggerAPI
-	if r.Header.Get(ClientHeader) == runwire.TriggerCLI {
-		req.Trigger = runwire.TriggerCLI
-	}
-	if p := PrincipalOf(r); p != nil {
+	req.Trigger = trigger
+	if p != nil {
 		// A named token speaks for its owner, whatever the body says.
 		req.Principal, req.RequestedBy = p, p.ID
 	}
@@ -593,18 +605,12 @@ func (a *API) rerun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	verb := access.RunsStart
-	if req.DryRun {
-		verb = access.RunsDryRun
-	}
-	if err := a.Authorize(r, verb); err != nil {
+	trigger, p, err := a.starter(r, req.DryRun)
+	if err != nil {
 		return 0, nil, err
 	}
-	req.Trigger = runwire.TriggerAPI
-	if r.Header.Get(ClientHeader) == runwire.TriggerCLI {
-		req.Trigger = runwire.TriggerCLI
-	}
-	if p := PrincipalOf(r); p != nil {
+	req.Trigger = trigger
+	if p != nil {
 		req.Principal, req.RequestedBy = p, p.ID
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)

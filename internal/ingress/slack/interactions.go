@@ -46,12 +46,8 @@ func (h *Handler) blockAction(ic slackgo.InteractionCallback, a *slackgo.BlockAc
 	default:
 		return
 	}
-	v, err := decodeValue(a.Value)
-	if err != nil {
-		h.log.Warn("slack: approval button with a bad value", "value", a.Value, "err", err)
-		h.async("button", ic.ResponseURL, func(context.Context) reply {
-			return reply{Text: "This button does not name a run and step; use `/firebreak approve <run-id> <step>`."}
-		})
+	v, ok := h.buttonValue(ic, a, "/firebreak approve <run-id> <step>")
+	if !ok {
 		return
 	}
 	user := ic.User.ID
@@ -74,12 +70,8 @@ func (h *Handler) blockAction(ic slackgo.InteractionCallback, a *slackgo.BlockAc
 // clicker needs runs.start and the runbook's spec.access.run. Two clicks
 // are one retry (the request ID comes from the run and step).
 func (h *Handler) retryAction(ic slackgo.InteractionCallback, a *slackgo.BlockAction) {
-	v, err := decodeValue(a.Value)
-	if err != nil {
-		h.log.Warn("slack: retry button with a bad value", "value", a.Value, "err", err)
-		h.async("button", ic.ResponseURL, func(context.Context) reply {
-			return reply{Text: "This button does not name a run and step; use `/firebreak retry <run> [step]`."}
-		})
+	v, ok := h.buttonValue(ic, a, "/firebreak retry <run> [step]")
+	if !ok {
 		return
 	}
 	user := ic.User.ID
@@ -105,4 +97,18 @@ func retryReply(res *runs.RetryResult) reply {
 		return reply{Text: fmt.Sprintf("%s was already retried from %s.", code(res.ID), code(res.From))}
 	}
 	return reply{Text: fmt.Sprintf("Retrying %s from %s; %s.", code(res.ID), code(res.From), res.Note)}
+}
+
+// buttonValue reads a button's run and step; a bad value is logged and
+// answered with the command to use instead.
+func (h *Handler) buttonValue(ic slackgo.InteractionCallback, a *slackgo.BlockAction, instead string) (slackmsg.ButtonValue, bool) {
+	v, err := decodeValue(a.Value)
+	if err != nil {
+		h.log.Warn("slack: button with a bad value", "action", a.ActionID, "value", a.Value, "err", err)
+		h.async("button", ic.ResponseURL, func(context.Context) reply {
+			return reply{Text: "This button does not name a run and step; use `" + instead + "`."}
+		})
+		return v, false
+	}
+	return v, true
 }
