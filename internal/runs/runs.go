@@ -326,8 +326,9 @@ func runStatus(st enumspb.WorkflowExecutionStatus, recorded string) string {
 	return runwire.StatusFailed
 }
 
-// GetRun returns a run's full state, redacted (see RunState.Redacted);
-// runID may be empty for the latest run under that ID.
+// GetRun returns a run's full state, redacted (see RunState.Redacted).
+// id is the run's workflow ID or its name (see Resolve); runID may be
+// empty for the latest Temporal run under that ID, or of that name.
 func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error) {
 	wid, named, err := s.Resolve(ctx, id)
 	if err != nil {
@@ -413,8 +414,9 @@ func (s *Service) approve(ctx context.Context, id, runID string, req runwire.App
 	return &out, nil
 }
 
-// Cancel asks a run to stop; it rolls back what it completed. A named
-// principal must be allowed to run or approve the runbook.
+// Cancel asks a run (by workflow ID or name) to stop; it rolls back what
+// it completed. A named principal must be allowed to run or approve the
+// runbook.
 func (s *Service) Cancel(ctx context.Context, ref string, p *access.Principal) error {
 	id, runID, err := s.Resolve(ctx, ref)
 	if err != nil {
