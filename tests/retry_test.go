@@ -245,15 +245,30 @@ func TestRetry(t *testing.T) {
 	}
 }
 
-// TestRetryFromNamedStepOnce: a retry from an earlier step, named, runs
-// that step again and those after it; two retries at once are one reset;
-// run again starts a new run with a new name and the same params.
+// TestRetryFromNamedStepOnce: a run retried too early fails again and is
+// retried again; a retry from an earlier step, named, runs that step again
+// and those after it; two retries at once are one reset; run again starts
+// a new run with a new name and the same params.
 func TestRetryFromNamedStepOnce(t *testing.T) {
 	e := startRetryEnv(t)
 	sys := &outside{calls: map[string]int{}}
 	srv := httptest.NewServer(sys)
 	defer srv.Close()
 	ref := e.failedRun(srv.URL, "prod")
+
+	// Retried while still broken: it fails again, and can be retried
+	// again.
+	var res struct {
+		runs.RetryResult
+		errBody
+	}
+	if code := e.alice.do("POST", runURL(ref.Name)+"/retry", map[string]any{"reason": "too early"}, &res); code != 200 {
+		t.Fatalf("first retry: HTTP %d %+v", code, res)
+	}
+	st := e.alice.waitFor(ref.ID, "failed again", func(s *runwire.RunState) bool { return s.Done() && len(s.Retries) == 1 })
+	if st.Status != runwire.StatusFailed || sys.count("/verify") != 2 {
+		t.Fatalf("retried while broken: %s, verify %d", st.Status, sys.count("/verify"))
+	}
 	sys.fixed.Store(true)
 
 	expectError(t, e.alice, "POST", runURL(ref.ID)+"/retry", map[string]any{"from": "nope"}, 404, `no step "nope"`)
@@ -283,19 +298,19 @@ func TestRetryFromNamedStepOnce(t *testing.T) {
 	if taken != 1 {
 		t.Fatalf("%d retries taken, want 1: %v %+v", taken, codes, results)
 	}
-	st := e.alice.waitFor(ref.ID, "succeeded", func(s *runwire.RunState) bool { return s.Done() })
-	if st.Status != runwire.StatusSucceeded || len(st.Retries) != 1 || st.Retries[0].From != "restart" {
+	st = e.alice.waitFor(ref.ID, "succeeded", func(s *runwire.RunState) bool { return s.Done() })
+	if st.Status != runwire.StatusSucceeded || len(st.Retries) != 2 || st.Retries[0].Reason != "too early" || st.Retries[1].From != "restart" {
 		t.Fatalf("retried run: %s, retries %+v", st.Status, st.Retries)
 	}
 	if d, r := sys.count("/drain"), sys.count("/restart"); d != 1 || r != 2 {
 		t.Fatalf("drain %d, restart %d: want 1, 2", d, r)
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for e.executions(ref.ID) != 2 && time.Now().Before(deadline) {
+	for e.executions(ref.ID) != 3 && time.Now().Before(deadline) {
 		time.Sleep(200 * time.Millisecond)
 	}
-	if n := e.executions(ref.ID); n != 2 {
-		t.Fatalf("%d executions of %s, want 2 (one reset)", n, ref.ID)
+	if n := e.executions(ref.ID); n != 3 {
+		t.Fatalf("%d executions of %s, want 3 (the run and two resets)", n, ref.ID)
 	}
 
 	// Run again: a new run, a new name, the same params.
@@ -324,13 +339,13 @@ func TestRetryFromNamedStepOnce(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "name: "+again.Name) || !strings.Contains(out, "retried from report by alice") {
 		t.Errorf("runs show: exit %d\n%s", code, out)
 	}
-	if d, r, v := sys.count("/drain"), sys.count("/restart"), sys.count("/verify"); d != 2 || r != 3 || v != 3 {
-		t.Errorf("after the CLI retry: drain %d, restart %d, verify %d; want 2, 3, 3", d, r, v)
+	if d, r, v := sys.count("/drain"), sys.count("/restart"), sys.count("/verify"); d != 2 || r != 3 || v != 4 {
+		t.Errorf("after the CLI retry: drain %d, restart %d, verify %d; want 2, 3, 4", d, r, v)
 	}
 
 	// The first run's name still shows the first run.
 	var first runwire.RunState
-	if code := e.alice.do("GET", runURL(ref.Name), nil, &first); code != 200 || first.Name != ref.Name || len(first.Retries) != 1 {
+	if code := e.alice.do("GET", runURL(ref.Name), nil, &first); code != 200 || first.Name != ref.Name || len(first.Retries) != 2 {
 		t.Fatalf("first run by name: HTTP %d %s %+v", code, first.Name, first.Retries)
 	}
 }

@@ -118,6 +118,9 @@ func (s *Service) Retry(ctx context.Context, ref string, req RetryRequest) (*Ret
 		return nil, access.RunError(id, err)
 	}
 	current := desc.GetWorkflowExecutionInfo()
+	if current.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING && (req.RunID == "" || req.RunID == current.GetExecution().GetRunId()) {
+		current = s.awaitClosing(ctx, id, current)
+	}
 	base := req.RunID
 	if base == "" {
 		base = current.GetExecution().GetRunId()
@@ -199,6 +202,30 @@ func (s *Service) Retry(ctx context.Context, ref string, req RetryRequest) (*Ret
 	return res, nil
 }
 
+// closingWait bounds how long a retry waits for a run whose record says
+// it finished while its workflow still closes (its last Slack update and
+// incident reports).
+const closingWait = 15 * time.Second
+
+// awaitClosing waits, up to closingWait, for a run that has recorded its
+// end to close, and returns its execution as it is then.
+func (s *Service) awaitClosing(ctx context.Context, id string, current *workflowpb.WorkflowExecutionInfo) *workflowpb.WorkflowExecutionInfo {
+	runID := current.GetExecution().GetRunId()
+	st, err := s.GetRun(ctx, id, runID)
+	if err != nil || !st.Done() {
+		return current
+	}
+	wctx, cancel := context.WithTimeout(ctx, closingWait)
+	defer cancel()
+	// The run's own outcome (a failure, most often) is not this call's.
+	_ = s.Client.GetWorkflow(wctx, id, runID).Get(wctx, nil)
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return current
+	}
+	return desc.GetWorkflowExecutionInfo()
+}
+
 // keptAndRolledBack lists the steps before from, which a retry keeps from
 // the history, and the steps the run rolled back, which it does not redo.
 func keptAndRolledBack(st *runwire.RunState, from string) (kept, rolledBack []string) {
@@ -266,7 +293,7 @@ func (s *Service) reset(ctx context.Context, id, base string, current *workflowp
 	// only versioning options there; the new run waits for this signal
 	// before it finishes (see the runbook workflow's awaitRetryRecord).
 	rec := runwire.RetryRecord{At: s.now().UTC(), By: req.By, Source: req.Source, From: target.Name,
-		Reason: req.Reason, RequestID: requestID, BaseRunID: base}
+		Reason: req.Reason, RequestID: requestID, BaseRunID: base, RunID: resp.GetRunId()}
 	if err := s.Client.SignalWorkflow(ctx, id, resp.GetRunId(), names.RetrySignal, rec); err != nil {
 		return resp.GetRunId(), access.RunError(id, fmt.Errorf("run %s was reset, but its retry record was not sent: %w", id, err))
 	}

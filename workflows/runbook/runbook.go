@@ -212,7 +212,7 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 				return
 			}
 			if workflow.GetVersion(gctx, retryRecordChange, workflow.DefaultVersion, 1) >= 1 {
-				r.recordRetry(rec)
+				r.recordRetry(gctx, rec)
 			}
 		}
 	})

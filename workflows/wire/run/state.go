@@ -135,8 +135,10 @@ type RetryRecord struct {
 	// RequestID is the reset's request ID: a repeated request (a double
 	// click) is the same retry.
 	RequestID string `json:"requestId,omitempty"`
-	// BaseRunID is the Temporal run that was reset.
+	// BaseRunID is the Temporal run that was reset, RunID the one the
+	// reset made (which this record is sent to).
 	BaseRunID string `json:"baseRunId,omitempty"`
+	RunID     string `json:"runId,omitempty"`
 }
 
 // AccessDecision records who tried what, and whether it was allowed.
