@@ -33,6 +33,10 @@ const (
 	VarAlert = "alert"
 	// VarEvent is the latest PagerDuty webhook event, likewise.
 	VarEvent = "event"
+	// VarAlerts lists every Alertmanager alert a run received, each in its
+	// latest state (one entry per fingerprint, oldest first), so a run fed
+	// by several alerts can wait for all of them.
+	VarAlerts = "alerts"
 )
 
 const alertType = "firebreak.Alert"
@@ -138,6 +142,7 @@ func (r *Runbook) envFor(steps []string, withSteps bool) (*guard.Env, error) {
 		{Name: VarRun, Type: guard.ObjectType(runType)},
 		{Name: VarNow, Type: guard.Timestamp},
 		{Name: VarAlert, Type: guard.ObjectType(alertType)},
+		{Name: VarAlerts, Type: cel.ListType(guard.ObjectType(alertType))},
 		{Name: VarEvent, Type: guard.Map},
 	}
 	if withSteps {

@@ -81,6 +81,10 @@ func TestBadRunbooks(t *testing.T) {
 			`bad.yaml:7:27: step "a": approval.message: secret() can only be used inside a step's with: strings`},
 		{"secret in the concurrency key", header + "  concurrency: secret('api')\n  steps:\n    - {name: a, action: log, with: {message: x}}\n",
 			`bad.yaml:5:16: spec.concurrency: secret() can only be used inside a step's with: strings`},
+		{"alerts field typo", header + "  steps:\n    - name: a\n      wait:\n        until: alerts.all(a, a.stauts == 'resolved')\n        timeout: 1m\n",
+			`bad.yaml:8:31: step "a": wait.until: undefined field 'stauts'`},
+		{"alerts is a list", header + "  steps:\n    - name: a\n      when: alerts.status == 'resolved'\n      action: log\n      with: {message: x}\n",
+			`bad.yaml:7:19: step "a": when: `},
 		{"bad onFailure", header + "  steps:\n    - name: a\n      action: log\n      with: {message: x}\n      onFailure: ignore\n",
 			`bad.yaml:9:18: step "a": onFailure must be abort or continue, not "ignore"`},
 	} {

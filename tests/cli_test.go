@@ -21,7 +21,7 @@ func runCLI(args ...string) (int, string, string) {
 
 func TestValidate(t *testing.T) {
 	code, out, errOut := runCLI("validate", "../runbooks/catalog/", "../experiments/catalog/")
-	if code != 0 || !strings.Contains(out, "ok: 5 runbook(s), 2 experiment(s), 1 game day(s) valid") {
+	if code != 0 || !strings.Contains(out, "ok: 6 runbook(s), 2 experiment(s), 1 game day(s) valid") {
 		t.Fatalf("catalog: exit %d\n%s%s", code, out, errOut)
 	}
 	dir := t.TempDir()

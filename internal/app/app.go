@@ -292,7 +292,8 @@ func NewIncidents(c client.Client, namespace string, cfg *config.Config) *incide
 // NewServices builds the domain services on the client.
 func NewServices(o Options) *Services {
 	inc := NewIncidents(o.Client, o.Namespace, o.Config)
-	rs := &runs.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL, Incidents: inc}
+	rs := &runs.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL, Incidents: inc,
+		Ledger: &automation.Deliveries{Client: o.Client}}
 	auto := &automation.Service{Client: o.Client, Settings: AutomationSettings(o.Config)}
 	return &Services{
 		Runs:       rs,

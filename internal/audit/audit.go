@@ -73,6 +73,7 @@ const (
 	Action      = "run.action"
 	Approval    = "run.approval"
 	Access      = "run.access"
+	Retry       = "run.retry"
 )
 
 // PageRequest asks for one page of the export.
@@ -306,6 +307,13 @@ func auditRun(st *runwire.RunState, add func(Record)) {
 				add(Record{At: *a.At, Kind: Approval, By: by, Subject: st.ID + "/" + sp.Name, Text: t, Allowed: &allowed})
 			}
 		}
+	}
+	for _, r := range st.Retries {
+		t := "retried from " + r.From
+		if r.Reason != "" {
+			t += ": " + r.Reason
+		}
+		add(Record{At: r.At, Kind: Retry, By: r.By, Source: r.Source, Subject: st.ID, Text: t})
 	}
 	for _, d := range st.Access {
 		ok := d.Allowed

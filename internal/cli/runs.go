@@ -60,6 +60,9 @@ func (f *runFlags) start(ctx context.Context, g *globals, runbook, by, incident 
 		mode += " for " + incident
 	}
 	fmt.Fprintf(g.out, "started %s%s\n", ref.ID, mode)
+	if ref.Name != "" {
+		fmt.Fprintf(g.out, "  name: %s\n", ref.Name)
+	}
 	if ref.URL != "" {
 		fmt.Fprintf(g.out, "  history: %s\n", ref.URL)
 	}
@@ -171,7 +174,7 @@ func stepLine(s runwire.StepState) string {
 }
 
 func newRunsCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{Use: "runs", Short: "List, show, approve, deny and cancel runs"}
+	cmd := &cobra.Command{Use: "runs", Short: "List, show, approve, deny, cancel, retry and rerun runs"}
 	var runbook, status string
 	var limit int
 	var asJSON bool
@@ -196,13 +199,17 @@ func newRunsCmd(g *globals) *cobra.Command {
 				return printJSON(g.out, runs)
 			}
 			tw := tabwriter.NewWriter(g.out, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "ID\tRUNBOOK\tSTATUS\tTRIGGER\tSTARTED")
+			fmt.Fprintln(tw, "NAME\tID\tRUNBOOK\tSTATUS\tTRIGGER\tSTARTED")
 			for _, r := range runs {
 				mode := ""
 				if r.DryRun {
 					mode = " (dry run)"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\n", r.ID, r.Runbook, r.Status, mode, r.Trigger, r.StartedAt.Local().Format(time.DateTime))
+				name := r.Name
+				if name == "" {
+					name = "-"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\t%s\t%s\n", name, r.ID, r.Runbook, r.Status, mode, r.Trigger, r.StartedAt.Local().Format(time.DateTime))
 			}
 			return tw.Flush()
 		},
@@ -226,6 +233,16 @@ func newRunsCmd(g *globals) *cobra.Command {
 				return printJSON(g.out, st)
 			}
 			fmt.Fprintf(g.out, "%s  %s  %s\n", st.ID, st.Runbook, st.Status)
+			if st.Name != "" {
+				fmt.Fprintf(g.out, "name: %s\n", st.Name)
+			}
+			for _, r := range st.Retries {
+				fmt.Fprintf(g.out, "retried from %s by %s at %s", r.From, r.By, r.At.Local().Format(time.DateTime))
+				if r.Reason != "" {
+					fmt.Fprintf(g.out, ": %s", r.Reason)
+				}
+				fmt.Fprintln(g.out)
+			}
 			if st.Error != "" {
 				fmt.Fprintf(g.out, "error: %s\n", st.Error)
 			}
@@ -276,7 +293,7 @@ func newRunsCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
-	cmd.AddCommand(list, show, decide(true), decide(false), cancel)
+	cmd.AddCommand(list, show, decide(true), decide(false), cancel, newRetryCmd(g), newRerunCmd(g))
 	return cmd
 }
 

@@ -140,6 +140,10 @@ func New(o Options) *API {
 	a.Handle("GET /v1/runs/{id}", a.getRun, access.RunsRead)
 	a.Handle("POST /v1/runs/{id}/approvals", a.approve, access.RunsApprove)
 	a.Handle("POST /v1/runs/{id}/cancel", a.cancel, access.RunsCancel)
+	// Retrying runs steps again, and running again starts a run: both
+	// need what starting a run needs, and the runbook's spec.access.run.
+	a.Handle("POST /v1/runs/{id}/retry", a.retry, access.RunsStart)
+	a.Handle("POST /v1/runs/{id}/rerun", a.rerun, access.RunsStart, access.RunsDryRun)
 	a.Handle("GET /v1/automation", a.automationState, access.AutomationRead)
 	a.Handle("POST /v1/automation/pause", a.pause, access.AutomationPause)
 	a.Handle("POST /v1/automation/resume", a.resume, access.AutomationResume)
@@ -481,23 +485,35 @@ func (a *API) listRunbooks(_ http.ResponseWriter, _ *http.Request) (int, any, er
 // ClientHeader is where clients say who they are; the CLI says "cli".
 const ClientHeader = "X-Firebreak-Client"
 
+// starter authorizes a request that starts a run (runs.start, or
+// runs.dryRun for a dry run) and says what started it (the API, or the
+// CLI through it) and who, when the token names someone.
+func (a *API) starter(r *http.Request, dryRun bool) (trigger string, p *access.Principal, err error) {
+	verb := access.RunsStart
+	if dryRun {
+		verb = access.RunsDryRun
+	}
+	if err := a.Authorize(r, verb); err != nil {
+		return "", nil, err
+	}
+	trigger = runwire.TriggerAPI
+	if r.Header.Get(ClientHeader) == runwire.TriggerCLI {
+		trigger = runwire.TriggerCLI
+	}
+	return trigger, PrincipalOf(r), nil
+}
+
 func (a *API) startRun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 	var req runs.StartRequest
 	if err := DecodeJSON(r, &req); err != nil {
 		return 0, nil, err
 	}
-	verb := access.RunsStart
-	if req.DryRun {
-		verb = access.RunsDryRun
-	}
-	if err := a.Authorize(r, verb); err != nil {
+	trigger, p, err := a.starter(r, req.DryRun)
+	if err != nil {
 		return 0, nil, err
 	}
-	req.Trigger = runwire.TriggerAPI
-	if r.Header.Get(ClientHeader) == runwire.TriggerCLI {
-		req.Trigger = runwire.TriggerCLI
-	}
-	if p := PrincipalOf(r); p != nil {
+	req.Trigger = trigger
+	if p != nil {
 		// A named token speaks for its owner, whatever the body says.
 		req.Principal, req.RequestedBy = p, p.ID
 	}
@@ -562,6 +578,50 @@ func (a *API) cancel(_ http.ResponseWriter, r *http.Request) (int, any, error) {
 		return 0, nil, err
 	}
 	return http.StatusAccepted, map[string]string{"id": r.PathValue("id"), "status": "cancelling"}, nil
+}
+
+func (a *API) retry(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	var req runs.RetryRequest
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	req.Source = runwire.SourceAPI
+	if p := PrincipalOf(r); p != nil {
+		// A named token speaks for its owner, whatever the body says.
+		req.Principal, req.By = p, p.ID
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 20*time.Second)
+	defer cancel()
+	res, err := a.runs.Retry(ctx, r.PathValue("id"), req)
+	if err != nil {
+		return 0, nil, err
+	}
+	a.log.Info("run retried", "id", res.ID, "from", res.From, "by", req.By, "runId", res.RunID, "duplicate", res.Duplicate)
+	return http.StatusOK, res, nil
+}
+
+func (a *API) rerun(_ http.ResponseWriter, r *http.Request) (int, any, error) {
+	var req runs.RerunRequest
+	if err := DecodeJSON(r, &req); err != nil {
+		return 0, nil, err
+	}
+	trigger, p, err := a.starter(r, req.DryRun)
+	if err != nil {
+		return 0, nil, err
+	}
+	req.Trigger = trigger
+	if p != nil {
+		req.Principal, req.RequestedBy = p, p.ID
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
+	defer cancel()
+	ref, err := a.runs.Rerun(ctx, r.PathValue("id"), req)
+	if err != nil {
+		return 0, nil, err
+	}
+	a.started.WithLabelValues(ref.Runbook, req.Trigger).Inc()
+	a.log.Info("run started again", "from", r.PathValue("id"), "id", ref.ID, "name", ref.Name)
+	return http.StatusCreated, ref, nil
 }
 
 // NewServer wraps a handler in an http.Server with timeouts suited to a

@@ -18,6 +18,8 @@ type Runs interface {
 	GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error)
 	Approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error)
 	Cancel(ctx context.Context, id string, p *access.Principal) error
+	Retry(ctx context.Context, id string, req runs.RetryRequest) (*runs.RetryResult, error)
+	Rerun(ctx context.Context, id string, req runs.RerunRequest) (*runs.Ref, error)
 	// Ready reports whether Temporal answers and a worker polls.
 	Ready(ctx context.Context) error
 }

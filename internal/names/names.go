@@ -34,15 +34,57 @@ const (
 	SATrigger = "FirebreakTrigger"
 	SAKey     = "FirebreakKey"
 	SADryRun  = "FirebreakDryRun"
+	// SARunName is the run's own short name (see RunName): unique per
+	// run, where the workflow ID (the concurrency key) is shared by every
+	// run of the same key.
+	SARunName = "FirebreakRunName"
 )
 
 // KeywordAttributes lists the keyword search attributes; DryRun is a bool.
-var KeywordAttributes = []string{SARunbook, SAStatus, SATrigger, SAKey}
+var KeywordAttributes = []string{SARunbook, SAStatus, SATrigger, SAKey, SARunName}
 
 const (
 	runPrefix    = "runbook:"
 	dryRunPrefix = "dryrun:"
+	// runNamePrefix starts every run name.
+	runNamePrefix = "run-"
+	// stepActivityPrefix and rollbackActivityPrefix start the activity
+	// IDs of steps and rollback steps.
+	stepActivityPrefix     = "step:"
+	rollbackActivityPrefix = "rollback:"
 )
+
+// RunName returns a run's short name, run-<suffix>, with a random suffix
+// from its caller (internal/ids). Every command, API route and Slack
+// command takes it wherever it takes a run's workflow ID; it names one run
+// (a retried run keeps it), while the workflow ID names every run of a
+// concurrency key.
+func RunName(suffix string) string { return runNamePrefix + suffix }
+
+// IsRunName reports whether s looks like a run name: run- and 4 to 32
+// lower-case letters and digits.
+func IsRunName(s string) bool {
+	rest, ok := strings.CutPrefix(s, runNamePrefix)
+	if !ok || len(rest) < 4 || len(rest) > 32 {
+		return false
+	}
+	for _, c := range rest {
+		if (c < 'a' || c > 'z') && (c < '0' || c > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// StepActivityID is the activity ID of a step's action: the same in
+// every run, so a step maps to the workflow task that scheduled it (what
+// a retry resets to). Rollback steps have IDs of their own.
+func StepActivityID(step string, rollback bool) string {
+	if rollback {
+		return rollbackActivityPrefix + step
+	}
+	return stepActivityPrefix + step
+}
 
 // RunWorkflowID returns the workflow ID of a runbook run,
 // runbook:<name>:<key>. The key is the run's concurrency key, so Temporal
@@ -94,6 +136,10 @@ const (
 	// still take it (from an older API) but refusals now come as
 	// AccessUpdate.
 	AccessSignal = "access"
+	// RetrySignal tells a run who retried it, from which step and why.
+	// The retry sends it as a post-reset operation, so it is in the new
+	// run's history before its first workflow task.
+	RetrySignal = "retried"
 )
 
 // The automation workflow: one per namespace, holding the kill switch, the

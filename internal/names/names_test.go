@@ -43,3 +43,32 @@ func TestRunWorkflowIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestRunNames: a run's name is told apart from every workflow ID, and
+// step activity IDs differ between a step and its rollback.
+func TestRunNames(t *testing.T) {
+	for _, tc := range []struct {
+		s    string
+		name bool
+	}{
+		{names.RunName("abcd2345"), true},
+		{"run-k3fq7x2a", true},
+		{"run-abc", false},
+		{"run-ABCD2345", false},
+		{"run-abcd-2345", false},
+		{"run-" + "a234567890123456789012345678901234", false},
+		{names.RunWorkflowID("hello-world", "ops"), false},
+		{names.DryRunWorkflowID("hello-world", "abcdefghij"), false},
+		{"", false},
+	} {
+		if got := names.IsRunName(tc.s); got != tc.name {
+			t.Errorf("IsRunName(%q) = %t", tc.s, got)
+		}
+		if names.IsRunName(tc.s) && names.IsRunWorkflowID(tc.s) {
+			t.Errorf("%q is both a run name and a workflow ID", tc.s)
+		}
+	}
+	if a, b := names.StepActivityID("restart", false), names.StepActivityID("restart", true); a == b || a != "step:restart" {
+		t.Errorf("step %q, rollback %q", a, b)
+	}
+}

@@ -46,6 +46,9 @@ type Service struct {
 	// Incidents checks the incident a run names; without it runs link to
 	// no incident.
 	Incidents Incidents
+	// Ledger takes each retry request once; without it runs cannot be
+	// retried.
+	Ledger Ledger
 }
 
 func (s *Service) now() time.Time {
@@ -94,7 +97,9 @@ func mayRun(plan *runbooks.Plan, p *access.Principal, dryRun bool) error {
 
 // Ref identifies a run.
 type Ref struct {
-	ID      string `json:"id"`
+	ID string `json:"id"`
+	// Name is the run's own short name (run-…).
+	Name    string `json:"name,omitempty"`
 	RunID   string `json:"runId,omitempty"`
 	Runbook string `json:"runbook"`
 	Status  string `json:"status"`
@@ -175,7 +180,7 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 		id = names.RunWorkflowID(plan.Name(), key)
 	}
 	return &Prepared{Plan: plan, ID: id, Input: runwire.RunInput{
-		ID: id, Runbook: *plan.Runbook, Params: params, Key: key,
+		ID: id, Name: names.RunName(ids.NewRunName()), Runbook: *plan.Runbook, Params: params, Key: key,
 		DryRun: req.DryRun, Trigger: trigger, RequestedBy: req.RequestedBy, Notify: req.Notify,
 		Incident: req.Incident,
 	}}, nil
@@ -184,7 +189,7 @@ func (s *Service) Prepare(req StartRequest) (*Prepared, error) {
 // Attributes are the search attributes a prepared run starts with.
 func (p *Prepared) Attributes() temporalx.Attributes {
 	return temporalx.Attributes{Runbook: p.Plan.Name(), Status: runwire.StatusRunning,
-		Trigger: p.Input.Trigger, Key: p.Input.Key, DryRun: p.Input.DryRun}
+		Trigger: p.Input.Trigger, Key: p.Input.Key, DryRun: p.Input.DryRun, Name: p.Input.Name}
 }
 
 // startOptions returns the Temporal options a prepared run starts with.
@@ -220,7 +225,7 @@ func (s *Service) StartRun(ctx context.Context, req StartRequest) (*Ref, error) 
 		}
 		return nil, access.TemporalError(err)
 	}
-	return &Ref{ID: p.ID, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: runwire.StatusRunning,
+	return &Ref{ID: p.ID, Name: p.Input.Name, RunID: run.GetRunID(), Runbook: p.Plan.Name(), Status: runwire.StatusRunning,
 		Key: p.Input.Key, DryRun: p.Input.DryRun, URL: s.runURL(p.ID, run.GetRunID())}, nil
 }
 
@@ -284,7 +289,7 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 		}
 		seen[e.GetExecution().GetWorkflowId()] = true
 		sa := temporalx.Decode(e.GetSearchAttributes())
-		sum := Summary{Ref: Ref{ID: e.GetExecution().GetWorkflowId(), RunID: e.GetExecution().GetRunId(),
+		sum := Summary{Ref: Ref{ID: e.GetExecution().GetWorkflowId(), Name: sa.Name, RunID: e.GetExecution().GetRunId(),
 			Runbook: sa.Runbook, Key: sa.Key, DryRun: sa.DryRun}, Trigger: sa.Trigger}
 		sum.Status = runStatus(e.GetStatus(), sa.Status)
 		sum.StartedAt = e.GetStartTime().AsTime()
@@ -321,12 +326,18 @@ func runStatus(st enumspb.WorkflowExecutionStatus, recorded string) string {
 	return runwire.StatusFailed
 }
 
-// GetRun returns a run's full state, redacted (see RunState.Redacted);
-// runID may be empty for the latest run under that ID.
+// GetRun returns a run's full state, redacted (see RunState.Redacted).
+// id is the run's workflow ID or its name (see Resolve); runID may be
+// empty for the latest Temporal run under that ID, or of that name.
 func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error) {
-	if !names.IsRunWorkflowID(id) {
-		return nil, access.Errorf(access.NotFound, "id", "no run %q (run IDs look like runbook:<name>:<key>)", id)
+	wid, named, err := s.Resolve(ctx, id)
+	if err != nil {
+		return nil, err
 	}
+	if runID == "" {
+		runID = named
+	}
+	id = wid
 	resp, err := s.Client.QueryWorkflowWithOptions(ctx, &client.QueryWorkflowWithOptionsRequest{
 		WorkflowID: id, RunID: runID, QueryType: names.StatusQuery,
 	})
@@ -348,10 +359,11 @@ func (s *Service) Approve(ctx context.Context, id string, req runwire.ApprovalRe
 	if strings.TrimSpace(req.By) == "" {
 		return nil, access.Errorf(access.Invalid, "by", "by is required: who decides")
 	}
-	if !names.IsRunWorkflowID(id) {
-		return nil, access.Errorf(access.NotFound, "id", "no run %q", id)
+	id, runID, err := s.Resolve(ctx, id)
+	if err != nil {
+		return nil, err
 	}
-	out, err := s.approve(ctx, id, req)
+	out, err := s.approve(ctx, id, runID, req)
 	if err != nil {
 		err = access.RunError(id, err)
 		var se *access.Error
@@ -384,9 +396,10 @@ func (s *Service) recordRefusal(ctx context.Context, id string, d runwire.Access
 	}
 }
 
-func (s *Service) approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
+func (s *Service) approve(ctx context.Context, id, runID string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error) {
 	h, err := s.Client.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   id,
+		RunID:        runID,
 		UpdateName:   names.ApproveUpdate,
 		Args:         []any{req},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -401,11 +414,13 @@ func (s *Service) approve(ctx context.Context, id string, req runwire.ApprovalRe
 	return &out, nil
 }
 
-// Cancel asks a run to stop; it rolls back what it completed. A named
-// principal must be allowed to run or approve the runbook.
-func (s *Service) Cancel(ctx context.Context, id string, p *access.Principal) error {
-	if !names.IsRunWorkflowID(id) {
-		return access.Errorf(access.NotFound, "id", "no run %q", id)
+// Cancel asks a run (by workflow ID or name) to stop; it rolls back what
+// it completed. A named principal must be allowed to run or approve the
+// runbook.
+func (s *Service) Cancel(ctx context.Context, ref string, p *access.Principal) error {
+	id, runID, err := s.Resolve(ctx, ref)
+	if err != nil {
+		return err
 	}
 	if p != nil {
 		var allowed []string
@@ -416,7 +431,7 @@ func (s *Service) Cancel(ctx context.Context, id string, p *access.Principal) er
 			return access.Errorf(access.Forbidden, "", "%s may not cancel %s: only people in the runbook's spec.access may", p.DisplayName(), id)
 		}
 	}
-	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, runID)
 	if err != nil {
 		return access.RunError(id, err)
 	}

@@ -9,16 +9,19 @@ import (
 )
 
 // Attributes are Firebreak's search attributes (names.SARunbook and the
-// rest). A run sets all five; an incident sets only Status.
+// rest). A run sets all six; an incident sets only Status.
 type Attributes struct {
 	Runbook string
 	Status  string
 	Trigger string
 	Key     string
 	DryRun  bool
+	// Name is the run's own short name (names.SARunName); runs started
+	// before names existed have none.
+	Name string
 }
 
-// Typed returns the five attributes of a run for StartWorkflowOptions.
+// Typed returns the six attributes of a run for StartWorkflowOptions.
 func (a Attributes) Typed() temporal.SearchAttributes {
 	return temporal.NewSearchAttributes(
 		temporal.NewSearchAttributeKeyKeyword(names.SARunbook).ValueSet(a.Runbook),
@@ -26,10 +29,11 @@ func (a Attributes) Typed() temporal.SearchAttributes {
 		temporal.NewSearchAttributeKeyKeyword(names.SATrigger).ValueSet(a.Trigger),
 		temporal.NewSearchAttributeKeyKeyword(names.SAKey).ValueSet(a.Key),
 		temporal.NewSearchAttributeKeyBool(names.SADryRun).ValueSet(a.DryRun),
+		temporal.NewSearchAttributeKeyKeyword(names.SARunName).ValueSet(a.Name),
 	)
 }
 
-// Indexed encodes the five attributes of a run for a request made to the
+// Indexed encodes the six attributes of a run for a request made to the
 // workflow service directly, the way the SDK encodes Typed: each value
 // through the default data converter, its type in the payload's metadata.
 func (a Attributes) Indexed() (*commonpb.SearchAttributes, error) {
@@ -37,6 +41,7 @@ func (a Attributes) Indexed() (*commonpb.SearchAttributes, error) {
 	for name, v := range map[string]any{
 		names.SARunbook: a.Runbook, names.SAStatus: a.Status,
 		names.SATrigger: a.Trigger, names.SAKey: a.Key, names.SADryRun: a.DryRun,
+		names.SARunName: a.Name,
 	} {
 		p, err := converter.GetDefaultDataConverter().ToPayload(v)
 		if err != nil {
@@ -76,6 +81,8 @@ func Decode(sa *commonpb.SearchAttributes) Attributes {
 			s = &a.Trigger
 		case names.SAKey:
 			s = &a.Key
+		case names.SARunName:
+			s = &a.Name
 		default:
 			continue
 		}

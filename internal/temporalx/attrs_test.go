@@ -14,7 +14,7 @@ func TestAttributesRoundTrip(t *testing.T) {
 		name string
 		in   Attributes
 	}{
-		{"run", Attributes{Runbook: "restart", Status: "running", Trigger: "alertmanager", Key: "prod/api", DryRun: true}},
+		{"run", Attributes{Runbook: "restart", Status: "running", Trigger: "alertmanager", Key: "prod/api", DryRun: true, Name: "run-abcd2345"}},
 		{"no key", Attributes{Runbook: "hello-world", Status: "waiting_approval", Trigger: "api"}},
 		{"empty", Attributes{}},
 	} {
@@ -23,8 +23,8 @@ func TestAttributesRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n := len(indexed.GetIndexedFields()); n != 5 {
-				t.Fatalf("%d indexed fields, want 5", n)
+			if n := len(indexed.GetIndexedFields()); n != 6 {
+				t.Fatalf("%d indexed fields, want 6", n)
 			}
 			for name, p := range indexed.GetIndexedFields() {
 				want := "Keyword"
@@ -38,8 +38,8 @@ func TestAttributesRoundTrip(t *testing.T) {
 			if got := Decode(indexed); got != tc.in {
 				t.Errorf("Decode(Indexed()) = %+v, want %+v", got, tc.in)
 			}
-			if n := tc.in.Typed().Size(); n != 5 {
-				t.Errorf("Typed has %d attributes, want 5", n)
+			if n := tc.in.Typed().Size(); n != 6 {
+				t.Errorf("Typed has %d attributes, want 6", n)
 			}
 		})
 	}

@@ -13,6 +13,9 @@ func (r *runner) onAlert(sig runwire.AlertSignal) {
 	switch {
 	case sig.Alert != nil:
 		r.alert = runwire.AlertVars(sig.Alert)
+		if r.alertList {
+			r.keepLatest(sig.Alert)
+		}
 		rec.Fingerprint, rec.Status, rec.Labels = sig.Alert.Fingerprint, sig.Alert.Status, sig.Alert.Labels
 		if r.bounded {
 			rec.Fingerprint = runwire.Clip(rec.Fingerprint, runwire.MaxLabelBytes)
@@ -62,4 +65,34 @@ func clipAlert(a *runwire.Alert) *runwire.Alert {
 	c.GeneratorURL = runwire.Clip(a.GeneratorURL, 2048)
 	c.Fingerprint = runwire.Clip(a.Fingerprint, runwire.MaxLabelBytes)
 	return &c
+}
+
+// keepLatest keeps a as its fingerprint's latest state for the alerts
+// variable: an alert seen before is updated where it is, a new one goes
+// last; beyond maxAlertRecords the oldest is dropped.
+func (r *runner) keepLatest(a *runwire.Alert) {
+	c := *a
+	if r.bounded {
+		c = *clipAlert(a)
+	}
+	for i := range r.latest {
+		if r.latest[i].Fingerprint == c.Fingerprint {
+			r.latest[i] = c
+			return
+		}
+	}
+	if len(r.latest) >= maxAlertRecords {
+		r.latest = r.latest[1:]
+	}
+	r.latest = append(r.latest, c)
+}
+
+// alertsVars is the CEL view of every alert the run received, each in its
+// latest state.
+func (r *runner) alertsVars() []any {
+	out := make([]any, 0, len(r.latest))
+	for i := range r.latest {
+		out = append(out, runwire.AlertVars(&r.latest[i]))
+	}
+	return out
 }

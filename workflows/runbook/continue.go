@@ -70,6 +70,7 @@ func (r *runner) prepareContinue(ctx workflow.Context, step int, alerts, denied 
 		Step:       step,
 		Outputs:    r.carriedOutputs(),
 		Alert:      r.lastAlert,
+		Alerts:     r.latest,
 		Event:      r.lastEvent,
 		Received:   r.received + r.alerts,
 		Refusals:   r.refusals,
@@ -115,6 +116,7 @@ func (r *runner) resume(rs *runwire.Resume) {
 	}
 	r.received, r.refusals = rs.Received, rs.Refusals
 	r.lastAlert, r.lastEvent = rs.Alert, rs.Event
+	r.latest = rs.Alerts
 	r.alert = runwire.AlertVars(rs.Alert)
 	if rs.Event != nil {
 		r.event = runbooks.NormalizeJSON(rs.Event).(map[string]any)

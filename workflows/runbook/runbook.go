@@ -69,6 +69,16 @@ type runner struct {
 	resuming bool
 	// rollingBack stops continue-as-new once rollback has begun.
 	rollingBack bool
+
+	// stepIDs is set for runs that took stepActivityIDChange: each
+	// action's activity ID is its step's name (names.StepActivityID).
+	stepIDs bool
+	// alertList is set for runs that took alertsListChange: latest holds
+	// each alert's latest state, by fingerprint, for the alerts variable.
+	alertList bool
+	latest    []runwire.Alert
+	// retryRecorded says this execution recorded a retry signal.
+	retryRecorded bool
 }
 
 // Bounds of what a run keeps.
@@ -93,6 +103,20 @@ const (
 // their old behaviour on replay.
 const boundedRecordsChange = "runbook-bounded-records"
 
+// Later versioned changes of runs (see "Changing a workflow" in the
+// README).
+const (
+	// stepActivityIDChange: each action's activity ID is its step's name,
+	// so a retry maps a step to the workflow task that scheduled it.
+	stepActivityIDChange = "runbook-step-activity-id"
+	// retryRecordChange: a run records the retry signal (who retried it,
+	// from which step, why) in its record.
+	retryRecordChange = "runbook-retry-record"
+	// alertsListChange: a run keeps each alert's latest state for the
+	// alerts variable and carries it when it continues as new.
+	alertsListChange = "runbook-alerts-list"
+)
+
 // RunbookWorkflow runs a runbook: steps in order, each guarded by its when:,
 // actions as activities, approvals as updates, and on failure or
 // cancellation the rollback steps of what had completed, in reverse.
@@ -113,6 +137,8 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 		bounded: bounded,
 		full:    map[string]any{},
 	}
+	r.stepIDs = workflow.GetVersion(ctx, stepActivityIDChange, workflow.DefaultVersion, 1) >= 1
+	r.alertList = workflow.GetVersion(ctx, alertsListChange, workflow.DefaultVersion, 1) >= 1
 	if in.Resume != nil && bounded {
 		r.resume(in.Resume)
 	} else {
@@ -122,6 +148,7 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 		}
 		r.state = &runwire.RunState{
 			ID:          in.ID,
+			Name:        in.Name,
 			Runbook:     in.Runbook.Name(),
 			Status:      runwire.StatusRunning,
 			DryRun:      in.DryRun,
@@ -174,6 +201,19 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 			}
 			r.recordAccess(d)
 			r.changed()
+		}
+	})
+
+	retried := workflow.GetSignalChannel(ctx, names.RetrySignal)
+	workflow.Go(ctx, func(gctx workflow.Context) {
+		for {
+			var rec runwire.RetryRecord
+			if !retried.Receive(gctx, &rec) {
+				return
+			}
+			if workflow.GetVersion(gctx, retryRecordChange, workflow.DefaultVersion, 1) >= 1 {
+				r.recordRetry(gctx, rec)
+			}
 		}
 	})
 
@@ -254,6 +294,7 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 	case runErr != nil:
 		final = runwire.StatusFailed
 	}
+	r.awaitRetryRecord(fctx)
 	now := workflow.Now(fctx).UTC()
 	r.state.FinishedAt = &now
 	r.setStatus(fctx, final)
@@ -303,6 +344,7 @@ func (r *runner) vars(ctx workflow.Context) map[string]any {
 		runbooks.VarSteps:  r.steps,
 		runbooks.VarNow:    workflow.Now(ctx).UTC(),
 		runbooks.VarAlert:  r.alert,
+		runbooks.VarAlerts: r.alertsVars(),
 		runbooks.VarEvent:  r.event,
 		runbooks.VarRun: map[string]any{
 			"id":          r.in.ID,

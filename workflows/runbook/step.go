@@ -8,6 +8,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/firebreak-ops/firebreak/activities/actions"
+	"github.com/firebreak-ops/firebreak/internal/names"
 	"github.com/firebreak-ops/firebreak/internal/redact"
 	"github.com/firebreak-ops/firebreak/runbooks"
 	"github.com/firebreak-ops/firebreak/workflows/internal/wfutil"
@@ -95,11 +96,17 @@ func (r *runner) action(ctx workflow.Context, sp *runbooks.StepPlan, st *runwire
 			retry.MaximumInterval = sp.Retry.MaxBackoff.D()
 		}
 	}
-	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+	opts := workflow.ActivityOptions{
 		StartToCloseTimeout: timeout,
 		RetryPolicy:         retry,
 		Summary:             sp.Name,
-	})
+	}
+	if r.stepIDs {
+		// The same ID in every run: a retry finds the workflow task that
+		// scheduled the step by it.
+		opts.ActivityID = names.StepActivityID(sp.Name, r.rollingBack)
+	}
+	actx := workflow.WithActivityOptions(ctx, opts)
 	req := actions.Request{RunID: r.in.ID, Runbook: r.in.Runbook.Name(), Step: sp.Name, With: with, DryRun: r.in.DryRun, Secrets: sp.With.SecretPaths()}
 	var res actions.Result
 	err = workflow.ExecuteActivity(actx, sp.Action, req).Get(actx, &res)

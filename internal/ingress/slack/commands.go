@@ -34,7 +34,7 @@ type command interface {
 func allCommands() []command {
 	return []command{
 		helpCommand{}, runCommand{}, statusCommand{}, decideCommand{approve: true}, decideCommand{approve: false},
-		cancelCommand{}, runbooksCommand{}, chaosCommand{}, incidentCommand{},
+		cancelCommand{}, retryCommand{}, runbooksCommand{}, chaosCommand{}, incidentCommand{},
 	}
 }
 

@@ -41,6 +41,7 @@ func TestEverySubcommandAsksThePolicy(t *testing.T) {
 		"approve":  {"approve runbook:hello-world:ops confirm"},
 		"deny":     {"deny runbook:hello-world:ops confirm"},
 		"cancel":   {"cancel runbook:hello-world:ops"},
+		"retry":    {"retry runbook:hello-world:ops", "retry run-abcd2345 confirm fixed the database"},
 		"runbooks": {"runbooks"},
 		"chaos":    {"chaos halt now", "chaos resume", "chaos status", "chaos abort experiment:a:1"},
 		"incident": {`incident declare sev2 "checkout down"`, "incident INC-2026-0001 note hi", "incident INC-2026-0001 show"},
@@ -85,11 +86,17 @@ func TestSlackGroupsGrantVerbs(t *testing.T) {
 	}
 }
 
-// TestButtonsAskThePolicy: an approval button is runs.approve too.
+// TestButtonsAskThePolicy: an approval button is runs.approve too, and a
+// retry button runs.start.
 func TestButtonsAskThePolicy(t *testing.T) {
-	e := newPolicyEnv(t)
-	code, out := e.click("U0NOBODY", "firebreak_approve", `{"run":"runbook:hello-world:ops","step":"confirm"}`)
-	if code != 200 || len(out) != 1 || !strings.Contains(out[0]["text"].(string), "may not runs.approve") || len(e.svc.Calls()) != 0 {
-		t.Errorf("click by U0NOBODY: %d %v, calls %q", code, out, e.svc.Calls())
+	for _, tc := range []struct{ action, verb string }{
+		{"firebreak_approve", "runs.approve"},
+		{"firebreak_retry", "runs.start"},
+	} {
+		e := newPolicyEnv(t)
+		code, out := e.click("U0NOBODY", tc.action, `{"run":"runbook:hello-world:ops","step":"confirm"}`)
+		if code != 200 || len(out) != 1 || !strings.Contains(out[0]["text"].(string), "may not "+tc.verb) || len(e.svc.Calls()) != 0 {
+			t.Errorf("%s by U0NOBODY: %d %v, calls %q", tc.action, code, out, e.svc.Calls())
+		}
 	}
 }

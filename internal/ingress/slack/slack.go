@@ -70,6 +70,7 @@ type Runs interface {
 	ListRuns(ctx context.Context, f runs.Filter) ([]runs.Summary, error)
 	Approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error)
 	Cancel(ctx context.Context, id string, p *access.Principal) error
+	Retry(ctx context.Context, id string, req runs.RetryRequest) (*runs.RetryResult, error)
 	Runbooks() []runbooks.Summary
 }
 

@@ -110,6 +110,11 @@ func (f *fakeService) Cancel(_ context.Context, id string, _ *access.Principal) 
 	return f.cancelErr
 }
 
+func (f *fakeService) Retry(_ context.Context, id string, req runs.RetryRequest) (*runs.RetryResult, error) {
+	f.record("Retry " + id + " " + req.From)
+	return &runs.RetryResult{ID: id, From: req.From}, nil
+}
+
 func (f *fakeService) Runbooks() []runbooks.Summary {
 	f.record("Runbooks")
 	return []runbooks.Summary{

@@ -15,14 +15,15 @@ import (
 	slackgo "github.com/slack-go/slack"
 )
 
-// Action IDs of the approval buttons.
+// Action IDs of the approval buttons and of a failed run's retry button.
 const (
 	ActionApprove = "firebreak_approve"
 	ActionDeny    = "firebreak_deny"
+	ActionRetry   = "firebreak_retry"
 )
 
-// ButtonValue is the value of an approval button: which run and step it
-// decides.
+// ButtonValue is the value of a run's button: which run (its name, or its
+// ID for runs without one) and step it decides or retries from.
 type ButtonValue struct {
 	Run  string `json:"run"`
 	Step string `json:"step"`
@@ -147,7 +148,32 @@ func RunBlocks(st *runwire.RunState, uiURL string) []slackgo.Block {
 	if s := waitingStep(st); s != nil && !st.Done() {
 		blocks = append(blocks, approvalBlocks(st, s, ref)...)
 	}
+	if s := failedStep(st); s != nil && st.Status == runwire.StatusFailed && !st.DryRun {
+		blocks = append(blocks, retryBlock(st, s))
+	}
 	return blocks
+}
+
+// failedStep is the step a failed run stopped at, if any.
+func failedStep(st *runwire.RunState) *runwire.StepState {
+	for i := range st.Steps {
+		if st.Steps[i].Status == runwire.StepFailed && st.Steps[i].StartedAt != nil {
+			return &st.Steps[i]
+		}
+	}
+	return nil
+}
+
+// retryBlock is the "Retry from <step>" button of a failed run. It names
+// the run by its name, which no later run of the same key shares.
+func retryBlock(st *runwire.RunState, s *runwire.StepState) slackgo.Block {
+	run := st.Name
+	if run == "" {
+		run = st.ID
+	}
+	value, _ := json.Marshal(ButtonValue{Run: run, Step: s.Name})
+	retry := slackgo.NewButtonBlockElement(ActionRetry, string(value), plain(truncate("Retry from "+s.Name, 75)))
+	return slackgo.NewActionBlock("retry", retry)
 }
 
 func contextLine(st *runwire.RunState, uiURL string) string {
@@ -159,11 +185,18 @@ func contextLine(st *runwire.RunState, uiURL string) string {
 		parts = append(parts, "requested by "+who(st.RequestedBy))
 	}
 	parts = append(parts, "run `"+escape(st.ID)+"`")
+	if st.Name != "" {
+		parts = append(parts, "name `"+escape(st.Name)+"`")
+	}
 	if st.DryRun {
 		parts = append(parts, "*dry run*")
 	}
 	if p := paramsText(st.Params); p != "" {
 		parts = append(parts, "params: "+p)
+	}
+	if n := len(st.Retries); n > 0 {
+		r := st.Retries[n-1]
+		parts = append(parts, "retried from "+escape(r.From)+" by "+who(r.By))
 	}
 	if st.FinishedAt != nil && !st.StartedAt.IsZero() {
 		parts = append(parts, "took "+duration(st.FinishedAt.Sub(st.StartedAt)))

@@ -89,6 +89,8 @@ func TestRunBlocks(t *testing.T) {
 		want    []string
 		notWant []string
 		buttons bool
+		// retryFrom is the step of the "Retry from" button, if any.
+		retryFrom string
 	}{
 		{
 			name:  "waiting for approval",
@@ -171,7 +173,8 @@ func TestRunBlocks(t *testing.T) {
 				"*Rollback*\n✓ *apologise* `log` (for greet) — 0ms",
 				"*Error:* step confirm: denied by U0APPROVE: not today",
 			},
-			notWant: []string{"error: denied", "Approval needed"},
+			notWant:   []string{"error: denied", "Approval needed"},
+			retryFrom: "confirm",
 		},
 		{
 			name: "failed action",
@@ -180,9 +183,13 @@ func TestRunBlocks(t *testing.T) {
 				st.Status = runwire.StatusFailed
 				st.Steps = st.Steps[:1]
 				st.Steps[0].Status, st.Steps[0].Attempts, st.Steps[0].Error = runwire.StepFailed, 3, "HTTP 503 from <http://x>"
+				st.Name = "run-abcd2345"
+				st.Retries = []runwire.RetryRecord{{By: "U0RETRY", From: "greet", Reason: "fixed"}}
 				return st
 			},
-			want: []string{"✗ *greet* `log` — 400ms — 3 attempts — error: HTTP 503 from &lt;http://x&gt;"},
+			want: []string{"✗ *greet* `log` — 400ms — 3 attempts — error: HTTP 503 from &lt;http://x&gt;",
+				"name `run-abcd2345`", "retried from greet by <@U0RETRY>"},
+			retryFrom: "greet",
 		},
 		{
 			name: "timed out",
@@ -194,8 +201,9 @@ func TestRunBlocks(t *testing.T) {
 				c.Approval.Decision, c.Approval.At = runwire.DecisionTimedOut, at(17)
 				return st
 			},
-			want:    []string{"✗ *confirm* — approval timed out at 03:17 UTC"},
-			notWant: []string{"Approve"},
+			want:      []string{"✗ *confirm* — approval timed out at 03:17 UTC"},
+			notWant:   []string{"Approve"},
+			retryFrom: "confirm",
 		},
 		{
 			name: "cancelled while waiting shows no buttons",
@@ -246,7 +254,22 @@ func TestRunBlocks(t *testing.T) {
 					t.Errorf("unexpected %q in\n%s", w, got)
 				}
 			}
-			bs := buttons(blocks)
+			var bs []*slackgo.ButtonBlockElement
+			retry := ""
+			for _, b := range buttons(blocks) {
+				if b.ActionID != slackmsg.ActionRetry {
+					bs = append(bs, b)
+					continue
+				}
+				var v slackmsg.ButtonValue
+				if err := json.Unmarshal([]byte(b.Value), &v); err != nil || (v.Run != st.Name && st.Name != "") || (st.Name == "" && v.Run != st.ID) || b.Text.Text != "Retry from "+v.Step {
+					t.Fatalf("retry button %+v %q: %v", v, b.Text.Text, err)
+				}
+				retry = v.Step
+			}
+			if retry != tc.retryFrom {
+				t.Fatalf("retry button from %q, want %q", retry, tc.retryFrom)
+			}
 			if !tc.buttons {
 				if len(bs) != 0 {
 					t.Fatalf("buttons %+v", bs)

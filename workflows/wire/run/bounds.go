@@ -92,6 +92,13 @@ func (s *RunState) Redacted() *RunState {
 	v.Error = redact.Text(s.Error)
 	v.Steps = redactSteps(s.Steps)
 	v.Rollback = redactSteps(s.Rollback)
+	if s.Retries != nil {
+		v.Retries = make([]RetryRecord, len(s.Retries))
+		for i, rec := range s.Retries {
+			rec.Reason = redact.Text(rec.Reason)
+			v.Retries[i] = rec
+		}
+	}
 	if s.Access != nil {
 		v.Access = make([]AccessDecision, len(s.Access))
 		for i, d := range s.Access {

@@ -62,7 +62,10 @@ const (
 // RunInput starts a runbook run. The runbook travels whole, so the run's
 // history holds exactly what it executed, whatever the catalog says later.
 type RunInput struct {
-	ID          string           `json:"id"`
+	ID string `json:"id"`
+	// Name is the run's short name (names.RunName), unique per run; runs
+	// started before names existed have none.
+	Name        string           `json:"name,omitempty"`
 	Runbook     runbooks.Runbook `json:"runbook"`
 	Params      map[string]any   `json:"params"`
 	Key         string           `json:"key,omitempty"`
@@ -90,7 +93,9 @@ type SlackMessage struct {
 
 // RunState is what the status query returns and what a finished run leaves.
 type RunState struct {
-	ID          string         `json:"id"`
+	ID string `json:"id"`
+	// Name is the run's short name, accepted wherever its ID is.
+	Name        string         `json:"name,omitempty"`
 	Runbook     string         `json:"runbook"`
 	Status      string         `json:"status"`
 	DryRun      bool           `json:"dryRun,omitempty"`
@@ -112,6 +117,28 @@ type RunState struct {
 	// Generation counts the times the run continued as new (a flood of
 	// alerts or a long history).
 	Generation int `json:"generation,omitempty"`
+	// Retries records each retry of the run: who, when, from which step
+	// and why.
+	Retries []RetryRecord `json:"retries,omitempty"`
+}
+
+// RetryRecord is one retry of a run, as the RetrySignal delivers it and
+// the record keeps it.
+type RetryRecord struct {
+	At     time.Time `json:"at"`
+	By     string    `json:"by"`
+	Source string    `json:"source,omitempty"`
+	// From is the step the run went on from; the steps before it kept
+	// their outcome from the history.
+	From   string `json:"from"`
+	Reason string `json:"reason,omitempty"`
+	// RequestID is the reset's request ID: a repeated request (a double
+	// click) is the same retry.
+	RequestID string `json:"requestId,omitempty"`
+	// BaseRunID is the Temporal run that was reset, RunID the one the
+	// reset made (which this record is sent to).
+	BaseRunID string `json:"baseRunId,omitempty"`
+	RunID     string `json:"runId,omitempty"`
 }
 
 // AccessDecision records who tried what, and whether it was allowed.
@@ -306,6 +333,9 @@ type Resume struct {
 	// Alert and Event are the last alert and event the run received.
 	Alert *Alert         `json:"alert,omitempty"`
 	Event map[string]any `json:"event,omitempty"`
+	// Alerts are the latest state of each alert the run received (the
+	// alerts variable), oldest first.
+	Alerts []Alert `json:"alerts,omitempty"`
 	// Received counts the alerts and events of every execution so far.
 	Received int `json:"received,omitempty"`
 	// Refusals counts the refusals recorded so far.
