@@ -16,8 +16,8 @@ TOOLS_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/firebreak
 HELM          := $(TOOLS_CACHE)/helm-$(HELM_VERSION)/helm
 
 # Debian packages the tests run for real.
-APT_PACKAGES := prometheus prometheus-alertmanager etcd-server
-APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/etcd
+APT_PACKAGES := prometheus prometheus-alertmanager etcd-server postgresql-15
+APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/etcd /usr/lib/postgresql/15/bin/initdb
 
 export GOFLAGS ?= -buildvcs=false
 
@@ -42,7 +42,7 @@ sandbox: kube-bins chaosmesh-bin apt-deps
 	./bin/firebreak-sandbox
 
 ## test-deps: Debian packages and Go tools the tests need (idempotent)
-test-deps: $(WORKFLOWCHECK) kube-bins chaosmesh-bin $(HELM) apt-deps
+test-deps: $(WORKFLOWCHECK) kube-bins chaosmesh-bin temporal-bins $(HELM) apt-deps
 
 .PHONY: apt-deps
 apt-deps:
@@ -114,6 +114,42 @@ export FIREBREAK_KWOK_BIN    ?= $(KWOK_BIN)/kwok
 export FIREBREAK_KUBE_STAGES ?= $(KWOK_STAGES)
 export FIREBREAK_HELM_BIN    ?= $(HELM)
 # <<< kube <<<
+
+# >>> temporal: a real Temporal cluster for the production-shape tests >>>
+# internal/testenv/cluster.go runs Debian's PostgreSQL 15 and three Temporal
+# server processes. The server and its SQL schema tool are built from
+# go.temporal.io/server at the version the main module embeds, through the
+# helper module tools/temporal, into a version-named cache directory; the
+# helper pins the main module's build list, so the build reuses the
+# packages `go test` compiles (seconds warm). `make cluster` runs the same
+# cluster by hand.
+TEMPORAL_VERSION := $(shell awk '$$1 == "go.temporal.io/server" { print $$2 }' go.mod)
+TEMPORAL_CACHE   := $(TOOLS_CACHE)/temporal-$(TEMPORAL_VERSION)
+TEMPORAL_SERVER  := $(TEMPORAL_CACHE)/temporal-server
+TEMPORAL_SQLTOOL := $(TEMPORAL_CACHE)/temporal-sql-tool
+
+.PHONY: temporal-bins cluster
+
+## temporal-bins: the Temporal server and its SQL schema tool in $(TOOLS_CACHE)
+temporal-bins: $(TEMPORAL_SERVER) $(TEMPORAL_SQLTOOL)
+
+$(TEMPORAL_SERVER) $(TEMPORAL_SQLTOOL):
+	@helper=$$(awk '$$1 == "go.temporal.io/server" { print $$2 }' tools/temporal/go.mod); \
+	if [ "$$helper" != "$(TEMPORAL_VERSION)" ]; then \
+		echo "tools/temporal/go.mod has go.temporal.io/server $$helper, go.mod $(TEMPORAL_VERSION): update tools/temporal"; exit 1; fi
+	@echo ">> building $(@F) $(TEMPORAL_VERSION)"
+	mkdir -p $(@D)
+	nice $(GO) build -C tools/temporal -o $@.tmp go.temporal.io/server/cmd/$(if $(filter %sql-tool,$@),tools/sql,server)
+	mv $@.tmp $@
+
+## cluster: PostgreSQL 15 and a three-node Temporal cluster on loopback;
+## prints TEMPORAL_ADDRESS= once it accepts workflows; Ctrl-C stops it
+cluster: temporal-bins apt-deps
+	$(GO) build -o bin/firebreak-cluster ./cmd/firebreak-cluster
+	./bin/firebreak-cluster
+
+export FIREBREAK_TEMPORAL_BIN ?= $(TEMPORAL_CACHE)
+# <<< temporal <<<
 
 # >>> chaosmesh: Chaos Mesh's real controller for the tests and the sandbox >>>
 # internal/testenv/chaosmesh_controller.go runs chaos-controller-manager

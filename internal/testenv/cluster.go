@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -17,6 +19,7 @@ import (
 
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"google.golang.org/protobuf/types/known/durationpb"
 )
 
@@ -101,7 +104,7 @@ func StartCluster(ctx context.Context) (c *Cluster, err error) {
 			}
 		}
 	}
-	ports, err := kubeFreePorts(9)
+	ports, err := clusterFreePorts(9)
 	if err != nil {
 		return c, err
 	}
@@ -239,12 +242,20 @@ func (c *Cluster) start(n *clusterNode, bins string) error {
 }
 
 func (c *Cluster) registerNamespace(ctx context.Context) error {
-	cl, err := client.Dial(client.Options{HostPort: c.Frontend})
-	if err != nil {
-		return err
+	deadline := time.Now().Add(90 * time.Second)
+	var cl client.Client
+	for {
+		// The frontend answers "not healthy yet" until history joins.
+		var err error
+		if cl, err = client.Dial(client.Options{HostPort: c.Frontend, Logger: quietSDK}); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("frontend %s: %w", c.Frontend, err)
+		}
+		time.Sleep(500 * time.Millisecond)
 	}
 	defer cl.Close()
-	deadline := time.Now().Add(90 * time.Second)
 	for {
 		_, err := cl.WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
 			Namespace: c.Namespace, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour),
@@ -339,6 +350,9 @@ func (c *Cluster) Stop() {
 	})
 }
 
+// quietSDK drops the SDK's own logs of the harness's client.
+var quietSDK = sdklog.NewStructuredLogger(slog.New(slog.DiscardHandler))
+
 // waitTCP waits until addr accepts connections.
 func waitTCP(ctx context.Context, addr string, within time.Duration) error {
 	deadline := time.Now().Add(within)
@@ -353,4 +367,35 @@ func waitTCP(ctx context.Context, addr string, within time.Duration) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// clusterFreePorts picks n distinct ports free on all three node
+// addresses, below 32768: the membership table stores ports as smallint,
+// and the kernel's ephemeral ports lie above it.
+func clusterFreePorts(n int) ([]int, error) {
+	var out []int
+	seen := map[int]bool{}
+	for tries := 0; len(out) < n; tries++ {
+		if tries > 1000 {
+			return nil, errors.New("no free ports below 32768")
+		}
+		p := 20000 + rand.IntN(12000)
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		free := true
+		for i := range ClusterNodes {
+			ln, err := net.Listen("tcp", net.JoinHostPort(fmt.Sprintf("127.0.0.%d", i+1), strconv.Itoa(p)))
+			if err != nil {
+				free = false
+				break
+			}
+			ln.Close()
+		}
+		if free {
+			out = append(out, p)
+		}
+	}
+	return out, nil
 }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -21,7 +22,7 @@ func TestClusterRunsWorkflows(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Stop()
-	cl, err := client.Dial(client.Options{HostPort: c.Frontend, Namespace: c.Namespace})
+	cl, err := client.Dial(client.Options{HostPort: c.Frontend, Namespace: c.Namespace, Logger: sdklog.NewStructuredLogger(Logger(t))})
 	if err != nil {
 		t.Fatal(err)
 	}

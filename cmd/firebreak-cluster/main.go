@@ -1,0 +1,43 @@
+// Command firebreak-cluster runs what `make cluster` starts: PostgreSQL 15
+// and a three-node Temporal cluster on loopback (see
+// internal/testenv.StartCluster), the production shape `firebreak serve`
+// runs against. Once the cluster accepts workflows it prints
+// TEMPORAL_ADDRESS=<host:port>; Ctrl-C stops every process and removes
+// the data.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/firebreak-ops/firebreak/internal/testenv"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	began := time.Now()
+	fmt.Fprintln(os.Stderr, "cluster: starting PostgreSQL 15 and three Temporal server processes")
+	c, err := testenv.StartCluster(ctx)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cluster:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("TEMPORAL_ADDRESS=%s\n", c.Frontend)
+	fmt.Fprintf(os.Stderr, `cluster: ready in %s (frontend and worker services on 127.0.0.1, history and matching on 127.0.0.2 and 127.0.0.3, namespace %s)
+
+Next, in other terminals:
+  bin/firebreak keys generate payload-keys.yaml
+  FIREBREAK_PAYLOAD_KEY_FILE=payload-keys.yaml bin/firebreak serve --role worker --temporal-address %s
+  FIREBREAK_PAYLOAD_KEY_FILE=payload-keys.yaml FIREBREAK_API_TOKEN=change-me bin/firebreak serve --role api --temporal-address %s
+Ctrl-C here stops the cluster and removes its data.
+`, time.Since(began).Round(100*time.Millisecond), c.Namespace, c.Frontend, c.Frontend)
+	<-ctx.Done()
+	fmt.Fprintln(os.Stderr, "cluster: stopping")
+	c.Stop()
+	fmt.Fprintln(os.Stderr, "cluster: stopped; nothing left behind")
+}
