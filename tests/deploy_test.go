@@ -9,12 +9,15 @@ import (
 	"strings"
 	"testing"
 
+	authorizationv1 "k8s.io/api/authorization/v1"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
 	"sigs.k8s.io/yaml"
@@ -105,8 +108,8 @@ func TestHelmChart(t *testing.T) {
 		}
 		opts := metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}, FieldValidation: "Strict"}
 		switch gvk.Kind {
-		case "ServiceAccount", "Role", "RoleBinding":
-			// Created for real: the secrets check below impersonates the
+		case "ServiceAccount", "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding":
+			// Created for real: the RBAC checks below impersonate the
 			// chart's service account.
 			opts.DryRun = nil
 		}
@@ -137,7 +140,9 @@ func TestHelmChart(t *testing.T) {
 
 // checkChartSecretsRole impersonates the chart's service account on the
 // real kube-apiserver (RBAC on): the Kubernetes secret provider reads the
-// Secret named in secrets.kubernetes.names, and may not read another.
+// Secret named in secrets.kubernetes.names, and may not read another; the
+// roles allow what the actions, experiments and orphan sweep do, and not
+// more.
 func checkChartSecretsRole(t *testing.T, kube *testenv.KubeEnv) {
 	t.Helper()
 	ctx := context.Background()
@@ -162,6 +167,40 @@ func checkChartSecretsRole(t *testing.T, kube *testenv.KubeEnv) {
 	_, err := store.Resolve(ctx, "payments-db")
 	if err == nil || !strings.Contains(err.Error(), "may not get Secret payments-db in namespace firebreak") || strings.Contains(err.Error(), "not-for-firebreak") {
 		t.Errorf("a Secret the chart does not name: %v, want Forbidden without its value", err)
+	}
+	// The chart's roles, asked as its service account: what the actions,
+	// experiments and the sweep do is allowed, anything else is not.
+	sac, err := kubernetes.NewForConfig(sa)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		group, resource, verb, namespace, name string
+		allowed                                bool
+	}{
+		{"chaos-mesh.org", "podchaos", "create", "prod", "", true},
+		{"chaos-mesh.org", "networkchaos", "delete", "prod", "x", true},
+		{"chaos-mesh.org", "stresschaos", "list", "", "", true},
+		{"apps", "deployments", "patch", "prod", "checkout", true},
+		{"apps", "deployments", "update", "prod", "checkout", true},
+		{"", "pods", "delete", "prod", "checkout-1", true},
+		{"", "secrets", "get", "firebreak", "checkout-api", true},
+		{"", "secrets", "get", "firebreak", "payments-db", false},
+		{"", "secrets", "delete", "firebreak", "checkout-api", false},
+		{"", "resourcequotas", "update", "prod", "quota", false},
+		{"chaos-mesh.org", "podchaos", "update", "prod", "x", false},
+	} {
+		ssar, err := sac.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
+			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
+				Group: tc.group, Resource: tc.resource, Verb: tc.verb, Namespace: tc.namespace, Name: tc.name,
+			}},
+		}, metav1.CreateOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ssar.Status.Allowed != tc.allowed {
+			t.Errorf("the chart's service account %s %s/%s %s/%s: allowed %v, want %v", tc.verb, tc.group, tc.resource, tc.namespace, tc.name, ssar.Status.Allowed, tc.allowed)
+		}
 	}
 	// Configuration credentials come through the same providers.
 	cfg := &config.Config{Slack: config.Slack{BotToken: `${{ secret("checkout-api") }}`}}
