@@ -15,8 +15,9 @@ import (
 // TestServeOnCluster runs Firebreak in production shape: two `serve --role
 // api` and two `serve --role worker` processes, payloads encrypted, against
 // the PostgreSQL-backed three-node Temporal cluster. serve registers its
-// search attributes through the operator API; a run started through one
-// API instance is read to the end through the other.
+// search attributes through the operator API; every process, workers
+// included, answers /healthz and /readyz; a run started through one API
+// instance is read to the end through the other.
 func TestServeOnCluster(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
@@ -26,8 +27,13 @@ func TestServeOnCluster(t *testing.T) {
 	}
 	t.Cleanup(cluster.Stop)
 	bin := firebreakBinary(t)
-	serve(t, bin, cluster.Frontend, "worker", "--listen", "127.0.0.1:0")
-	serve(t, bin, cluster.Frontend, "worker", "--listen", "127.0.0.1:0")
+	// Workers serve their probes where the chart points them.
+	var workers []*api
+	for range 2 {
+		port := testenv.FreePort(t)
+		serve(t, bin, cluster.Frontend, "worker", "--listen", fmt.Sprintf("127.0.0.1:%d", port))
+		workers = append(workers, &api{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)})
+	}
 	var apis []*api
 	for range 2 {
 		port := testenv.FreePort(t)
@@ -35,12 +41,15 @@ func TestServeOnCluster(t *testing.T) {
 		apis = append(apis, &api{t: t, base: fmt.Sprintf("http://127.0.0.1:%d", port)})
 	}
 	deadline := time.Now().Add(90 * time.Second)
-	for _, a := range apis {
+	for _, a := range append(workers, apis...) {
 		for a.tryGet("/readyz", nil) != http.StatusOK {
 			if time.Now().After(deadline) {
 				t.Fatalf("%s never became ready", a.base)
 			}
 			time.Sleep(250 * time.Millisecond)
+		}
+		if code := a.tryGet("/healthz", nil); code != http.StatusOK {
+			t.Errorf("%s/healthz: HTTP %d", a.base, code)
 		}
 	}
 	ref := apis[0].start(runs.StartRequest{Runbook: "hello-world", Params: fmtParams("name", "cluster", "times", 2)})

@@ -113,7 +113,8 @@ type Options struct {
 	// Experiments is the chaos catalog; nil means the built-in one.
 	Experiments *experiments.Catalog
 	Config      *config.Config
-	// Listen is the HTTP API address (roles api and all).
+	// Listen is the HTTP API address (roles api and all); for the worker
+	// role, where /healthz and /readyz are served (empty: nowhere).
 	Listen string
 	// Listener, when set, is used instead of listening on Listen.
 	Listener net.Listener
@@ -386,8 +387,23 @@ func Run(ctx context.Context, o Options) error {
 		go SweepChaos(ctx, o.Client, o.Config, o.Logger)
 	}
 	if o.Role == RoleWorker {
+		ln := o.Listener
+		if ln == nil && o.Listen != "" {
+			var err error
+			if ln, err = net.Listen("tcp", o.Listen); err != nil {
+				return fmt.Errorf("worker health address %s: %w", o.Listen, err)
+			}
+		}
+		addr := ""
+		if ln != nil {
+			addr = ln.Addr().String()
+			o.Logger.Info("worker health listening", "addr", "http://"+addr)
+		}
 		if o.Ready != nil {
-			o.Ready("")
+			o.Ready(addr)
+		}
+		if ln != nil {
+			return serveWorkerHealth(ctx, ln, o.Client)
 		}
 		<-ctx.Done()
 		return nil

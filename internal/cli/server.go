@@ -74,7 +74,7 @@ func isLoopback(addr string) bool {
 
 func (f *serverFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.configPath, "config", "", "firebreak.yaml (FIREBREAK_* environment variables override it)")
-	cmd.Flags().StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP API address")
+	cmd.Flags().StringVar(&f.listen, "listen", "127.0.0.1:8080", "HTTP API address; with serve --role worker, where /healthz and /readyz are served (only when given)")
 	cmd.Flags().StringArrayVar(&f.runbooks, "runbooks", nil, "extra runbook directory or file (repeatable), added to the built-in catalog")
 	cmd.Flags().StringArrayVar(&f.exps, "experiments", nil, "extra chaos experiment or game day directory or file (repeatable), added to the built-in catalog")
 	cmd.Flags().StringVar(&f.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -343,9 +343,15 @@ func newServeCmd(g *globals) *cobra.Command {
 			if err := app.EnsureSearchAttributes(ctx, c, cfg.Temporal.Namespace); err != nil {
 				return err
 			}
+			listen := f.listen
+			if role == app.RoleWorker && !fl.Changed("listen") {
+				// A worker serves its probes only where it is told to, so
+				// it never takes the API's default port on the same host.
+				listen = ""
+			}
 			return app.Run(ctx, app.Options{
 				Role: role, Client: c, Namespace: cfg.Temporal.Namespace, Catalog: cat, Experiments: exps, Config: cfg,
-				Listen: f.listen, Logger: logger, Open: open,
+				Listen: listen, Logger: logger, Open: open,
 				Codec: keys, CodecOrigins: cfg.Encryption.UIOrigins,
 			})
 		},
