@@ -76,16 +76,32 @@ func PayloadKeys(ctx context.Context, cfg *config.Config, r secrets.Resolver, de
 	return nil, false, ErrNoPayloadKeys
 }
 
-// CheckPayloadKeys reads the newest executions' memos, which Temporal
-// returns as stored: a keyring that cannot decrypt them (a key dropped too
-// early, a different key under the same id) stops start-up with an error
-// naming the key, rather than leaving workers that fail on every task.
-// Other errors (Temporal not reachable yet) are not this check's to
-// report.
+// CheckPayloadKeys reads the first event of up to checkedWorkflows open
+// workflows (the ones workers must go on with): a keyring that cannot
+// decrypt them (a key dropped too early, a different key under the same
+// id) stops start-up with an error naming the key, rather than leaving
+// workers that fail on every task. Other errors (Temporal not reachable
+// yet) are not this check's to report.
 func CheckPayloadKeys(ctx context.Context, c client.Client, namespace string) error {
-	_, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Namespace: namespace, PageSize: 100})
+	resp, err := c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: namespace, PageSize: checkedWorkflows, Query: `ExecutionStatus = "Running"`,
+	})
 	if codec.IsKeyError(err) {
 		return fmt.Errorf("payload keys: %w", err)
 	}
+	if err != nil {
+		return nil
+	}
+	for _, e := range resp.GetExecutions() {
+		_, err := c.WorkflowService().GetWorkflowExecutionHistory(ctx, &workflowservice.GetWorkflowExecutionHistoryRequest{
+			Namespace: namespace, Execution: e.GetExecution(), MaximumPageSize: 1,
+		})
+		if codec.IsKeyError(err) {
+			return fmt.Errorf("payload keys: workflow %s: %w", e.GetExecution().GetWorkflowId(), err)
+		}
+	}
 	return nil
 }
+
+// checkedWorkflows bounds CheckPayloadKeys' reads at start-up.
+const checkedWorkflows = 20
