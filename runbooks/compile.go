@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/cel-go/cel"
 
+	"github.com/firebreak-ops/firebreak/activities/actions"
 	"github.com/firebreak-ops/firebreak/internal/guard"
 	"github.com/firebreak-ops/firebreak/internal/secrets"
 	"github.com/firebreak-ops/firebreak/internal/source"
@@ -319,6 +320,13 @@ func compileStep(file string, env *guard.Env, s *Step, all []string, index int, 
 		t, err := compileTemplate(env, s.With, refs.check, true)
 		for _, e := range err {
 			errs.Add(file, s.Pos.Of("with."+e.key), "step %q: with.%s: %s", s.Name, e.key, e.msg)
+		}
+		if paths := t.SecretPaths(); len(paths) > 0 {
+			if spec, ok := actions.Lookup(s.Action); ok && !spec.Secrets {
+				key := paths[0].String()
+				errs.Add(file, s.Pos.Of("with."+key), "step %q: with.%s: action %s cannot take a secret (it would log, post or keep it); actions that send a secret only to the system they call: %s",
+					s.Name, key, s.Action, strings.Join(actions.SecretActions(), ", "))
+			}
 		}
 		sp.With = t
 	}

@@ -71,6 +71,8 @@ func TestBadRunbooks(t *testing.T) {
 			`bad.yaml:10:16: pagerduty trigger: match: a pagerduty trigger sees event, not alert`},
 		{"triggers without a lock", header + "  triggers:\n    - alertmanager: {match: 'true'}\n  steps:\n    - {name: a, action: log, with: {message: x}}\n",
 			`bad.yaml:5:3: a runbook with triggers needs spec.concurrency`},
+		{"secret in a log message", header + "  steps:\n    - name: a\n      action: log\n      with: {message: 'token ${{ secret(\"api\") }}'}\n",
+			`bad.yaml:8:23: step "a": with.message: action log cannot take a secret (it would log, post or keep it); actions that send a secret only to the system they call: http.request`},
 		{"secret in a guard", header + "  steps:\n    - name: a\n      when: secret('checkout-api') != ''\n      action: log\n      with: {message: x}\n",
 			`bad.yaml:7:13: step "a": when: secret() can only be used inside a step's with: strings`},
 		{"malformed secret name", header + "  steps:\n    - name: a\n      action: http.request\n      with: {url: 'http://x/', headers: {Authorization: 'Bearer ${{ secret(\"Checkout API\") }}'}}\n",
@@ -130,7 +132,7 @@ func TestSecretReferences(t *testing.T) {
 		t.Errorf("rendered headers: %v", h)
 	}
 	// A param cannot add a reference next to one.
-	plans, err = runbooks.Load("ok.yaml", []byte(header+"  params:\n    - {name: x, type: string}\n  steps:\n    - name: a\n      action: log\n      with: {message: '${{ params.x }} ${{ secret(\"api\") }}'}\n"))
+	plans, err = runbooks.Load("ok.yaml", []byte(header+"  params:\n    - {name: x, type: string}\n  steps:\n    - name: a\n      action: http.request\n      with: {url: 'http://x/', headers: {X-Key: '${{ params.x }} ${{ secret(\"api\") }}'}}\n"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -97,12 +97,7 @@ func encryptionSetup(t *testing.T, plain bool) (dataDir string, received *header
 	t.Cleanup(target.Close)
 	secretsDir := t.TempDir()
 	os.WriteFile(filepath.Join(secretsDir, "checkout-api"), []byte(fileSecret+"\n"), 0o600)
-	cat := runbooks.NewCatalog()
-	p := filepath.Join(t.TempDir(), "enc.yaml")
-	os.WriteFile(p, []byte(encryptedRunbooks), 0o600)
-	if err := cat.LoadPath(p); err != nil {
-		t.Fatal(err)
-	}
+	cat := catalogOf(t, encryptedRunbooks)
 	dataDir = t.TempDir()
 	eng := testenv.Engine(t, dataDir)
 	fb := testenv.StartFirebreak(t, eng, testenv.Options{
@@ -153,6 +148,20 @@ func alertmanagerAlert(customer, description string) alertmanager.Alert {
 	al := amAlert("firing", "alertname", "SecretProbe", "service", "checkout", "customer", customer)
 	al.Annotations = map[string]string{"description": description}
 	return al
+}
+
+// catalogOf is a catalog of the runbooks in text.
+func catalogOf(t *testing.T, text string) *runbooks.Catalog {
+	t.Helper()
+	cat := runbooks.NewCatalog()
+	p := filepath.Join(t.TempDir(), "runbooks.yaml")
+	if err := os.WriteFile(p, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := cat.LoadPath(p); err != nil {
+		t.Fatal(err)
+	}
+	return cat
 }
 
 // headerLog is what the target server received.
@@ -259,12 +268,7 @@ spec:
 // under its id, stops start-up with an error naming the key; the right
 // keyring reads everything again.
 func TestPayloadKeyRotation(t *testing.T) {
-	cat := runbooks.NewCatalog()
-	p := filepath.Join(t.TempDir(), "approval.yaml")
-	os.WriteFile(p, []byte(approvalRunbook), 0o600)
-	if err := cat.LoadPath(p); err != nil {
-		t.Fatal(err)
-	}
+	cat := catalogOf(t, approvalRunbook)
 	k1, _ := codec.NewKey("k1")
 	k2, _ := codec.NewKey("k2")
 	ring := func(active string, keys ...codec.Key) *codec.Keyring {

@@ -60,6 +60,11 @@ type Spec struct {
 	// example Kubernetes server-side dry run); other actions are only
 	// described, not called, in a dry run.
 	DryRun bool
+	// Secrets: the action may take ${{ secret("name") }} in its with:
+	// strings, because it only sends them to the system it calls. Others
+	// would log, post or store the value (log, slack.post), so a runbook
+	// that gives them one does not load.
+	Secrets bool
 	// Internal activities are called only by Firebreak's own workflows,
 	// with a typed request rather than a with: map; runbooks cannot name
 	// them, so Lookup and Names leave them out.
@@ -123,6 +128,17 @@ func All() []Spec {
 func Declared(name string) bool {
 	_, ok := table[name]
 	return ok
+}
+
+// SecretActions lists the actions that take secret references, sorted.
+func SecretActions() []string {
+	var out []string
+	for _, n := range Names() {
+		if table[n].Secrets {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // FieldNames lists a spec's fields, sorted.
@@ -196,6 +212,7 @@ var builtinActions = []Spec{
 			"timeout":        {Kind: KindDuration, Description: "per-request timeout (default 10s)"},
 		},
 		Mutating: true,
+		Secrets:  true,
 		// A dry run checks the URL against the egress policy without
 		// connecting.
 		DryRun: true,

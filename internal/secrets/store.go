@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 )
 
@@ -210,8 +211,7 @@ func Fill(ctx context.Context, r Resolver, with map[string]any, paths []Path) (m
 		case map[string]any:
 			x[last] = s
 		case []any:
-			var i int
-			_, _ = fmt.Sscan(last, &i)
+			i, _ := strconv.Atoi(last) // Lookup found it, so it is an index
 			x[i] = s
 		}
 	}

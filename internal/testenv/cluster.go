@@ -189,13 +189,11 @@ dynamicConfigClient: {filepath: %q, pollInterval: 10s}
 }
 
 func (c *Cluster) startPostgres(ctx context.Context) error {
-	pg, err := user.Lookup("postgres")
+	cred, err := postgresUser()
 	if err != nil {
-		return fmt.Errorf("no postgres user (is postgresql-15 installed?): %w", err)
+		return err
 	}
-	uid, _ := strconv.Atoi(pg.Uid)
-	gid, _ := strconv.Atoi(pg.Gid)
-	if err := os.Chown(c.dir, uid, gid); err != nil {
+	if err := os.Chown(c.dir, int(cred.Uid), int(cred.Gid)); err != nil {
 		return err
 	}
 	ports, err := kubeFreePorts(1)
@@ -203,21 +201,35 @@ func (c *Cluster) startPostgres(ctx context.Context) error {
 		return err
 	}
 	c.pgPort, c.pgData = ports[0], filepath.Join(c.dir, "pgdata")
-	asPostgres := func(name string, args ...string) *exec.Cmd {
-		cmd := exec.CommandContext(ctx, filepath.Join(pgBin, name), args...)
-		// PostgreSQL refuses to run as root: run it as its own user.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-		cmd.Dir = c.dir
-		return cmd
-	}
-	if out, err := asPostgres("initdb", "-D", c.pgData, "--auth=trust", "-U", "postgres").CombinedOutput(); err != nil {
+	if out, err := c.asPostgres(ctx, cred, "initdb", "-D", c.pgData, "--auth=trust", "-U", "postgres").CombinedOutput(); err != nil {
 		return fmt.Errorf("initdb: %v\n%s", err, out)
 	}
 	opts := fmt.Sprintf("-p %d -k %s -c listen_addresses=127.0.0.1 -c max_connections=300 -c fsync=off -c synchronous_commit=off", c.pgPort, c.dir)
-	if out, err := asPostgres("pg_ctl", "-D", c.pgData, "-o", opts, "-l", filepath.Join(c.dir, "postgres.log"), "-w", "start").CombinedOutput(); err != nil {
+	if out, err := c.asPostgres(ctx, cred, "pg_ctl", "-D", c.pgData, "-o", opts, "-l", filepath.Join(c.dir, "postgres.log"), "-w", "start").CombinedOutput(); err != nil {
 		return fmt.Errorf("pg_ctl start: %v\n%s", err, out)
 	}
 	return nil
+}
+
+// postgresUser is the credential of Debian's postgres user: PostgreSQL
+// refuses to run as root.
+func postgresUser() (*syscall.Credential, error) {
+	pg, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, fmt.Errorf("no postgres user (is postgresql-15 installed?): %w", err)
+	}
+	uid, _ := strconv.Atoi(pg.Uid)
+	gid, _ := strconv.Atoi(pg.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
+}
+
+// asPostgres is a PostgreSQL program run as the postgres user in the
+// cluster's directory.
+func (c *Cluster) asPostgres(ctx context.Context, cred *syscall.Credential, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, filepath.Join(pgBin, name), args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	cmd.Dir = c.dir
+	return cmd
 }
 
 func (c *Cluster) start(n *clusterNode, bins string) error {
@@ -336,15 +348,8 @@ func (c *Cluster) Stop() {
 			}
 		}
 		c.mu.Unlock()
-		if c.pgData != "" {
-			stop := exec.Command(filepath.Join(pgBin, "pg_ctl"), "-D", c.pgData, "-m", "immediate", "stop")
-			if pg, err := user.Lookup("postgres"); err == nil {
-				uid, _ := strconv.Atoi(pg.Uid)
-				gid, _ := strconv.Atoi(pg.Gid)
-				stop.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-			}
-			stop.Dir = c.dir
-			_ = stop.Run()
+		if cred, err := postgresUser(); err == nil && c.pgData != "" {
+			_ = c.asPostgres(context.Background(), cred, "pg_ctl", "-D", c.pgData, "-m", "immediate", "stop").Run()
 		}
 		_ = os.RemoveAll(c.dir)
 	})
