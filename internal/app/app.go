@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -22,6 +24,9 @@ import (
 
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -72,36 +77,75 @@ func SearchAttributes() map[string]enumspb.IndexedValueType {
 }
 
 // EnsureSearchAttributes registers missing search attributes on an external
-// cluster. Clouds that refuse the operator API must have them created by an
-// administrator; the error says which.
+// cluster. A cluster that refuses (no operator permission, a cloud that
+// keeps the operator API to itself) gets a MissingSearchAttributesError
+// naming each attribute and the command an administrator runs.
 func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
 	ops := c.OperatorService()
+	missing := SearchAttributes()
 	have, err := ops.ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: namespace})
-	if err != nil {
-		return fmt.Errorf("listing search attributes: %w", err)
+	if err != nil && !isDenied(err) {
+		return fmt.Errorf("listing search attributes of namespace %s: %w", namespace, err)
 	}
-	missing := map[string]enumspb.IndexedValueType{}
-	for name, t := range SearchAttributes() {
-		if _, ok := have.GetCustomAttributes()[name]; !ok {
-			missing[name] = t
+	if err == nil {
+		for name := range have.GetCustomAttributes() {
+			delete(missing, name)
 		}
 	}
 	if len(missing) == 0 {
 		return nil
 	}
-	_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
-	if err != nil {
-		return fmt.Errorf("adding search attributes %v (create them by hand if the cluster refuses): %w", keys(missing), err)
+	listErr := err
+	if listErr == nil {
+		_, err = ops.AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{Namespace: namespace, SearchAttributes: missing})
+		if err == nil {
+			return nil
+		}
 	}
-	return nil
+	return &MissingSearchAttributesError{Namespace: namespace, Missing: missing, Err: err, Unlisted: listErr != nil}
 }
 
-func keys(m map[string]enumspb.IndexedValueType) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
+// MissingSearchAttributesError says which search attributes Firebreak
+// lacks and could not add.
+type MissingSearchAttributesError struct {
+	Namespace string
+	Missing   map[string]enumspb.IndexedValueType
+	// Unlisted: the client could not even list what the namespace has,
+	// so Missing is every attribute Firebreak uses.
+	Unlisted bool
+	Err      error
+}
+
+// Error names every attribute with its type and the commands that create
+// them.
+func (e *MissingSearchAttributesError) Error() string {
+	var b strings.Builder
+	what := "lacks"
+	if e.Unlisted {
+		what = "may lack (this client may not list them)"
 	}
-	return out
+	fmt.Fprintf(&b, "Temporal namespace %q %s %d search attribute(s) Firebreak needs, and adding them failed", e.Namespace, what, len(e.Missing))
+	if isDenied(e.Err) {
+		b.WriteString(" because this client has no operator permission on the namespace")
+	}
+	fmt.Fprintf(&b, " (%v).\nAn administrator must create them once, for example with the temporal CLI:\n", e.Err)
+	for _, name := range slices.Sorted(maps.Keys(e.Missing)) {
+		typ := "Keyword"
+		if e.Missing[name] == enumspb.INDEXED_VALUE_TYPE_BOOL {
+			typ = "Bool"
+		}
+		fmt.Fprintf(&b, "  temporal operator search-attribute create --namespace %s --name %s --type %s\n", e.Namespace, name, typ)
+	}
+	b.WriteString("or grant this client the namespace's admin role, then start firebreak again.")
+	return b.String()
+}
+
+func (e *MissingSearchAttributesError) Unwrap() error { return e.Err }
+
+// isDenied reports whether Temporal refused a call for want of permission.
+func isDenied(err error) bool {
+	var denied *serviceerror.PermissionDenied
+	return errors.As(err, &denied) || status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.Unauthenticated
 }
 
 // Options configure a Firebreak process.
@@ -294,7 +338,7 @@ func NewIncidents(c client.Client, namespace string, cfg *config.Config) *incide
 func NewServices(o Options) *Services {
 	inc := NewIncidents(o.Client, o.Namespace, o.Config)
 	rs := &runs.Service{Client: o.Client, Catalog: o.Catalog, Namespace: o.Namespace, UIURL: o.UIURL, Incidents: inc,
-		Ledger: &automation.Deliveries{Client: o.Client}}
+		Ledger: &automation.Deliveries{Client: o.Client}, WorkerRequired: o.Role != RoleAPI}
 	auto := &automation.Service{Client: o.Client, Settings: AutomationSettings(o.Config)}
 	return &Services{
 		Runs:       rs,

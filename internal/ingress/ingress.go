@@ -465,7 +465,23 @@ func (a *API) readyz(w http.ResponseWriter, r *http.Request) {
 		WriteJSON(w, http.StatusServiceUnavailable, body)
 		return
 	}
+	// An API-only process is ready without a worker; it says how many
+	// poll, so a probe's reader sees why runs would not move.
+	if wc, ok := a.runs.(workerCounter); ok {
+		if n, err := wc.Workers(ctx); err == nil {
+			body["workers"] = strconv.Itoa(n)
+			if n == 0 {
+				body["note"] = "no worker is polling: runs are accepted and wait until one does; finished runs are readable"
+			}
+		}
+	}
 	WriteJSON(w, http.StatusOK, body)
+}
+
+// workerCounter is what /readyz asks, when the runs service can say it,
+// about the workers polling.
+type workerCounter interface {
+	Workers(ctx context.Context) (int, error)
 }
 
 // readyReason is what /readyz says about err: Firebreak's own messages as

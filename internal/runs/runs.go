@@ -12,10 +12,12 @@ import (
 	"strings"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
 	"github.com/firebreak-ops/firebreak/internal/ids"
@@ -49,6 +51,9 @@ type Service struct {
 	// Ledger takes each retry request once; without it runs cannot be
 	// retried.
 	Ledger Ledger
+	// WorkerRequired makes Ready wait for a worker: set in processes that
+	// run one themselves.
+	WorkerRequired bool
 }
 
 func (s *Service) now() time.Time {
@@ -338,6 +343,9 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunSta
 		runID = named
 	}
 	id = wid
+	if st := s.finishedState(ctx, id, runID); st != nil {
+		return st.Redacted(), nil
+	}
 	resp, err := s.Client.QueryWorkflowWithOptions(ctx, &client.QueryWorkflowWithOptionsRequest{
 		WorkflowID: id, RunID: runID, QueryType: names.StatusQuery,
 	})
@@ -349,6 +357,54 @@ func (s *Service) GetRun(ctx context.Context, id, runID string) (*runwire.RunSta
 		return nil, err
 	}
 	return st.Redacted(), nil
+}
+
+// finishedState reads a closed run's final state from its close event,
+// without a worker: a succeeded run's result, a failed or cancelled run's
+// failure details (runs that finished after runbook-final-state). It is
+// nil for a run still open, or closed without its state (terminated,
+// timed out, finished before that change), which the status query
+// answers.
+func (s *Service) finishedState(ctx context.Context, id, runID string) *runwire.RunState {
+	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, runID)
+	if err != nil {
+		return nil
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	switch info.GetStatus() {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED, enumspb.WORKFLOW_EXECUTION_STATUS_FAILED, enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+	default:
+		return nil
+	}
+	it := s.Client.GetWorkflowHistory(ctx, id, info.GetExecution().GetRunId(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_CLOSE_EVENT)
+	if !it.HasNext() {
+		return nil
+	}
+	ev, err := it.Next()
+	if err != nil {
+		return nil
+	}
+	var payloads []*commonpb.Payload
+	switch {
+	case ev.GetWorkflowExecutionCompletedEventAttributes() != nil:
+		payloads = ev.GetWorkflowExecutionCompletedEventAttributes().GetResult().GetPayloads()
+	case ev.GetWorkflowExecutionFailedEventAttributes() != nil:
+		// The details follow the failure's message.
+		payloads = ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetApplicationFailureInfo().GetDetails().GetPayloads()
+	case ev.GetWorkflowExecutionCanceledEventAttributes() != nil:
+		// The reason first, then the state.
+		if p := ev.GetWorkflowExecutionCanceledEventAttributes().GetDetails().GetPayloads(); len(p) > 1 {
+			payloads = p[1:]
+		}
+	}
+	if len(payloads) == 0 {
+		return nil
+	}
+	var st runwire.RunState
+	if err := converter.GetDefaultDataConverter().FromPayload(payloads[0], &st); err != nil || st.ID == "" {
+		return nil
+	}
+	return &st
 }
 
 // Approve records an approval decision and returns the approval as decided.
@@ -444,20 +500,35 @@ func (s *Service) Cancel(ctx context.Context, ref string, p *access.Principal) e
 	return nil
 }
 
-// Ready reports whether Temporal answers and a worker polls Firebreak's
-// task queue.
+// Ready reports whether Temporal answers and, when WorkerRequired, a
+// worker polls Firebreak's task queue. An API-only process is ready
+// without one: it starts runs (they wait in the task queue) and reads
+// finished ones on its own.
 func (s *Service) Ready(ctx context.Context) error {
 	if _, err := s.Client.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
 		return fmt.Errorf("temporal: %w", err)
 	}
-	resp, err := s.Client.DescribeTaskQueue(ctx, names.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
-	if err != nil {
-		return fmt.Errorf("task queue: %w", err)
+	if !s.WorkerRequired {
+		return nil
 	}
-	if len(resp.GetPollers()) == 0 {
+	n, err := s.Workers(ctx)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
 		return access.Errorf(access.Unavailable, "", "no worker is polling task queue %s", names.TaskQueue)
 	}
 	return nil
+}
+
+// Workers counts the workers polling Firebreak's task queue for workflow
+// tasks.
+func (s *Service) Workers(ctx context.Context) (int, error) {
+	resp, err := s.Client.DescribeTaskQueue(ctx, names.TaskQueue, enumspb.TASK_QUEUE_TYPE_WORKFLOW)
+	if err != nil {
+		return 0, fmt.Errorf("task queue: %w", err)
+	}
+	return len(resp.GetPollers()), nil
 }
 
 // linkIncident checks the incident a run names, or finds the incident

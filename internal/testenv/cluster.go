@@ -33,12 +33,15 @@ type Cluster struct {
 	// Frontend is the frontend's host:port.
 	Frontend  string
 	Namespace string
-	dir       string
-	pgPort    int
-	pgData    string
-	mu        sync.Mutex
-	nodes     map[string]*clusterNode
-	stopOnce  sync.Once
+	// TLS is what clients need when the cluster serves mutual TLS.
+	TLS      *ClusterTLS
+	signer   *clusterSigner
+	dir      string
+	pgPort   int
+	pgData   string
+	mu       sync.Mutex
+	nodes    map[string]*clusterNode
+	stopOnce sync.Once
 }
 
 type clusterNode struct {
@@ -70,7 +73,12 @@ const pgBin = "/usr/lib/postgresql/15/bin"
 // StartCluster starts PostgreSQL and the three servers, registers the
 // default namespace and returns once the frontend accepts workflows. On
 // error nothing is left running.
-func StartCluster(ctx context.Context) (c *Cluster, err error) {
+func StartCluster(ctx context.Context) (*Cluster, error) {
+	return StartClusterWith(ctx, ClusterOptions{})
+}
+
+// StartClusterWith is StartCluster with TLS or authorization.
+func StartClusterWith(ctx context.Context, o ClusterOptions) (c *Cluster, err error) {
 	bins, err := temporalBinDir()
 	if err != nil {
 		return nil, err
@@ -90,6 +98,19 @@ func StartCluster(ctx context.Context) (c *Cluster, err error) {
 			err = fmt.Errorf("%w\n%s", err, logs)
 		}
 	}()
+	global := ""
+	if o.TLS || o.Auth {
+		if c.TLS, err = writeClusterPKI(dir); err != nil {
+			return c, err
+		}
+		global += tlsConfig(dir)
+	}
+	if o.Auth {
+		if c.signer, err = newClusterSigner(dir); err != nil {
+			return c, err
+		}
+		global += c.signer.authConfig()
+	}
 	if err := c.startPostgres(ctx); err != nil {
 		return c, err
 	}
@@ -104,13 +125,16 @@ func StartCluster(ctx context.Context) (c *Cluster, err error) {
 			}
 		}
 	}
-	ports, err := clusterFreePorts(9)
+	ports, err := clusterFreePorts(11)
 	if err != nil {
 		return c, err
 	}
 	// Every node uses the same ports on its own address.
 	p := clusterPorts{frontend: ports[0], history: ports[1], matching: ports[2], worker: ports[3], http: ports[4],
 		members: [4]int{ports[5], ports[6], ports[7], ports[8]}}
+	if o.Auth {
+		p.internal = [2]int{ports[9], ports[10]}
+	}
 	c.Frontend = net.JoinHostPort("127.0.0.1", strconv.Itoa(p.frontend))
 	dyn := filepath.Join(dir, "dynamicconfig.yaml")
 	if err := os.WriteFile(dyn, []byte("system.forceSearchAttributesCacheRefreshOnRead:\n  - value: true\n"), 0o600); err != nil {
@@ -121,9 +145,14 @@ func StartCluster(ctx context.Context) (c *Cluster, err error) {
 		services := []string{"history", "matching"}
 		if i == 0 {
 			services = []string{"frontend", "worker"}
+			if o.Auth {
+				// With an authorizer on the public frontend, the
+				// servers' own calls go through an internal one.
+				services = append(services, "internal-frontend")
+			}
 		}
 		n := &clusterNode{name: name, services: services, config: filepath.Join(dir, name+".yaml"), log: filepath.Join(dir, name+".log")}
-		if err := os.WriteFile(n.config, []byte(nodeConfig(ip, c.pgPort, p, dyn)), 0o600); err != nil {
+		if err := os.WriteFile(n.config, []byte(nodeConfig(ip, c.pgPort, p, dyn, global)), 0o600); err != nil {
 			return c, err
 		}
 		c.nodes[name] = n
@@ -149,14 +178,23 @@ func StartCluster(ctx context.Context) (c *Cluster, err error) {
 type clusterPorts struct {
 	frontend, history, matching, worker, http int
 	members                                   [4]int
+	// internal is the internal frontend's gRPC and membership ports
+	// (zero: none).
+	internal [2]int
 }
 
-func nodeConfig(ip string, pgPort int, p clusterPorts, dyn string) string {
+// nodeConfig is one server's configuration; global is extra YAML for its
+// global section (TLS, authorization).
+func nodeConfig(ip string, pgPort int, p clusterPorts, dyn, global string) string {
 	store := func(db string, conns int) string {
 		return fmt.Sprintf(`{pluginName: postgres12, databaseName: %s, connectAddr: "127.0.0.1:%d", connectProtocol: tcp, user: postgres, password: "", maxConns: %d, maxIdleConns: %d, maxConnLifetime: 1h}`, db, pgPort, conns, conns)
 	}
 	svc := func(grpc, member int) string {
 		return fmt.Sprintf(`{rpc: {grpcPort: %d, membershipPort: %d, bindOnIP: %q}}`, grpc, member, ip)
+	}
+	internal := ""
+	if p.internal[0] != 0 {
+		internal = "  internal-frontend: " + svc(p.internal[0], p.internal[1]) + "\n"
 	}
 	return fmt.Sprintf(`log: {stdout: true, level: warn}
 persistence:
@@ -168,12 +206,12 @@ persistence:
     visibility: {sql: %s}
 global:
   membership: {maxJoinDuration: 30s, broadcastAddress: %q}
-services:
+%sservices:
   frontend: {rpc: {grpcPort: %d, membershipPort: %d, bindOnIP: %q, httpPort: %d}}
   history: %s
   matching: %s
   worker: %s
-clusterMetadata:
+%sclusterMetadata:
   enableGlobalNamespace: false
   failoverVersionIncrement: 10
   masterClusterName: active
@@ -182,9 +220,9 @@ clusterMetadata:
     active: {enabled: true, initialFailoverVersion: 1, rpcName: frontend, rpcAddress: "127.0.0.1:%d"}
 dcRedirectionPolicy: {policy: noop}
 dynamicConfigClient: {filepath: %q, pollInterval: 10s}
-`, store("temporal", 20), store("temporal_visibility", 5), ip,
+`, store("temporal", 20), store("temporal_visibility", 5), ip, global,
 		p.frontend, p.members[0], ip, p.http,
-		svc(p.history, p.members[1]), svc(p.matching, p.members[2]), svc(p.worker, p.members[3]),
+		svc(p.history, p.members[1]), svc(p.matching, p.members[2]), svc(p.worker, p.members[3]), internal,
 		p.frontend, dyn)
 }
 
@@ -256,10 +294,14 @@ func (c *Cluster) start(n *clusterNode, bins string) error {
 func (c *Cluster) registerNamespace(ctx context.Context) error {
 	deadline := time.Now().Add(90 * time.Second)
 	var cl client.Client
+	opts, err := c.ClientOptions()
+	if err != nil {
+		return err
+	}
 	for {
 		// The frontend answers "not healthy yet" until history joins.
 		var err error
-		if cl, err = client.Dial(client.Options{HostPort: c.Frontend, Logger: quietSDK}); err == nil {
+		if cl, err = client.Dial(opts); err == nil {
 			break
 		}
 		if time.Now().After(deadline) {

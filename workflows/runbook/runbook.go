@@ -115,6 +115,9 @@ const (
 	// alertsListChange: a run keeps each alert's latest state for the
 	// alerts variable and carries it when it continues as new.
 	alertsListChange = "runbook-alerts-list"
+	// finalStateChange: a failed or cancelled run puts its final state in
+	// its failure's details (see finalStateVersion).
+	finalStateChange = "runbook-final-state"
 )
 
 // RunbookWorkflow runs a runbook: steps in order, each guarded by its when:,
@@ -312,10 +315,21 @@ func RunbookWorkflow(ctx workflow.Context, in runwire.RunInput) (*runwire.RunSta
 		}).Get(fctx, nil)
 	}
 
+	// A failed or cancelled run carries its final state in its failure's
+	// details, as a succeeded one does in its result: an API process
+	// reads finished runs without a worker to answer queries.
+	withState := finalStateVersion > workflow.DefaultVersion &&
+		workflow.GetVersion(fctx, finalStateChange, workflow.DefaultVersion, finalStateVersion) >= 1
 	switch final {
 	case runwire.StatusCancelled:
+		if withState {
+			return r.state, temporal.NewCanceledError(r.state.Error, r.state)
+		}
 		return r.state, temporal.NewCanceledError(r.state.Error)
 	case runwire.StatusFailed:
+		if withState {
+			return r.state, temporal.NewNonRetryableApplicationError(r.state.Error, runwire.ErrTypeRunFailed, nil, r.state)
+		}
 		return r.state, temporal.NewNonRetryableApplicationError(r.state.Error, runwire.ErrTypeRunFailed, nil)
 	}
 	return r.state, nil
