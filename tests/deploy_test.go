@@ -1,10 +1,8 @@
 package tests
 
 import (
-	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,7 +18,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/restmapper"
-	"sigs.k8s.io/yaml"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
 	"github.com/firebreak-ops/firebreak/internal/secrets"
@@ -45,22 +42,16 @@ func helmBinary(t *testing.T) string {
 // accept every object with server-side dry run and strict field
 // validation: the chart is valid for the Kubernetes it targets.
 func TestHelmChart(t *testing.T) {
-	helm := helmBinary(t)
 	runbook, err := os.ReadFile("../runbooks/catalog/hello-world.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	values := filepath.Join(t.TempDir(), "values.yaml")
-	v, _ := yaml.Marshal(map[string]any{
-		"runbooks": map[string]string{"extra.yaml": string(runbook)},
-		"config":   map[string]any{"prometheus": map[string]any{"url": "http://prometheus.monitoring:9090"}},
-		"secrets":  map[string]any{"kubernetes": map[string]any{"names": []string{"checkout-api"}}},
+	out, objs := renderChart(t, "fb", "firebreak", map[string]any{
+		"runbooks":   map[string]string{"extra.yaml": string(runbook)},
+		"config":     map[string]any{"prometheus": map[string]any{"url": "http://prometheus.monitoring:9090"}},
+		"secrets":    map[string]any{"kubernetes": map[string]any{"names": []string{"checkout-api"}}},
+		"principals": map[string]any{"fileKey": "principals.yaml"},
 	})
-	os.WriteFile(values, v, 0o600)
-	out, err := exec.Command(helm, "template", "fb", "../deploy/helm/firebreak", "--namespace", "firebreak", "-f", values).CombinedOutput()
-	if err != nil {
-		t.Fatalf("helm template: %v\n%s", err, out)
-	}
 
 	kube := testenv.Kube(t)
 	ctx := context.Background()
@@ -77,17 +68,7 @@ func TestHelmChart(t *testing.T) {
 	}
 	mapper := restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(disc))
 	kinds := map[string]int{}
-	for _, doc := range bytes.Split(out, []byte("\n---")) {
-		if len(bytes.TrimSpace(bytes.TrimPrefix(bytes.TrimSpace(doc), []byte("---")))) == 0 {
-			continue
-		}
-		var obj unstructured.Unstructured
-		if err := yaml.Unmarshal(doc, &obj.Object); err != nil {
-			t.Fatalf("rendered YAML: %v\n%s", err, doc)
-		}
-		if len(obj.Object) == 0 {
-			continue
-		}
+	for _, obj := range objs {
 		gvk := obj.GroupVersionKind()
 		m, err := mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
 		if err != nil {
@@ -113,7 +94,7 @@ func TestHelmChart(t *testing.T) {
 			// chart's service account.
 			opts.DryRun = nil
 		}
-		_, err = ri.Create(ctx, &obj, opts)
+		_, err = ri.Create(ctx, obj, opts)
 		if err != nil {
 			t.Errorf("%s %s rejected: %v", gvk.Kind, obj.GetName(), err)
 		}
@@ -130,6 +111,9 @@ func TestHelmChart(t *testing.T) {
 	}
 	if strings.Count(string(out), "FIREBREAK_PAYLOAD_KEY_FILE") != 2 || strings.Count(string(out), "key: \"payload-keys.yaml\"") != 2 {
 		t.Error("deployments do not mount the payload key file from the Secret")
+	}
+	if strings.Count(string(out), "FIREBREAK_PRINCIPALS_FILE") != 1 || strings.Count(string(out), "key: \"principals.yaml\"") != 1 {
+		t.Error("the API deployment does not mount the principals file from the Secret")
 	}
 	checkChartSecretsRole(t, kube)
 	// Nothing else was created for real.
@@ -189,6 +173,13 @@ func checkChartSecretsRole(t *testing.T, kube *testenv.KubeEnv) {
 		{"", "secrets", "delete", "firebreak", "checkout-api", false},
 		{"", "resourcequotas", "update", "prod", "quota", false},
 		{"chaos-mesh.org", "podchaos", "update", "prod", "x", false},
+		{"", "nodes", "patch", "", "node-1", true},
+		{"apps", "replicasets", "get", "prod", "checkout-1", true},
+		// Nothing lists or watches workloads, or watches chaos resources.
+		{"apps", "deployments", "list", "prod", "", false},
+		{"apps", "deployments", "watch", "", "", false},
+		{"apps", "replicasets", "list", "prod", "", false},
+		{"chaos-mesh.org", "podchaos", "watch", "", "", false},
 	} {
 		ssar, err := sac.AuthorizationV1().SelfSubjectAccessReviews().Create(ctx, &authorizationv1.SelfSubjectAccessReview{
 			Spec: authorizationv1.SelfSubjectAccessReviewSpec{ResourceAttributes: &authorizationv1.ResourceAttributes{
