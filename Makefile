@@ -223,7 +223,7 @@ histories: test-deps
 ## bench: performance figures against the bare engine, measured in one run
 ## (prints a table, writes bench/results.json); not part of `make test`
 BENCH_RUNS ?= 3
-bench: build kube-bins
+bench: build kube-bins temporal-bins apt-deps
 	$(GO) run ./tests/bench -runs $(BENCH_RUNS) -firebreak $(BIN) -out bench/results.json
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./internal/guard ./runbooks
 

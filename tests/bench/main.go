@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
@@ -119,8 +120,11 @@ func (s *starts) count() int {
 }
 
 type bench struct {
-	c       client.Client
-	api     string
+	c   client.Client
+	api string
+	// apis are every API instance; notifications go to each in turn.
+	apis    []string
+	next    atomic.Uint64
 	bare    *starts
 	fb      *starts
 	runs    int
@@ -182,7 +186,7 @@ func main() {
 	devBin := flag.String("firebreak", "bin/firebreak", "binary whose `dev` start-up and idle RSS are measured (empty: skip)")
 	flag.BoolVar(&withChaos, "chaos", true, "measure the chaos halt on a real kube-apiserver (needs make kube-bins)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the throughput phase")
-	only := flag.String("only", "", "comma-separated phases to measure (throughput,latency,storm,slack,cel,engine,dev,chaos,codec); empty: all")
+	only := flag.String("only", "", "comma-separated phases to measure (throughput,latency,storm,slack,cel,engine,dev,chaos,codec,cluster); empty: all")
 	flag.Parse()
 	for _, p := range strings.Split(*only, ",") {
 		if p != "" {
@@ -240,6 +244,9 @@ func run(out string, runs int, quick bool, devBin string) error {
 	if measure("codec") {
 		b.fail("codec", b.codecCost(dir))
 	}
+	if measure("cluster") {
+		b.fail("cluster", b.clusterFigures(dir))
+	}
 	b.webhookFigures()
 	res := Results{Machine: machine(), Runs: runs, Figures: b.figures}
 	printTable(res)
@@ -262,6 +269,37 @@ func run(out string, runs int, quick bool, devBin string) error {
 // Firebreak's worker (for the chaos phase) and one that stops everything.
 func (b *bench) start(ctx context.Context, dir string, cfg *config.Config, keys *codec.Keyring) (stopFW, cleanup func(), err error) {
 	quiet := slog.New(slog.DiscardHandler)
+	dir, err = os.MkdirTemp(dir, "engine-")
+	if err != nil {
+		return nil, nil, err
+	}
+	eng, err := engine.Start(ctx, engine.Config{DataDir: dir, SearchAttributes: app.SearchAttributes(), Logger: quiet})
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)}
+	if err := codec.Apply(&opts, keys); err != nil {
+		_ = eng.Stop()
+		return nil, nil, err
+	}
+	c, err := client.Dial(opts)
+	if err != nil {
+		_ = eng.Stop()
+		return nil, nil, err
+	}
+	stopFW, stopOn, err := b.startOn(ctx, c, eng.Namespace(), dir, cfg, keys, 1)
+	if err != nil {
+		c.Close()
+		_ = eng.Stop()
+		return nil, nil, err
+	}
+	return stopFW, func() { stopOn(); c.Close(); _ = eng.Stop() }, nil
+}
+
+// startOn runs the bare workflow's worker, Firebreak's worker and apis
+// API instances on client c; alerts go to the instances in turn.
+func (b *bench) startOn(ctx context.Context, c client.Client, namespace, dir string, cfg *config.Config, keys *codec.Keyring, apis int) (stopFW, cleanup func(), err error) {
+	quiet := slog.New(slog.DiscardHandler)
 	var undo []func()
 	cleanup = func() {
 		for i := len(undo) - 1; i >= 0; i-- {
@@ -273,24 +311,6 @@ func (b *bench) start(ctx context.Context, dir string, cfg *config.Config, keys 
 			cleanup()
 		}
 	}()
-	dir, err = os.MkdirTemp(dir, "engine-")
-	if err != nil {
-		return nil, nil, err
-	}
-	eng, err := engine.Start(ctx, engine.Config{DataDir: dir, SearchAttributes: app.SearchAttributes(), Logger: quiet})
-	if err != nil {
-		return nil, nil, err
-	}
-	undo = append(undo, func() { _ = eng.Stop() })
-	opts := client.Options{HostPort: eng.FrontendAddress(), Namespace: eng.Namespace(), Logger: sdklog.NewStructuredLogger(quiet)}
-	if err := codec.Apply(&opts, keys); err != nil {
-		return nil, nil, err
-	}
-	c, err := client.Dial(opts)
-	if err != nil {
-		return nil, nil, err
-	}
-	undo = append(undo, c.Close)
 	b.c = c
 
 	// The bare engine: a one-activity workflow on its own task queue.
@@ -332,24 +352,27 @@ func (b *bench) start(ctx context.Context, dir string, cfg *config.Config, keys 
 	if err := cat.LoadPath(p); err != nil {
 		return nil, nil, err
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, nil, err
+	for range apis {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, nil, err
+		}
+		actx, stop := context.WithCancel(ctx)
+		ready, done := make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = app.Run(actx, app.Options{Role: app.RoleAPI, Client: c, Namespace: namespace, Catalog: cat, Config: cfg, Open: true,
+				Listener: ln, Logger: quiet, Codec: keys, Ready: func(string) { close(ready) }})
+		}()
+		undo = append(undo, func() { stop(); <-done })
+		select {
+		case <-ready:
+		case <-done:
+			return nil, nil, fmt.Errorf("the API did not start")
+		}
+		b.apis = append(b.apis, "http://"+ln.Addr().String())
 	}
-	actx, stop := context.WithCancel(ctx)
-	ready, done := make(chan struct{}), make(chan struct{})
-	go func() {
-		defer close(done)
-		_ = app.Run(actx, app.Options{Role: app.RoleAPI, Client: c, Namespace: eng.Namespace(), Catalog: cat, Config: cfg, Open: true,
-			Listener: ln, Logger: quiet, Codec: keys, Ready: func(string) { close(ready) }})
-	}()
-	undo = append(undo, func() { stop(); <-done })
-	select {
-	case <-ready:
-	case <-done:
-		return nil, nil, fmt.Errorf("the API did not start")
-	}
-	b.api = "http://" + ln.Addr().String()
+	b.api = b.apis[0]
 	time.Sleep(time.Second) // workers polling
 	return stopFW, cleanup, nil
 }
@@ -495,7 +518,8 @@ func (b *bench) notify(status string, targets ...string) (alertmanager.Response,
 	var refusal error
 	for attempt := 0; attempt < 5; attempt++ {
 		sent := time.Now()
-		resp, err := http.Post(b.api+alertmanager.Path, "application/json", bytes.NewReader(body))
+		api := b.apis[int(b.next.Add(1))%len(b.apis)]
+		resp, err := http.Post(api+alertmanager.Path, "application/json", bytes.NewReader(body))
 		if err != nil {
 			b.answered(time.Since(sent), 0)
 			return r, err
