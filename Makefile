@@ -144,9 +144,11 @@ $(TEMPORAL_SERVER) $(TEMPORAL_SQLTOOL):
 
 ## cluster: PostgreSQL 15 and a three-node Temporal cluster on loopback;
 ## prints TEMPORAL_ADDRESS= once it accepts workflows; Ctrl-C stops it
+## (TLS=1: mutual TLS, and the client's files as TEMPORAL_TLS_*)
+TLS ?=
 cluster: temporal-bins apt-deps
 	$(GO) build -o bin/firebreak-cluster ./cmd/firebreak-cluster
-	./bin/firebreak-cluster
+	./bin/firebreak-cluster $(if $(TLS),-tls)
 
 export FIREBREAK_TEMPORAL_BIN ?= $(TEMPORAL_CACHE)
 # <<< temporal <<<
