@@ -147,6 +147,8 @@ func cartMetrics(t *testing.T) string {
 // role does not grant (a Secret deleted, a ResourceQuota changed) is
 // Forbidden, through Firebreak and directly.
 func TestChartRunsAsServiceAccount(t *testing.T) {
+	// Long and mostly waiting: it overlaps the package's other slow tests.
+	t.Parallel()
 	kube, _ := cluster.ChaosMesh(t)
 	const release, ns, prod = "fbsa", "chart-sa", "chart-sa-prod"
 	user := "system:serviceaccount:" + ns + ":" + release

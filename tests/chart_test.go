@@ -79,6 +79,8 @@ func chartPods(t *testing.T, bin, frontend, namespace string, values map[string]
 // tokens come from the Secret: as a mounted file, as an environment
 // variable, and as secret references in the ConfigMap.
 func TestChartRunsInPods(t *testing.T) {
+	// Long and mostly waiting: it overlaps the package's other slow tests.
+	t.Parallel()
 	bin := firebreakBinary(t)
 	eng := testenv.Engine(t, t.TempDir())
 	keys, err := os.ReadFile(testenv.KeyFile(t))

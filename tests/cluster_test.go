@@ -190,6 +190,8 @@ func waitReady(t *testing.T, a *api, within time.Duration) map[string]string {
 // history node in the middle of runs, kill -9 of a worker mid-step, and
 // finished runs read with no worker left.
 func TestServeOnCluster(t *testing.T) {
+	// Long and mostly waiting: it overlaps the package's other slow tests.
+	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
 	defer cancel()
 	tc, err := testenv.StartClusterWith(ctx, testenv.ClusterOptions{TLS: true})
@@ -210,7 +212,8 @@ func TestServeOnCluster(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.config = filepath.Join(dir, "firebreak.yaml")
-	cfg := fmt.Sprintf("slack: {signingSecret: %s, botToken: xoxb-test, apiURL: %q}\nincidents: {noSlackChannel: true}\n", slackSecret, p.slack.URL())
+	cfg := fmt.Sprintf("slack: {signingSecret: %s, botToken: xoxb-test, apiURL: %q}\nincidents: {noSlackChannel: true, postmortemDir: %q}\n",
+		slackSecret, p.slack.URL(), filepath.Join(dir, "postmortems"))
 	if err := os.WriteFile(p.config, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}

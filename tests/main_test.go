@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/firebreak-ops/firebreak/internal/testenv"
@@ -14,5 +15,8 @@ var cluster testenv.Shared
 func TestMain(m *testing.M) {
 	code := m.Run()
 	cluster.Stop(code != 0)
+	if binPath != "" {
+		_ = os.RemoveAll(filepath.Dir(binPath)) // firebreakBinary's build
+	}
 	os.Exit(code)
 }
