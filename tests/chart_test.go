@@ -9,6 +9,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -168,6 +169,15 @@ func TestChartRunsInPods(t *testing.T) {
 				t.Errorf("%s probe of a worker without --listen: %v, want connection refused", kind, err)
 			}
 		}
+		// It polls the same task queue: stop it, so the tests below see
+		// the chart's worker do the work.
+		_ = old.cmd.Process.Signal(syscall.SIGTERM)
+		for deadline := time.Now().Add(20 * time.Second); syscall.Kill(old.cmd.Process.Pid, 0) == nil; {
+			if time.Now().After(deadline) {
+				t.Fatal("the old worker did not stop within 20s of SIGTERM")
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
 	})
 
 	apiBase := strings.TrimSuffix(mustProbeURL(t, started["api"]), "/healthz")
@@ -182,6 +192,46 @@ func TestChartRunsInPods(t *testing.T) {
 			if code := (&api{t: t, base: apiBase, token: token}).do("GET", "/v1/runs", nil, nil); code != http.StatusUnauthorized {
 				t.Errorf("token %q: HTTP %d, want 401", token, code)
 			}
+		}
+	})
+
+	t.Run("a postmortem is written on the read-only root filesystem", func(t *testing.T) {
+		// The worker writes an incident's postmortem file at resolution;
+		// its root filesystem is read-only, so the chart gives it a scratch
+		// volume. Without one the write fails and the file never appears.
+		a := &api{t: t, base: apiBase, token: alice}
+		var inc map[string]any
+		if code := a.do("POST", "/v1/incidents", map[string]any{"title": "chart postmortem", "severity": "sev3", "commander": "alice"}, &inc); code != http.StatusCreated {
+			t.Fatalf("declare: HTTP %d %v", code, inc)
+		}
+		id := fmt.Sprint(inc["id"])
+		if code := a.do("POST", incidentURL(id)+"/resolve", map[string]string{"summary": "done"}, nil); code != http.StatusOK {
+			t.Fatalf("resolve: HTTP %d", code)
+		}
+		// The incident records where the postmortem went, or why it
+		// could not be written.
+		deadline := time.Now().Add(time.Minute)
+		for {
+			var got struct {
+				Timeline []struct{ Kind, Text, Ref string } `json:"timeline"`
+			}
+			a.do("GET", incidentURL(id), nil, &got)
+			for _, e := range got.Timeline {
+				if e.Kind != "postmortem" {
+					continue
+				}
+				if e.Text != "postmortem written" {
+					t.Fatalf("the chart's worker could not write the postmortem: %s", e.Text)
+				}
+				if _, err := os.Stat(e.Ref); err != nil || !strings.HasPrefix(e.Ref, started["worker"].volumes["data"]+"/") {
+					t.Fatalf("postmortem file %q, want one in the worker's scratch volume (the root filesystem is read-only): %v", e.Ref, err)
+				}
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no postmortem entry within a minute: %+v", got.Timeline)
+			}
+			time.Sleep(250 * time.Millisecond)
 		}
 	})
 

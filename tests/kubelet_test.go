@@ -109,6 +109,8 @@ type container struct {
 	ports map[int32]int // containerPort → loopback port
 	log   string
 	env   []string
+	// volumes maps the pod's volume names to their host directories.
+	volumes map[string]string
 }
 
 // imageEntrypoint is the image's ENTRYPOINT (see Dockerfile): a container
@@ -125,6 +127,14 @@ func (k *kubelet) start(pod string, spec corev1.PodSpec) []*container {
 		dir := filepath.Join(root, "volumes", v.Name)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			k.t.Fatal(err)
+		}
+		if v.EmptyDir != nil {
+			// Scratch space the pod's user may write.
+			if uid := spec.SecurityContext; uid != nil && uid.RunAsUser != nil && os.Getuid() == 0 {
+				_ = os.Chown(dir, int(*uid.RunAsUser), int(*uid.RunAsUser))
+			}
+			mounts[v.Name] = dir
+			continue
 		}
 		files, err := k.volumeFiles(v)
 		if err != nil {
@@ -323,6 +333,8 @@ func (k *kubelet) startContainer(pod, root string, spec corev1.PodSpec, c corev1
 	if err := os.MkdirAll(home, 0o755); err != nil {
 		k.t.Fatal(err)
 	}
+	readOnlyRoot := c.SecurityContext != nil && c.SecurityContext.ReadOnlyRootFilesystem != nil && *c.SecurityContext.ReadOnlyRootFilesystem
+	ctr.volumes = volumes
 	ctr.env = append(env, "HOME="+home)
 	cmd := exec.Command(k.bin, args...)
 	cmd.Env = ctr.env
@@ -335,7 +347,11 @@ func (k *kubelet) startContainer(pod, root string, spec corev1.PodSpec, c corev1
 		for _, dir := range []string{filepath.Dir(root), root, home} {
 			_ = os.Chmod(dir, 0o755)
 		}
-		_ = os.Chown(home, int(*uid), int(*uid))
+		if !readOnlyRoot {
+			// With a read-only root filesystem the home stays root's: a
+			// write outside the pod's volumes fails, as in the pod.
+			_ = os.Chown(home, int(*uid), int(*uid))
+		}
 		_ = os.Chmod(filepath.Dir(k.bin), 0o755)
 	}
 	ctr.log = filepath.Join(root, pod+"-"+c.Name+".log")
