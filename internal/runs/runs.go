@@ -237,6 +237,11 @@ func (s *Service) runURL(id, runID string) string {
 type Filter struct {
 	Runbook string
 	Status  string
+	// Trigger keeps runs started so (api, cli, slack, alertmanager,
+	// pagerduty); Since and Until bound their start time. Zero: any.
+	Trigger string
+	Since   time.Time
+	Until   time.Time
 	Limit   int
 }
 
@@ -260,12 +265,24 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 	default:
 		return nil, access.Errorf(access.Invalid, "status", "status must be one of running, waiting_approval, succeeded, failed, cancelled")
 	}
+	if !safeValue.MatchString(f.Trigger) {
+		return nil, access.Errorf(access.Invalid, "trigger", "bad trigger filter %q", f.Trigger)
+	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
 	}
 	q := fmt.Sprintf("WorkflowType = '%s'", names.RunbookWorkflow)
 	if f.Runbook != "" {
 		q += fmt.Sprintf(" AND %s = '%s'", names.SARunbook, f.Runbook)
+	}
+	if f.Trigger != "" {
+		q += fmt.Sprintf(" AND %s = '%s'", names.SATrigger, f.Trigger)
+	}
+	if !f.Since.IsZero() {
+		q += fmt.Sprintf(" AND StartTime >= '%s'", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		q += fmt.Sprintf(" AND StartTime <= '%s'", f.Until.UTC().Format(time.RFC3339Nano))
 	}
 	switch f.Status {
 	case runwire.StatusRunning:
