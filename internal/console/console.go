@@ -236,6 +236,7 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, start time.Time
 	}
 	d.Now = c.now()
 	d.Path = r.URL.Path
+	d.Took = time.Since(start).Round(10 * time.Microsecond)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", d); err != nil {
 		c.log.Error("console template failed", "page", name, "err", err)
