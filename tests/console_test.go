@@ -3,6 +3,7 @@ package tests
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -449,4 +450,83 @@ func TestConsoleOpen(t *testing.T) {
 	if resp.StatusCode != http.StatusForbidden {
 		t.Errorf("open console, POST without the CSRF token: %d, want 403", resp.StatusCode)
 	}
+}
+
+// consoleSession is a console session over plain HTTP: its cookies, and
+// the CSRF token its pages carry.
+type consoleSession struct {
+	c    *http.Client
+	csrf string
+}
+
+func newConsoleClient() *consoleSession {
+	jar, _ := cookiejar.New(nil)
+	return &consoleSession{c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+var csrfRe = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+// newConsoleSession signs in with a token and reads the CSRF token off a
+// page (a refusal page carries it too).
+func newConsoleSession(t *testing.T, base, token string) *consoleSession {
+	s := newConsoleClient()
+	resp, err := s.c.Get(base + "/signin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	u, _ := url.Parse(base)
+	nonce := ""
+	for _, ck := range s.c.Jar.Cookies(u) {
+		if ck.Name == "firebreak_signin" {
+			nonce = ck.Value
+		}
+	}
+	resp, err = s.c.PostForm(base+"/signin", url.Values{"csrf": {nonce}, "token": {token}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("console sign-in with %s: %d", token, resp.StatusCode)
+	}
+	resp, err = s.c.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfRe.FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no CSRF token on the page %s gets (%d)", token, resp.StatusCode)
+	}
+	s.csrf = string(m[1])
+	return s
+}
+
+// send makes a request as the session; a non-GET carries a form with the
+// CSRF token given ("" for none). It returns the status and Location.
+func (s *consoleSession) send(t *testing.T, base, method, path, csrf string) (int, string) {
+	var body io.Reader
+	if method != http.MethodGet {
+		form := url.Values{}
+		if csrf != "" {
+			form.Set("csrf", csrf)
+		}
+		body = strings.NewReader(form.Encode())
+	}
+	req, err := http.NewRequest(method, base+path, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := s.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header.Get("Location")
 }

@@ -40,7 +40,7 @@ func (c *Console) routes() {
 	c.public("GET /signin", c.signinPage)
 	c.public("POST /signin", c.signin)
 	c.public("POST /signout", c.signout)
-	c.public("GET /static/", c.static.ServeHTTP)
+	c.public("GET /static/{file}", c.static.ServeHTTP)
 
 	c.page("GET /{$}", c.show(view{template: "overview", nav: "overview", title: fixed("Now"),
 		live: []string{"live-overview"}, load: c.loadOverview}), access.RunsRead)
