@@ -40,6 +40,13 @@ func (f *fakeRuns) ListRuns(_ context.Context, fl runs.Filter) ([]runs.Summary, 
 	}
 	return []runs.Summary{{Ref: runs.Ref{ID: "runbook:restart:prod", Name: "run-abc", Runbook: "restart", Status: st, Key: hostile}, Trigger: "cli", StartedAt: t0}}, nil
 }
+func (f *fakeRuns) ListRunsPage(ctx context.Context, fl runs.Filter, token []byte) ([]runs.Summary, []byte, error) {
+	list, _ := f.ListRuns(ctx, fl)
+	if string(token) == "token" {
+		return list, []byte("next"), nil
+	}
+	return list, nil, nil
+}
 func (f *fakeRuns) GetRun(_ context.Context, id, _ string) (*runwire.RunState, error) {
 	if id != "runbook:restart:prod" {
 		return nil, access.Errorf(access.NotFound, "id", "no run %q", id)
@@ -84,7 +91,9 @@ func (fakeIncidents) IncidentPostmortem(_ context.Context, id string) (*incident
 
 type fakeChaos struct{}
 
-func (fakeChaos) ExperimentList() []plan.Summary { return []plan.Summary{{Name: "pod-kill", Fault: "PodChaos"}} }
+func (fakeChaos) ExperimentList() []plan.Summary {
+	return []plan.Summary{{Name: "pod-kill", Fault: "PodChaos"}}
+}
 func (fakeChaos) ListExperimentRuns(context.Context, int) ([]chaos.ExperimentRunSummary, error) {
 	return []chaos.ExperimentRunSummary{{ID: "experiment:pod-kill:x1", Experiment: "pod-kill", Status: "completed", StartedAt: t0}}, nil
 }
@@ -204,9 +213,10 @@ func TestEveryPageRenders(t *testing.T) {
 		path string
 		want []string
 	}{
-		{"/", []string{"Waiting for you (1)", "runbook:restart:prod"}},
+		{"/", []string{"Waiting for approval (1)", "run-abc", "/approvals"}},
 		{"/runs", []string{"run-abc", "waiting approval", `name="since"`}},
 		{"/runs?status=failed&trigger=cli&since=2026-11-30T01:00", []string{"run-abc"}},
+		{"/runs?page=dG9rZW4", []string{"run-abc", "on this page", "More runs", "page=bmV4dA"}},
 		{"/runs/runbook:restart:prod", []string{`value="approve"`, "params.target", "Down", "Approvers: alice"}},
 		{"/approvals", []string{"Yours to decide (1)", `value="approve"`}},
 		{"/automation", []string{"Pause automation", "Suppressed starts"}},

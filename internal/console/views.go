@@ -3,6 +3,7 @@ package console
 import (
 	"cmp"
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/url"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/firebreak-ops/firebreak/internal/access"
+	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/incidents"
 	"github.com/firebreak-ops/firebreak/internal/runs"
 	"github.com/firebreak-ops/firebreak/internal/temporalx"
@@ -173,9 +175,15 @@ type runsPage struct {
 	Filter   url.Values
 	Runs     []runs.Summary
 	Limit    int
+	// Older links the next page, when this one is full.
+	Older    string
 	Statuses []string
 	Triggers []string
 }
+
+// PageSize is how many runs a page of the list shows unless limit= says
+// otherwise; "More runs" goes on to the next page.
+const PageSize = 50
 
 // timeLayout is what the time-range inputs send (datetime-local, UTC).
 const timeLayout = "2006-01-02T15:04"
@@ -184,7 +192,7 @@ func parseFilter(q url.Values) (runs.Filter, error) {
 	f := runs.Filter{Runbook: q.Get("runbook"), Status: q.Get("status"), Trigger: q.Get("trigger")}
 	f.Limit, _ = strconv.Atoi(q.Get("limit"))
 	if f.Limit <= 0 {
-		f.Limit = 100
+		f.Limit = PageSize
 	}
 	for field, dst := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
 		if s := q.Get(field); s != "" {
@@ -209,17 +217,30 @@ func (c *Console) loadRuns(r *http.Request, v *viewer) (any, error) {
 	if err != nil {
 		return nil, err
 	}
+	var token []byte
+	if p := q.Get("page"); p != "" {
+		if token, err = base64.RawURLEncoding.DecodeString(p); err != nil {
+			return nil, access.Errorf(access.Invalid, "page", "bad page token")
+		}
+	}
 	ctx, cancel := timeout(r)
 	defer cancel()
-	list, err := c.svc.Runs.ListRuns(ctx, f)
+	// Temporal's order: open runs first, then the latest to finish; the
+	// same on every refresh, and pages follow on by Temporal's token.
+	list, next, err := c.svc.Runs.ListRunsPage(ctx, f, token)
 	if err != nil {
 		return nil, err
 	}
-	// Newest first, and the same order on every refresh.
-	slices.SortStableFunc(list, func(a, b runs.Summary) int {
-		return cmp.Or(b.StartedAt.Compare(a.StartedAt), strings.Compare(a.ID, b.ID))
-	})
-	return &runsPage{Runbooks: c.svc.Runs.Runbooks(), Filter: q, Runs: list, Limit: f.Limit,
+	older := ""
+	if len(next) > 0 {
+		nq := url.Values{}
+		for k, v := range q {
+			nq[k] = v
+		}
+		nq.Set("page", base64.RawURLEncoding.EncodeToString(next))
+		older = "/runs?" + nq.Encode()
+	}
+	return &runsPage{Runbooks: c.svc.Runs.Runbooks(), Filter: q, Runs: list, Limit: f.Limit, Older: older,
 		Statuses: []string{runwire.StatusRunning, runwire.StatusWaitingApproval, runwire.StatusSucceeded, runwire.StatusFailed, runwire.StatusCancelled},
 		Triggers: []string{runwire.TriggerAPI, runwire.TriggerCLI, runwire.TriggerSlack, runwire.TriggerAlertmanager, runwire.TriggerPagerDuty}}, nil
 }
@@ -379,7 +400,7 @@ func (c *Console) loadApprovals(r *http.Request, v *viewer) (any, error) {
 // overview is the first page: what waits for the viewer, what runs, what
 // is open, and whether anything holds automation or chaos back.
 type overview struct {
-	Mine       []waiting
+	Waiting    []runs.Summary
 	Active     []runs.Summary
 	Incidents  []incidentwire.IncidentSummary
 	Automation *automationwire.AutomationState
@@ -401,14 +422,12 @@ func (c *Console) loadOverview(r *http.Request, v *viewer) (any, error) {
 			mu.Unlock()
 		}
 	}
+	// Which approvals are the viewer's takes reading each run; the
+	// overview lists them from visibility alone and links to that page.
 	wg.Go(func() {
-		all, err := c.approvalsFor(ctx, v)
+		var err error
+		o.Waiting, err = c.svc.Runs.ListRuns(ctx, runs.Filter{Status: runwire.StatusWaitingApproval, Limit: 20})
 		note("approvals", err)
-		for _, a := range all {
-			if a.Mine {
-				o.Mine = append(o.Mine, a)
-			}
-		}
 	})
 	wg.Go(func() {
 		var err error
@@ -583,16 +602,18 @@ func markdownFile(w http.ResponseWriter, name, body string) {
 func (c *Console) loadChaos(r *http.Request, _ *viewer) (any, error) {
 	ctx, cancel := timeout(r)
 	defer cancel()
-	st, err := c.svc.Chaos.ChaosState(ctx)
-	if err != nil {
-		return nil, err
-	}
-	recent, err := c.svc.Chaos.ListExperimentRuns(ctx, 30)
-	if err != nil {
-		return nil, err
-	}
-	days, err := c.svc.Chaos.ListGameDays(ctx)
-	if err != nil {
+	var (
+		st                         *chaoswire.ChaosState
+		recent                     []chaos.ExperimentRunSummary
+		days                       []chaos.GameDaySummary
+		errState, errRuns, errDays error
+		wg                         sync.WaitGroup
+	)
+	wg.Go(func() { st, errState = c.svc.Chaos.ChaosState(ctx) })
+	wg.Go(func() { recent, errRuns = c.svc.Chaos.ListExperimentRuns(ctx, 30) })
+	wg.Go(func() { days, errDays = c.svc.Chaos.ListGameDays(ctx) })
+	wg.Wait()
+	if err := errors.Join(errState, errRuns, errDays); err != nil {
 		return nil, err
 	}
 	return map[string]any{"State": st, "Catalog": c.svc.Chaos.ExperimentList(), "Recent": recent, "GameDays": days}, nil
