@@ -208,7 +208,7 @@ func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 		Egress:        policy,
 		PrometheusURL: cfg.Prometheus.URL,
 		Kubernetes:    kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig},
-		Slack:         slack.Config{BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, HTTP: httpClient},
+		Slack:         slack.Config{BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, ConsoleURL: cfg.ConsoleURL, HTTP: httpClient},
 		PagerDuty: pagerduty.Config{
 			Token: cfg.PagerDuty.Token, APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
 			RoutingKey: cfg.PagerDuty.RoutingKey, From: cfg.PagerDuty.From, HTTP: httpClient,
