@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/firebreak-ops/firebreak/experiments/plan"
@@ -189,7 +190,7 @@ func (c *Console) page(pattern string, h handler, verbs ...access.Verb) {
 			c.fail(w, r, v, refusal)
 			return
 		}
-		h(w, r, v)
+		h(w, r.WithContext(context.WithValue(r.Context(), timingsKey{}, &timings{})), v)
 	}), verbs...)
 }
 
@@ -246,9 +247,43 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, start time.Time
 	}
 	took := time.Since(start)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Server-Timing", fmt.Sprintf("app;dur=%.2f", float64(took.Microseconds())/1000))
+	timing := fmt.Sprintf("app;dur=%.2f", float64(took.Microseconds())/1000)
+	if t, ok := r.Context().Value(timingsKey{}).(*timings); ok {
+		t.mu.Lock()
+		for _, e := range t.entries {
+			timing += fmt.Sprintf(", %s;dur=%.2f", e.name, float64(e.took.Microseconds())/1000)
+		}
+		t.mu.Unlock()
+	}
+	w.Header().Set("Server-Timing", timing)
 	w.WriteHeader(code)
 	_, _ = w.Write(buf.Bytes())
+}
+
+// timings collects how long each service call of a request took, for
+// its Server-Timing header.
+type timings struct {
+	mu      sync.Mutex
+	entries []struct {
+		name string
+		took time.Duration
+	}
+}
+
+type timingsKey struct{}
+
+// timed runs one service call, noting how long it took under name.
+func timed(ctx context.Context, name string, call func()) {
+	start := time.Now()
+	call()
+	if t, ok := ctx.Value(timingsKey{}).(*timings); ok {
+		t.mu.Lock()
+		t.entries = append(t.entries, struct {
+			name string
+			took time.Duration
+		}{name, time.Since(start)})
+		t.mu.Unlock()
+	}
 }
 
 // fragment renders one named template of a page, for the live stream.

@@ -426,32 +426,38 @@ func (c *Console) loadOverview(r *http.Request, v *viewer) (any, error) {
 	// overview lists them from visibility alone and links to that page.
 	wg.Go(func() {
 		var err error
-		o.Waiting, err = c.svc.Runs.ListRuns(ctx, runs.Filter{Status: runwire.StatusWaitingApproval, Limit: 20})
+		timed(ctx, "waiting", func() {
+			o.Waiting, err = c.svc.Runs.ListRuns(ctx, runs.Filter{Status: runwire.StatusWaitingApproval, Limit: 20})
+		})
 		note("approvals", err)
 	})
 	wg.Go(func() {
 		var err error
-		o.Active, err = c.svc.Runs.ListRuns(ctx, runs.Filter{Status: runwire.StatusRunning, Limit: 20})
+		timed(ctx, "running", func() {
+			o.Active, err = c.svc.Runs.ListRuns(ctx, runs.Filter{Status: runwire.StatusRunning, Limit: 20})
+		})
 		note("runs", err)
 	})
 	if v.Can(string(access.IncidentsRead)) {
 		wg.Go(func() {
 			var err error
-			o.Incidents, err = c.svc.Incidents.ListIncidents(ctx, incidents.Filter{Status: "open", Limit: 20})
+			timed(ctx, "incidents", func() {
+				o.Incidents, err = c.svc.Incidents.ListIncidents(ctx, incidents.Filter{Status: "open", Limit: 20})
+			})
 			note("incidents", err)
 		})
 	}
 	if v.Can(string(access.AutomationRead)) {
 		wg.Go(func() {
 			var err error
-			o.Automation, err = c.svc.Automation.AutomationState(ctx)
+			timed(ctx, "automation", func() { o.Automation, err = c.svc.Automation.AutomationState(ctx) })
 			note("automation", err)
 		})
 	}
 	if v.Can(string(access.ChaosRead)) {
 		wg.Go(func() {
 			var err error
-			o.Chaos, err = c.svc.Chaos.ChaosState(ctx)
+			timed(ctx, "chaos", func() { o.Chaos, err = c.svc.Chaos.ChaosState(ctx) })
 			note("chaos", err)
 		})
 	}
