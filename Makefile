@@ -16,8 +16,8 @@ TOOLS_CACHE   ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/firebreak
 HELM          := $(TOOLS_CACHE)/helm-$(HELM_VERSION)/helm
 
 # Debian packages the tests run for real.
-APT_PACKAGES := prometheus prometheus-alertmanager etcd-server postgresql-15
-APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/etcd /usr/lib/postgresql/15/bin/initdb
+APT_PACKAGES := prometheus prometheus-alertmanager etcd-server postgresql-15 chromium
+APT_BINARIES := /usr/bin/prometheus /usr/bin/prometheus-alertmanager /usr/bin/etcd /usr/lib/postgresql/15/bin/initdb /usr/bin/chromium
 
 export GOFLAGS ?= -buildvcs=false
 

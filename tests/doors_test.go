@@ -53,12 +53,23 @@ func TestEveryRouteAsksThePolicy(t *testing.T) {
 	if len(routes.Routes()) < 40 {
 		t.Fatalf("only %d routes registered", len(routes.Routes()))
 	}
+	// Console pages sign in with a session; one per token.
+	sessions := map[string]*consoleSession{}
+	for _, tok := range []string{"tok-none", "tok-all", "operator"} {
+		sessions[tok] = newConsoleSession(t, fb.URL, tok)
+	}
+	pages := 0
 	for _, r := range routes.Routes() {
 		method, path, _ := strings.Cut(r.Pattern, " ")
-		path = strings.NewReplacer("{id}", "no-such-id", "{name}", "no-such-gameday").Replace(path)
+		path = strings.NewReplacer("{id}", "no-such-id", "{name}", "no-such-gameday", "{$}", "").Replace(path)
 		t.Run(r.Pattern, func(t *testing.T) {
 			if len(r.Verbs) == 0 {
 				t.Fatalf("%s declares no verb", r.Pattern)
+			}
+			if r.Page {
+				pages++
+				checkPage(t, fb.URL, method, path, r.Verbs[0] == access.Public, sessions)
+				return
 			}
 			public := r.Verbs[0] == access.Public
 			signed := r.Verbs[0] == access.Signed
@@ -86,6 +97,46 @@ func TestEveryRouteAsksThePolicy(t *testing.T) {
 				}
 			}
 		})
+	}
+	if pages < 25 {
+		t.Errorf("only %d console routes registered", pages)
+	}
+}
+
+// checkPage: a console page sends a visitor without a session to sign
+// in (a form without one gets 401), refuses a signed-in principal no role
+// names with 403, and lets in one granted every verb and the operator.
+// Public ones (sign-in, static files) never ask for a session.
+func checkPage(t *testing.T, base, method, path string, public bool, sessions map[string]*consoleSession) {
+	anon := newConsoleClient()
+	code, loc := anon.send(t, base, method, path, "")
+	if public {
+		if code == http.StatusUnauthorized {
+			t.Errorf("public console route without a session: %d", code)
+		}
+		return
+	}
+	switch {
+	case method == http.MethodGet && (code != http.StatusSeeOther || !strings.HasPrefix(loc, "/signin?next=")):
+		t.Errorf("no session: %d %q, want 303 to the sign-in page", code, loc)
+	case method != http.MethodGet && code != http.StatusUnauthorized:
+		t.Errorf("form without a session: %d, want 401", code)
+	}
+	s := sessions["tok-none"]
+	if code, _ := s.send(t, base, method, path, s.csrf); code != http.StatusForbidden {
+		t.Errorf("principal without a role: %d, want 403", code)
+	}
+	for _, tok := range []string{"tok-all", "operator"} {
+		s := sessions[tok]
+		if code, _ := s.send(t, base, method, path, s.csrf); code == http.StatusUnauthorized || code == http.StatusForbidden {
+			t.Errorf("%s: refused with %d", tok, code)
+		}
+		if method != http.MethodGet {
+			// The same form without the page's CSRF token is refused.
+			if code, _ := s.send(t, base, method, path, ""); code != http.StatusForbidden {
+				t.Errorf("%s without the CSRF token: %d, want 403", tok, code)
+			}
+		}
 	}
 }
 

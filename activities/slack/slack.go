@@ -39,7 +39,9 @@ type Config struct {
 	APIURL string
 	// UIURL is the Temporal Web UI's base URL for history links, if any.
 	UIURL string
-	HTTP  *http.Client
+	// ConsoleURL is the console's base URL for links to run pages, if any.
+	ConsoleURL string
+	HTTP       *http.Client
 }
 
 // Activities performs Slack actions.
@@ -120,7 +122,7 @@ func (a *Activities) RunMessage(ctx context.Context, req actions.Request) (any, 
 	}
 	msg := slackgo.MsgOptionCompose(
 		slackgo.MsgOptionText(slackmsg.RunText(&st), false),
-		slackgo.MsgOptionBlocks(slackmsg.RunBlocks(&st, uiURL)...),
+		slackgo.MsgOptionBlocks(slackmsg.RunBlocksWith(&st, slackmsg.Links{UI: uiURL, Console: a.cfg.ConsoleURL})...),
 		slackgo.MsgOptionDisableLinkUnfurl(),
 	)
 	channel, ts, _, err := a.postOrUpdate(ctx, in.Channel, in.TS, msg)

@@ -41,6 +41,7 @@ import (
 	"github.com/firebreak-ops/firebreak/internal/chaos"
 	"github.com/firebreak-ops/firebreak/internal/codec"
 	"github.com/firebreak-ops/firebreak/internal/config"
+	"github.com/firebreak-ops/firebreak/internal/console"
 	"github.com/firebreak-ops/firebreak/internal/incidents"
 	"github.com/firebreak-ops/firebreak/internal/ingress"
 	"github.com/firebreak-ops/firebreak/internal/ingress/alertmanager"
@@ -251,7 +252,7 @@ func Deps(cfg *config.Config, logger *slog.Logger) activities.Deps {
 		Egress:        policy,
 		PrometheusURL: cfg.Prometheus.URL,
 		Kubernetes:    kubernetes.Config{Kubeconfig: cfg.Kubernetes.Kubeconfig},
-		Slack:         slack.Config{BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, HTTP: httpClient},
+		Slack:         slack.Config{BotToken: cfg.Slack.BotToken, APIURL: cfg.Slack.APIURL, ConsoleURL: cfg.ConsoleURL, HTTP: httpClient},
 		PagerDuty: pagerduty.Config{
 			Token: cfg.PagerDuty.Token, APIURL: cfg.PagerDuty.APIURL, EventsURL: cfg.PagerDuty.EventsURL,
 			RoutingKey: cfg.PagerDuty.RoutingKey, From: cfg.PagerDuty.From, HTTP: httpClient,
@@ -393,6 +394,9 @@ func NewAPI(o Options) (*ingress.API, *Services) {
 	pagerdutyin.Register(api, svc.Router, svc.Incidents, &automation.Deliveries{Client: o.Client}, o.Config.PagerDuty.WebhookSecrets)
 	slackin.Register(api, slackin.Services{Runs: svc.Runs, Chaos: svc.Chaos, Incidents: svc.Incidents},
 		slackin.Config{SigningSecret: o.Config.Slack.SigningSecret, Client: SlackClient(o.Config), UIURL: o.UIURL, Policy: policy})
+	// The console at /: the same identities, policy and services.
+	console.Register(api, console.Services{Runs: svc.Runs, Incidents: svc.Incidents, Chaos: svc.Chaos, Automation: svc.Automation},
+		console.Options{UIURL: o.UIURL, Namespace: o.Namespace, Logger: o.Logger.With("component", "console")})
 	return api, svc
 }
 

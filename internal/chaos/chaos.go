@@ -298,3 +298,41 @@ func (s *Service) gameDayExperiments(g *plan.GameDay) (map[string]*plan.Experime
 	}
 	return out, nil
 }
+
+// ExperimentRunSummary is one entry of an experiment run listing.
+type ExperimentRunSummary struct {
+	ID         string     `json:"id"`
+	Experiment string     `json:"experiment"`
+	Status     string     `json:"status"`
+	StartedAt  time.Time  `json:"startedAt"`
+	EndedAt    *time.Time `json:"endedAt,omitempty"`
+}
+
+// ListExperimentRuns lists the newest experiment runs (at most limit,
+// default 50) from Temporal's visibility: no worker is asked, so the list
+// costs one call however many runs there are.
+func (s *Service) ListExperimentRuns(ctx context.Context, limit int) ([]ExperimentRunSummary, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	out := []ExperimentRunSummary{}
+	q := fmt.Sprintf("WorkflowType = '%s'", names.ExperimentWorkflow)
+	err := temporalx.List(ctx, s.Client, s.Namespace, q, limit, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW {
+			return true
+		}
+		id := e.GetExecution().GetWorkflowId()
+		sum := ExperimentRunSummary{ID: id, Experiment: names.ExperimentOf(id), StartedAt: e.GetStartTime().AsTime(),
+			Status: strings.ToLower(strings.TrimPrefix(e.GetStatus().String(), "WORKFLOW_EXECUTION_STATUS_"))}
+		if e.GetCloseTime() != nil && e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+			t := e.GetCloseTime().AsTime()
+			sum.EndedAt = &t
+		}
+		out = append(out, sum)
+		return len(out) < limit
+	})
+	if err != nil {
+		return nil, access.TemporalError(err)
+	}
+	return out, nil
+}

@@ -60,6 +60,7 @@ func newChaosCmd(g *globals) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(g.out, "started %s\n", ref.ID)
+			fmt.Fprintf(g.out, "  console: %s\n", g.consoleURL("experiments/runs", ref.ID))
 			if !wait {
 				return nil
 			}

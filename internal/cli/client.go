@@ -26,6 +26,13 @@ func (g *globals) client() *apiClient {
 	return &apiClient{base: strings.TrimSuffix(g.server, "/"), token: g.token, http: &http.Client{Timeout: 30 * time.Second}}
 }
 
+// consoleURL links an object's page in the console, which the server the
+// CLI talks to serves at its root: section is "runs", "incidents" or
+// "experiments/runs".
+func (g *globals) consoleURL(section, id string) string {
+	return strings.TrimSuffix(g.server, "/") + "/" + section + "/" + url.PathEscape(id)
+}
+
 // apiError is an error answer of the API.
 type apiError struct {
 	Status int

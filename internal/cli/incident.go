@@ -71,6 +71,7 @@ func newIncidentDeclareCmd(g *globals, by *string) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(g.out, "declared %s (%s): %s\n", inc.ID, strings.ToUpper(inc.Severity), inc.Title)
+			fmt.Fprintf(g.out, "  console: %s\n", g.consoleURL("incidents", inc.ID))
 			return nil
 		},
 	}

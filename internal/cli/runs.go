@@ -63,6 +63,7 @@ func (f *runFlags) start(ctx context.Context, g *globals, runbook, by, incident 
 	if ref.Name != "" {
 		fmt.Fprintf(g.out, "  name: %s\n", ref.Name)
 	}
+	fmt.Fprintf(g.out, "  console: %s\n", g.consoleURL("runs", ref.ID))
 	if ref.URL != "" {
 		fmt.Fprintf(g.out, "  history: %s\n", ref.URL)
 	}

@@ -242,13 +242,17 @@ func newDevCmd(g *globals) *cobra.Command {
 				return fmt.Errorf("connecting to the embedded Temporal: %w", err)
 			}
 			defer c.Close()
+			if cfg.ConsoleURL == "" {
+				// Slack messages link the console where this browser finds it.
+				cfg.ConsoleURL = browserURL(f.listen)
+			}
 			err = app.Run(ctx, app.Options{
 				Role: app.RoleAll, Client: c, Namespace: eng.Namespace(), Catalog: cat, Experiments: exps, Config: cfg,
 				Listen: f.listen, Logger: logger, UIURL: eng.UIAddress(), DataDir: dataDir, Open: open,
 				Codec: keys, CodecOrigins: uiOrigins(eng.UIAddress()),
 				Ready: func(addr string) {
 					logger.Info("firebreak dev is ready",
-						"api", "http://"+addr, "temporal", eng.FrontendAddress(), "ui", eng.UIAddress(),
+						"api", "http://"+addr, "console", cfg.ConsoleURL, "temporal", eng.FrontendAddress(), "ui", eng.UIAddress(),
 						"dataDir", dataDir, "runbooks", cat.Len(), "experiments", exps.Len(), "startup", time.Since(began).Round(time.Millisecond).String())
 				},
 			})

@@ -21,7 +21,11 @@ import (
 // Config is Firebreak's whole configuration.
 type Config struct {
 	// APIToken, when set, is required as a bearer token on the HTTP API.
-	APIToken   string     `yaml:"apiToken"`
+	APIToken string `yaml:"apiToken"`
+	// ConsoleURL is where people reach the console (the API's address as
+	// their browsers see it, https://firebreak.example.com); Slack messages
+	// link runs there. Empty: no console links in Slack.
+	ConsoleURL string     `yaml:"consoleURL"`
 	Prometheus Prometheus `yaml:"prometheus"`
 	Temporal   Temporal   `yaml:"temporal"`
 	Slack      Slack      `yaml:"slack"`
@@ -268,6 +272,7 @@ type Automation struct {
 func (c *Config) env() map[string]*string {
 	return map[string]*string{
 		"FIREBREAK_API_TOKEN":             &c.APIToken,
+		"FIREBREAK_CONSOLE_URL":           &c.ConsoleURL,
 		"FIREBREAK_PROMETHEUS_URL":        &c.Prometheus.URL,
 		"FIREBREAK_TEMPORAL_ADDRESS":      &c.Temporal.Address,
 		"FIREBREAK_TEMPORAL_NAMESPACE":    &c.Temporal.Namespace,
@@ -401,6 +406,7 @@ func (c *Config) validate(path string) error {
 	}
 	for _, u := range []struct{ key, env, val string }{
 		{"prometheus.url", "FIREBREAK_PROMETHEUS_URL", c.Prometheus.URL},
+		{"consoleURL", "FIREBREAK_CONSOLE_URL", c.ConsoleURL},
 		{"slack.apiURL", "FIREBREAK_SLACK_API_URL", c.Slack.APIURL},
 		{"pagerduty.apiURL", "FIREBREAK_PAGERDUTY_API_URL", c.PagerDuty.APIURL},
 		{"pagerduty.eventsURL", "FIREBREAK_PAGERDUTY_EVENTS_URL", c.PagerDuty.EventsURL},

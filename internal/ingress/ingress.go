@@ -156,6 +156,10 @@ func New(o Options) *API {
 type Route struct {
 	Pattern string
 	Verbs   []access.Verb
+	// Page marks a console page or form: it signs people in with a
+	// session cookie instead of a bearer token, and sends those not signed
+	// in to the sign-in page.
+	Page bool
 }
 
 // Routes lists every registered endpoint, for tests that check each one
@@ -189,6 +193,74 @@ func (a *API) Handle(pattern string, h HandlerFunc, verbs ...access.Verb) {
 func (a *API) HandleAuthenticated(pattern string, h http.Handler, verbs ...access.Verb) {
 	a.routes = append(a.routes, Route{Pattern: pattern, Verbs: verbs})
 	a.mux.Handle(pattern, a.authenticated(h, verbs))
+}
+
+// HandlePage registers a console page or form. h authenticates the
+// request itself (a session cookie, see Identify) and must let it in only
+// when the policy grants the principal one of the verbs; the route table
+// records them, so the tests that walk every route reach it too.
+func (a *API) HandlePage(pattern string, h http.Handler, verbs ...access.Verb) {
+	a.routes = append(a.routes, Route{Pattern: pattern, Verbs: verbs, Page: true})
+	a.mux.Handle(pattern, LimitBody(MaxBody, h))
+}
+
+// Identify says whose token this is, as the bearer check does: a
+// principal's (who is set), the operator token's (who is nil), or
+// nobody's (ok is false). Doors that take a token once and then keep a
+// session (the console) sign people in through it.
+func (a *API) Identify(token string) (who *access.Principal, ok bool) {
+	if token == "" {
+		return nil, false
+	}
+	for _, p := range a.principals {
+		if subtle.ConstantTimeCompare([]byte(token), []byte(p.Token)) == 1 {
+			return &access.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: runwire.SourceAPI}, true
+		}
+	}
+	if a.token != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.token)) == 1 {
+		return nil, true
+	}
+	return nil, false
+}
+
+// TokenOf returns the token Identify accepts for the principal of that
+// name ("" names the operator), or "" when there is none; sessions are
+// signed with it, so rotating a token ends the sessions it opened.
+func (a *API) TokenOf(name string) string {
+	if name == "" {
+		return a.token
+	}
+	for _, p := range a.principals {
+		if p.Name == name {
+			return p.Token
+		}
+	}
+	return ""
+}
+
+// PrincipalNamed returns the configured principal of that name, as
+// Identify would return it, or nil.
+func (a *API) PrincipalNamed(name string) *access.Principal {
+	for _, p := range a.principals {
+		if p.Name == name {
+			return &access.Principal{ID: p.Name, Name: p.Name, Groups: p.Groups, Source: runwire.SourceAPI}
+		}
+	}
+	return nil
+}
+
+// Allowed reports whether the policy lets p use the verb (nil p is the
+// operator).
+func (a *API) Allowed(p *access.Principal, v access.Verb) bool { return a.policy.Allowed(p, v) }
+
+// Check returns the policy's Forbidden error when p may not use the verb.
+func (a *API) Check(p *access.Principal, v access.Verb) error { return a.policy.Check(p, v) }
+
+// Status is the HTTP status and the message a caller may see for err, as
+// Error would answer it (the cause goes to the log).
+func (a *API) Status(r *http.Request, err error) (int, string) {
+	code, body := a.errorResponse(r, a.unreachable(err))
+	return code, body.Error
 }
 
 // HandlePublic registers an endpoint anyone may call: health, readiness
@@ -278,6 +350,10 @@ func (s *statusRecorder) WriteHeader(code int) {
 	s.code = code
 	s.ResponseWriter.WriteHeader(code)
 }
+
+// Unwrap lets http.ResponseController reach the connection (the console's
+// event streams extend their write deadline through it).
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func (s *statusRecorder) Flush() {
 	if f, ok := s.ResponseWriter.(http.Flusher); ok {

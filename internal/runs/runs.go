@@ -16,6 +16,7 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/serviceerror"
 	workflowpb "go.temporal.io/api/workflow/v1"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
@@ -242,6 +243,11 @@ func (s *Service) runURL(id, runID string) string {
 type Filter struct {
 	Runbook string
 	Status  string
+	// Trigger keeps runs started so (api, cli, slack, alertmanager,
+	// pagerduty); Since and Until bound their start time. Zero: any.
+	Trigger string
+	Since   time.Time
+	Until   time.Time
 	Limit   int
 }
 
@@ -257,13 +263,65 @@ type Summary struct {
 
 // ListRuns lists runs, newest first.
 func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
+	q, f, err := runsQuery(f)
+	if err != nil {
+		return nil, err
+	}
+	out := []Summary{}
+	seen := map[string]bool{}
+	err = temporalx.List(ctx, s.Client, s.Namespace, q, f.Limit, func(e *workflowpb.WorkflowExecutionInfo) bool {
+		if sum, ok := s.summary(e, seen); ok {
+			out = append(out, sum)
+		}
+		return len(out) < f.Limit
+	})
+	if err != nil {
+		return nil, access.TemporalError(err)
+	}
+	return out, nil
+}
+
+// ListRunsPage lists one page of runs in Temporal's order (open runs
+// first, then by close time, newest first): up to f.Limit of them, and
+// the token of the next page (nil after the last). token is the previous
+// page's, or nil for the first; pages follow one another without gaps or
+// repeats however the runs' start and close times interleave.
+func (s *Service) ListRunsPage(ctx context.Context, f Filter, token []byte) ([]Summary, []byte, error) {
+	q, f, err := runsQuery(f)
+	if err != nil {
+		return nil, nil, err
+	}
+	resp, err := s.Client.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{
+		Namespace: s.Namespace, Query: q, PageSize: int32(f.Limit), NextPageToken: token,
+	})
+	if err != nil {
+		if access.Is(access.TemporalError(err), access.Busy) || access.Is(access.TemporalError(err), access.Unavailable) {
+			return nil, nil, access.TemporalError(err)
+		}
+		return nil, nil, access.Errorf(access.Invalid, "page", "that page of runs cannot be read any more; start from the first")
+	}
+	out := []Summary{}
+	seen := map[string]bool{}
+	for _, e := range resp.GetExecutions() {
+		if sum, ok := s.summary(e, seen); ok {
+			out = append(out, sum)
+		}
+	}
+	return out, resp.GetNextPageToken(), nil
+}
+
+// runsQuery checks a filter and turns it into a visibility query.
+func runsQuery(f Filter) (string, Filter, error) {
 	if !safeValue.MatchString(f.Runbook) {
-		return nil, access.Errorf(access.Invalid, "runbook", "bad runbook filter %q", f.Runbook)
+		return "", f, access.Errorf(access.Invalid, "runbook", "bad runbook filter %q", f.Runbook)
 	}
 	switch f.Status {
 	case "", runwire.StatusRunning, runwire.StatusWaitingApproval, runwire.StatusSucceeded, runwire.StatusFailed, runwire.StatusCancelled:
 	default:
-		return nil, access.Errorf(access.Invalid, "status", "status must be one of running, waiting_approval, succeeded, failed, cancelled")
+		return "", f, access.Errorf(access.Invalid, "status", "status must be one of running, waiting_approval, succeeded, failed, cancelled")
+	}
+	if !safeValue.MatchString(f.Trigger) {
+		return "", f, access.Errorf(access.Invalid, "trigger", "bad trigger filter %q", f.Trigger)
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 100
@@ -271,6 +329,15 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 	q := fmt.Sprintf("WorkflowType = '%s'", names.RunbookWorkflow)
 	if f.Runbook != "" {
 		q += fmt.Sprintf(" AND %s = '%s'", names.SARunbook, f.Runbook)
+	}
+	if f.Trigger != "" {
+		q += fmt.Sprintf(" AND %s = '%s'", names.SATrigger, f.Trigger)
+	}
+	if !f.Since.IsZero() {
+		q += fmt.Sprintf(" AND StartTime >= '%s'", f.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !f.Until.IsZero() {
+		q += fmt.Sprintf(" AND StartTime <= '%s'", f.Until.UTC().Format(time.RFC3339Nano))
 	}
 	switch f.Status {
 	case runwire.StatusRunning:
@@ -284,32 +351,27 @@ func (s *Service) ListRuns(ctx context.Context, f Filter) ([]Summary, error) {
 	case runwire.StatusFailed:
 		q += " AND ExecutionStatus IN ('Failed', 'Terminated', 'TimedOut')"
 	}
-	out := []Summary{}
-	seen := map[string]bool{}
-	err := temporalx.List(ctx, s.Client, s.Namespace, q, f.Limit, func(e *workflowpb.WorkflowExecutionInfo) bool {
-		// A run that continued as new leaves a closed execution for each
-		// earlier one; its latest execution stands for the run.
-		if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || seen[e.GetExecution().GetWorkflowId()] {
-			return true
-		}
-		seen[e.GetExecution().GetWorkflowId()] = true
-		sa := temporalx.Decode(e.GetSearchAttributes())
-		sum := Summary{Ref: Ref{ID: e.GetExecution().GetWorkflowId(), Name: sa.Name, RunID: e.GetExecution().GetRunId(),
-			Runbook: sa.Runbook, Key: sa.Key, DryRun: sa.DryRun}, Trigger: sa.Trigger}
-		sum.Status = runStatus(e.GetStatus(), sa.Status)
-		sum.StartedAt = e.GetStartTime().AsTime()
-		if e.GetCloseTime() != nil && e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-			t := e.GetCloseTime().AsTime()
-			sum.FinishedAt = &t
-		}
-		sum.URL = s.runURL(sum.ID, sum.RunID)
-		out = append(out, sum)
-		return len(out) < f.Limit
-	})
-	if err != nil {
-		return nil, access.TemporalError(err)
+	return q, f, nil
+}
+
+// summary reads a listed execution; a run that continued as new leaves a
+// closed execution for each earlier one, and its latest stands for it.
+func (s *Service) summary(e *workflowpb.WorkflowExecutionInfo, seen map[string]bool) (Summary, bool) {
+	if e.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW || seen[e.GetExecution().GetWorkflowId()] {
+		return Summary{}, false
 	}
-	return out, nil
+	seen[e.GetExecution().GetWorkflowId()] = true
+	sa := temporalx.Decode(e.GetSearchAttributes())
+	sum := Summary{Ref: Ref{ID: e.GetExecution().GetWorkflowId(), Name: sa.Name, RunID: e.GetExecution().GetRunId(),
+		Runbook: sa.Runbook, Key: sa.Key, DryRun: sa.DryRun}, Trigger: sa.Trigger}
+	sum.Status = runStatus(e.GetStatus(), sa.Status)
+	sum.StartedAt = e.GetStartTime().AsTime()
+	if e.GetCloseTime() != nil && e.GetStatus() != enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		t := e.GetCloseTime().AsTime()
+		sum.FinishedAt = &t
+	}
+	sum.URL = s.runURL(sum.ID, sum.RunID)
+	return sum, true
 }
 
 // runStatus combines Temporal's execution status with the status the run

@@ -186,7 +186,7 @@ func main() {
 	devBin := flag.String("firebreak", "bin/firebreak", "binary whose `dev` start-up and idle RSS are measured (empty: skip)")
 	flag.BoolVar(&withChaos, "chaos", true, "measure the chaos halt on a real kube-apiserver (needs make kube-bins)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the throughput phase")
-	only := flag.String("only", "", "comma-separated phases to measure (throughput,latency,storm,slack,cel,engine,dev,chaos,codec,cluster); empty: all")
+	only := flag.String("only", "", "comma-separated phases to measure (throughput,latency,storm,slack,cel,console,engine,dev,chaos,codec,cluster); empty: all")
 	flag.Parse()
 	for _, p := range strings.Split(*only, ",") {
 		if p != "" {
@@ -229,6 +229,7 @@ func run(out string, runs int, quick bool, devBin string) error {
 		{"storm", b.storm},
 		{"slack", b.slackAck},
 		{"cel", func() error { b.cel(); return nil }},
+		{"console", b.consolePages},
 	} {
 		if measure(p.name) {
 			b.fail(p.name, p.run())

@@ -113,9 +113,21 @@ func runText(st *runwire.RunState) string {
 // step waits for approval, who may decide and the Approve and Deny buttons.
 // uiURL, when set, adds a link to the run's history in the Temporal UI.
 func RunBlocks(st *runwire.RunState, uiURL string) []slackgo.Block {
+	return RunBlocksWith(st, Links{UI: uiURL})
+}
+
+// Links are the base URLs a run's message links to: the Temporal Web UI
+// (its history) and the console (its page); either may be empty.
+type Links struct {
+	UI      string
+	Console string
+}
+
+// RunBlocksWith is RunBlocks with a link to the run's console page too.
+func RunBlocksWith(st *runwire.RunState, links Links) []slackgo.Block {
 	blocks := []slackgo.Block{
 		slackgo.NewHeaderBlock(plain(truncate(fmt.Sprintf("%s %s — %s", runIcon(st.Status), st.Runbook, statusWords(st.Status)), 150))),
-		slackgo.NewContextBlock("run", mrkdwn(contextLine(st, uiURL))),
+		slackgo.NewContextBlock("run", mrkdwn(contextLine(st, links))),
 	}
 	ref := st.StartedAt
 	lines := []string{}
@@ -176,7 +188,7 @@ func retryBlock(st *runwire.RunState, s *runwire.StepState) slackgo.Block {
 	return slackgo.NewActionBlock("retry", retry)
 }
 
-func contextLine(st *runwire.RunState, uiURL string) string {
+func contextLine(st *runwire.RunState, links Links) string {
 	parts := []string{}
 	if st.Trigger != "" {
 		parts = append(parts, "trigger: "+escape(st.Trigger))
@@ -201,10 +213,18 @@ func contextLine(st *runwire.RunState, uiURL string) string {
 	if st.FinishedAt != nil && !st.StartedAt.IsZero() {
 		parts = append(parts, "took "+duration(st.FinishedAt.Sub(st.StartedAt)))
 	}
-	if uiURL != "" && st.ID != "" {
-		parts = append(parts, "<"+HistoryURL(uiURL, st.ID)+"|history>")
+	if links.Console != "" && st.ID != "" {
+		parts = append(parts, "<"+ConsoleRunURL(links.Console, st.ID)+"|console>")
+	}
+	if links.UI != "" && st.ID != "" {
+		parts = append(parts, "<"+HistoryURL(links.UI, st.ID)+"|history>")
 	}
 	return truncate(strings.Join(parts, " · "), 2900)
+}
+
+// ConsoleRunURL links to a run's page in the console.
+func ConsoleRunURL(consoleURL, runID string) string {
+	return strings.TrimSuffix(consoleURL, "/") + "/runs/" + url.PathEscape(runID)
 }
 
 // HistoryURL links to a run's history in the Temporal Web UI.

@@ -309,3 +309,25 @@ func TestHistoryURL(t *testing.T) {
 		t.Fatal(got)
 	}
 }
+
+// TestRunLinksTheConsole: with a console URL the context line links the
+// run's page there, beside its history; without one it does not.
+func TestRunLinksTheConsole(t *testing.T) {
+	st := &runwire.RunState{ID: "runbook:restart:prod/checkout", Runbook: "restart", Status: runwire.StatusRunning}
+	for _, tc := range []struct {
+		links slackmsg.Links
+		want  string
+	}{
+		{slackmsg.Links{Console: "https://fb.example/"}, "<https://fb.example/runs/runbook:restart:prod%2Fcheckout|console>"},
+		{slackmsg.Links{UI: "http://ui:8233"}, "|history>"},
+	} {
+		raw, _ := json.Marshal(slackmsg.RunBlocksWith(st, tc.links))
+		b := strings.NewReplacer(`\u003c`, "<", `\u003e`, ">").Replace(string(raw))
+		if !strings.Contains(b, tc.want) {
+			t.Errorf("%+v: blocks lack %q: %s", tc.links, tc.want, b)
+		}
+		if tc.links.Console == "" && strings.Contains(b, "|console>") {
+			t.Errorf("a console link without a console URL: %s", b)
+		}
+	}
+}
