@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/firebreak-ops/firebreak/internal/config"
@@ -179,6 +181,15 @@ func (p *person) shot(name string) {
 	}
 }
 
+// navigate runs an action that leaves the page (a form, a link) and
+// waits until the next page has loaded, so later steps never act on the
+// page being left.
+func (p *person) navigate(what string, action chromedp.Action[chromedp.Void]) {
+	p.b.t.Helper()
+	run(p, what, chromedp.WaitEvent(page.LoadEventFired, nil, action))
+	p.do(what+": page ready", chromedp.WaitReady(chromedp.CSS("main")))
+}
+
 // visit opens a console page and takes its picture.
 func (p *person) visit(path, shot string) {
 	p.do("open "+path, chromedp.Navigate(p.base+path), chromedp.WaitReady(chromedp.CSS("main")))
@@ -194,8 +205,9 @@ func (p *person) signIn(path, token string) {
 		p.b.t.Fatalf("%s: %s did not ask to sign in: %s", p.name, path, loc)
 	}
 	p.shot("signin")
-	p.do("sign in", chromedp.SendKeys(chromedp.CSS("#token"), token), chromedp.Submit(chromedp.CSS("#token")),
-		chromedp.WaitVisible(chromedp.CSS("#viewer")))
+	p.do("type the token", chromedp.SendKeys(chromedp.CSS("#token"), token))
+	p.navigate("sign in", chromedp.Submit(chromedp.CSS("#token")))
+	p.do("signed in", chromedp.WaitVisible(chromedp.CSS("#viewer")))
 	if got := run(p, "who", chromedp.Text(chromedp.CSS("#viewer"))); got != p.name {
 		p.b.t.Fatalf("signed in as %q, want %q", got, p.name)
 	}
@@ -262,7 +274,8 @@ func TestConsoleRunAndApproval(t *testing.T) {
 	alice.waitFor("the row says it waits", fmt.Sprintf(`document.querySelector(%q).dataset.status === "waiting_approval"`, row))
 	alice.shot("runs-live")
 
-	alice.do("open the run", chromedp.Click(chromedp.CSS(row+" a")), chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`)))
+	alice.navigate("open the run", chromedp.Click(chromedp.CSS(row+" a")))
+	alice.do("the run waits", chromedp.WaitVisible(chromedp.CSS(`button[value="approve"]`)))
 	alice.shot("run-waiting")
 	if n := alice.count(`#step-ok .decide`); n != 1 {
 		t.Fatalf("alice sees %d decision forms on step ok, want 1", n)
@@ -295,8 +308,8 @@ func TestConsoleRunAndApproval(t *testing.T) {
 		t.Errorf("alice's session, no CSRF token: %d, want 403", got)
 	}
 
-	alice.do("approve", chromedp.SendKeys(chromedp.CSS(`#step-ok input[name="comment"]`), "ship it"),
-		chromedp.Click(chromedp.CSS(`#step-ok button[value="approve"]`)), chromedp.WaitVisible(chromedp.CSS("#run-status")))
+	alice.do("comment", chromedp.SendKeys(chromedp.CSS(`#step-ok input[name="comment"]`), "ship it"))
+	alice.navigate("approve", chromedp.Click(chromedp.CSS(`#step-ok button[value="approve"]`)))
 	alice.waitFor("the run finishes", `document.querySelector("#run-status").dataset.status === "succeeded"`)
 	alice.shot("run-succeeded")
 	op := &api{t: t, base: fb.URL, token: "operator"}
@@ -310,8 +323,8 @@ func TestConsoleRunAndApproval(t *testing.T) {
 			t.Errorf("bob's forged POST reached the run: %+v", d)
 		}
 	}
-	for _, page := range []string{"/", "/approvals", "/automation", "/chaos", "/incidents"} {
-		alice.visit(page, "page-"+strings.Trim(strings.ReplaceAll(page, "/", "-"), "-"))
+	for _, path := range []string{"/", "/approvals", "/automation", "/chaos", "/incidents"} {
+		alice.visit(path, "page-"+cmp.Or(strings.Trim(strings.ReplaceAll(path, "/", "-"), "-"), "now"))
 	}
 }
 
@@ -360,8 +373,9 @@ func TestConsoleIncidentAndChaos(t *testing.T) {
 	alice.shot("incidents-empty")
 	alice.do("declare", chromedp.SendKeys(chromedp.CSS("#inc-title"), "Checkout latency"),
 		chromedp.SetValue(chromedp.CSS("#inc-sev"), "sev3"),
-		chromedp.SendKeys(chromedp.CSS("#inc-svc"), "checkout"),
-		chromedp.Submit(chromedp.CSS("#inc-title")), chromedp.WaitVisible(chromedp.CSS("#timeline")))
+		chromedp.SendKeys(chromedp.CSS("#inc-svc"), "checkout"))
+	alice.navigate("submit the declaration", chromedp.Submit(chromedp.CSS("#inc-title")))
+	alice.do("the incident page", chromedp.WaitVisible(chromedp.CSS("#timeline")))
 	loc := alice.location()
 	i := strings.LastIndex(loc, "/incidents/")
 	if i < 0 {
@@ -382,8 +396,8 @@ func TestConsoleIncidentAndChaos(t *testing.T) {
 	}
 	alice.waitFor("the timeline grows", fmt.Sprintf(`document.querySelectorAll("#timeline li").length >= %d && document.querySelector("#timeline").textContent.includes("rolled back the deploy")`, before+2))
 	alice.shot("incident-timeline-grew")
-	alice.do("note in the browser", chromedp.SendKeys(chromedp.CSS("#note-text"), "customers see recovery"),
-		chromedp.Submit(chromedp.CSS("#note-text")), chromedp.WaitVisible(chromedp.CSS("#timeline")))
+	alice.do("note in the browser", chromedp.SendKeys(chromedp.CSS("#note-text"), "customers see recovery"))
+	alice.navigate("submit the note", chromedp.Submit(chromedp.CSS("#note-text")))
 	alice.waitFor("the browser's note is there", `document.querySelector("#timeline").textContent.includes("customers see recovery")`)
 	alice.shot("incident-note")
 	var inc incidentwire.Incident
@@ -409,8 +423,9 @@ func TestConsoleIncidentAndChaos(t *testing.T) {
 		t.Fatalf("chaos after an unconfirmed halt: %d halted=%v", code, cs.Halted)
 	}
 	alice.shot("chaos-unconfirmed")
-	alice.do("halt", chromedp.Click(chromedp.CSS("#halt-confirm")), chromedp.Click(chromedp.CSS("#halt")),
-		chromedp.WaitVisible(chromedp.CSS(`#chaos-state[data-halted="true"]`)))
+	alice.do("confirm", chromedp.Click(chromedp.CSS("#halt-confirm")))
+	alice.navigate("halt", chromedp.Click(chromedp.CSS("#halt")))
+	alice.do("halted", chromedp.WaitVisible(chromedp.CSS(`#chaos-state[data-halted="true"]`)))
 	alice.shot("chaos-halted")
 	if code := op.do("GET", "/v1/chaos", nil, &cs); code != http.StatusOK || !cs.Halted || cs.By != "alice" || cs.Reason != "game over" {
 		t.Fatalf("chaos: %d %+v", code, cs)
