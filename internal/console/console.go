@@ -53,6 +53,8 @@ type Runs interface {
 	ListRuns(ctx context.Context, f runs.Filter) ([]runs.Summary, error)
 	ListRunsPage(ctx context.Context, f runs.Filter, token []byte) ([]runs.Summary, []byte, error)
 	GetRun(ctx context.Context, id, runID string) (*runwire.RunState, error)
+	// OpenRunState reads a run just listed as open (see runs.Service).
+	OpenRunState(ctx context.Context, id string) (*runwire.RunState, error)
 	Approve(ctx context.Context, id string, req runwire.ApprovalRequest) (*runwire.ApprovalState, error)
 	Cancel(ctx context.Context, id string, p *access.Principal) error
 }

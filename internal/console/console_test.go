@@ -47,6 +47,10 @@ func (f *fakeRuns) ListRunsPage(ctx context.Context, fl runs.Filter, token []byt
 	}
 	return list, nil, nil
 }
+func (f *fakeRuns) OpenRunState(ctx context.Context, id string) (*runwire.RunState, error) {
+	return f.GetRun(ctx, id, "")
+}
+
 func (f *fakeRuns) GetRun(_ context.Context, id, _ string) (*runwire.RunState, error) {
 	if id != "runbook:restart:prod" {
 		return nil, access.Errorf(access.NotFound, "id", "no run %q", id)

@@ -355,7 +355,7 @@ func (c *Console) approvalsFor(ctx context.Context, v *viewer) ([]waiting, error
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			if st, err := c.svc.Runs.GetRun(ctx, s.ID, ""); err == nil {
+			if st, err := c.svc.Runs.OpenRunState(ctx, s.ID); err == nil {
 				states[i] = st
 			}
 		}()
