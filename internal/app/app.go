@@ -143,10 +143,11 @@ func (e *MissingSearchAttributesError) Error() string {
 
 func (e *MissingSearchAttributesError) Unwrap() error { return e.Err }
 
-// isDenied reports whether Temporal refused a call for want of permission.
+// isDenied reports whether Temporal refused a call for want of permission
+// (not for bad credentials, which are reported as they are).
 func isDenied(err error) bool {
 	var denied *serviceerror.PermissionDenied
-	return errors.As(err, &denied) || status.Code(err) == codes.PermissionDenied || status.Code(err) == codes.Unauthenticated
+	return errors.As(err, &denied) || status.Code(err) == codes.PermissionDenied
 }
 
 // Options configure a Firebreak process.
