@@ -121,6 +121,8 @@ type prodShape struct {
 	// finished are runs that ended, with how, for the last check.
 	finished       []runs.Ref
 	finishedStatus []string
+	// resolved is an incident resolved during the test.
+	resolved string
 }
 
 type clusterWorker struct {
@@ -332,6 +334,7 @@ func (p *prodShape) rollingUpgrade(t *testing.T) {
 	}
 	p.finished = append(p.finished, refs...)
 	p.finishedStatus = append(p.finishedStatus, want...)
+	p.resolved = incID
 }
 
 // postAlerts sends one Alertmanager notification without failing the test
@@ -612,7 +615,8 @@ func (p *prodShape) workerKilled(t *testing.T) {
 }
 
 // withoutWorkers stops every worker: the APIs stay ready and read every
-// finished run, failed and cancelled ones included, in full.
+// finished run, failed and cancelled ones included, in full, and the
+// resolved incident with its timeline and postmortem.
 func (p *prodShape) withoutWorkers(t *testing.T) {
 	for _, w := range p.workers {
 		if w.cmd.ProcessState == nil {
@@ -630,6 +634,22 @@ func (p *prodShape) withoutWorkers(t *testing.T) {
 			if st.Status != p.finishedStatus[i] || len(st.Steps) == 0 || st.FinishedAt == nil {
 				t.Errorf("GET %s with no worker: %s, %d steps", ref.ID, st.Status, len(st.Steps))
 			}
+		}
+		if p.resolved == "" {
+			continue
+		}
+		var inc struct {
+			Status   string            `json:"status"`
+			Timeline []json.RawMessage `json:"timeline"`
+		}
+		if code := a.do("GET", incidentURL(p.resolved), nil, &inc); code != http.StatusOK || inc.Status != "resolved" {
+			t.Errorf("GET incident %s with no worker: HTTP %d, %+v", p.resolved, code, inc)
+		}
+		if timeline, _ := json.Marshal(inc.Timeline); !bytes.Contains(timeline, []byte("workers rolled")) {
+			t.Errorf("incident %s with no worker: the timeline lacks its last note: %s", p.resolved, timeline)
+		}
+		if code, body, _ := a.raw("GET", incidentURL(p.resolved)+"/postmortem"); code != http.StatusOK || !strings.Contains(body, "rollout over") {
+			t.Errorf("postmortem of %s with no worker: HTTP %d\n%s", p.resolved, code, body)
 		}
 	}
 }

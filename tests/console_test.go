@@ -324,7 +324,44 @@ func TestConsoleRunAndApproval(t *testing.T) {
 		}
 	}
 	for _, path := range []string{"/", "/approvals", "/automation", "/chaos", "/incidents"} {
-		alice.visit(path, "page-"+cmp.Or(strings.Trim(strings.ReplaceAll(path, "/", "-"), "-"), "now"))
+		alice.visit(path, "page-"+shotName(path))
+	}
+	alice.onPhone("/", "/runs", "/runs/"+url.PathEscape(id), "/approvals", "/automation", "/chaos", "/incidents")
+}
+
+// shotName turns a console path into a screenshot's name.
+func shotName(path string) string {
+	return cmp.Or(strings.Trim(strings.ReplaceAll(path, "/", "-"), "-"), "now")
+}
+
+// onPhone looks at each page on a phone's screen (390 × 844 CSS pixels,
+// touch): nothing may make the page wider than the screen (wide tables
+// scroll in their own boxes), every control lies within it when focused,
+// and each page is photographed.
+func (p *person) onPhone(paths ...string) {
+	p.b.t.Helper()
+	p.do("a phone's screen", chromedp.EmulateViewport(390, 844, chromedp.EmulateScale(2), chromedp.EmulatePortrait, chromedp.EmulateMobile, chromedp.EmulateTouch))
+	defer p.do("back to the desktop", chromedp.EmulateReset())
+	for _, path := range paths {
+		p.visit(path, "phone-"+shotName(path))
+		wider := run(p, "page width", chromedp.Evaluate[int](`document.documentElement.scrollWidth - window.innerWidth`))
+		if wider > 0 {
+			p.b.t.Errorf("%s on a phone: the page is %d px wider than the screen", path, wider)
+		}
+		// Controls outside a scroll box must be reachable without panning,
+		// each measured as it stands when the keyboard reaches it (the
+		// skip link shows only then).
+		out := run(p, "controls off the screen", chromedp.Evaluate[[]string](`[...document.querySelectorAll("a, button, input, select, textarea")]
+			.filter(e => !e.closest(".scroll") && e.offsetParent !== null && e.type !== "hidden")
+			.filter(e => {
+				e.focus({preventScroll: true});
+				const r = e.getBoundingClientRect();
+				e.blur();
+				return r.left < 0 || r.right > window.innerWidth + 1; })
+			.map(e => e.outerHTML.slice(0, 80))`))
+		if len(out) > 0 {
+			p.b.t.Errorf("%s on a phone: %d controls lie off the screen: %q", path, len(out), out)
+		}
 	}
 }
 
@@ -433,6 +470,7 @@ func TestConsoleIncidentAndChaos(t *testing.T) {
 	if n := alice.count(`form[action="/chaos/resume"]`); n != 0 {
 		t.Errorf("alice may not lift the halt but sees %d forms for it", n)
 	}
+	alice.onPhone("/incidents/"+url.PathEscape(id), "/chaos")
 }
 
 // TestConsoleOpen: where the API needs no token (dev on loopback), the

@@ -148,27 +148,13 @@ func (s *Service) GetExperimentRun(ctx context.Context, id string) (*chaoswire.E
 	return &st, nil
 }
 
-// readWorkflow reads a finished workflow's result, or queries a running
-// one's status.
+// readWorkflow reads a finished workflow's result (no worker needed), or
+// queries a running one's status.
 func (s *Service) readWorkflow(ctx context.Context, id string, out any) error {
-	desc, err := s.Client.DescribeWorkflowExecution(ctx, id, "")
-	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return access.Errorf(access.NotFound, "id", "no run %q", id)
-		}
-		return access.TemporalError(err)
-	}
-	if desc.GetWorkflowExecutionInfo().GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
-		if err := s.Client.GetWorkflow(ctx, id, "").Get(ctx, out); err == nil {
-			return nil
-		}
-	}
-	resp, err := s.Client.QueryWorkflow(ctx, id, "", names.StatusQuery)
-	if err != nil {
+	if err := temporalx.ReadState(ctx, s.Client, id, names.StatusQuery, out); err != nil {
 		return access.RunError(id, err)
 	}
-	return resp.Get(out)
+	return nil
 }
 
 // AbortExperiment rolls an experiment back now; it ends aborted.

@@ -318,19 +318,17 @@ func incidentWorkflow(id string) (string, error) {
 	return names.IncidentWorkflowID(id), nil
 }
 
-// GetIncident returns an incident's whole record.
+// GetIncident returns an incident's whole record. A resolved incident's
+// record is the result its workflow ended with, read without a worker; an
+// open one's is asked of the worker.
 func (s *Service) GetIncident(ctx context.Context, id string) (*incidentwire.Incident, error) {
 	wid, err := incidentWorkflow(id)
 	if err != nil {
 		return nil, err
 	}
-	resp, err := s.Client.QueryWorkflow(ctx, wid, "", names.IncidentQuery)
-	if err != nil {
-		return nil, s.incidentError(id, err)
-	}
 	var inc incidentwire.Incident
-	if err := resp.Get(&inc); err != nil {
-		return nil, err
+	if err := temporalx.ReadState(ctx, s.Client, wid, names.IncidentQuery, &inc); err != nil {
+		return nil, s.incidentError(id, err)
 	}
 	return &inc, nil
 }

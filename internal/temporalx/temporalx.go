@@ -1,7 +1,8 @@
 // Package temporalx holds the few Temporal helpers every domain package
 // shares: paging through a visibility listing, Firebreak's search
-// attributes in both encodings, links to the Web UI, and updates to the
-// singleton workflows (update-with-start).
+// attributes in both encodings, links to the Web UI, updates to the
+// singleton workflows (update-with-start), and reading a workflow's state
+// whether or not a worker is up.
 package temporalx
 
 import (
@@ -89,4 +90,25 @@ func UpdateSingleton(ctx context.Context, c client.Client, s Singleton, update s
 		return err
 	}
 	return h.Get(ctx, out)
+}
+
+// ReadState reads a workflow's state into out, without a worker when it
+// can: the result of its latest run once that run has completed, else the
+// answer to query, which a worker gives. Errors are Temporal's, unmapped.
+func ReadState(ctx context.Context, c client.Client, id, query string, out any) error {
+	desc, err := c.DescribeWorkflowExecution(ctx, id, "")
+	if err != nil {
+		return err
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED {
+		if err := c.GetWorkflow(ctx, id, info.GetExecution().GetRunId()).Get(ctx, out); err == nil {
+			return nil
+		}
+	}
+	resp, err := c.QueryWorkflow(ctx, id, "", query)
+	if err != nil {
+		return err
+	}
+	return resp.Get(out)
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
@@ -133,12 +134,20 @@ func (b *bench) recoverBare(killed time.Time) (time.Time, error) {
 		ids[i] = b.id("rb")
 	}
 	_, _ = parallel(len(ids), len(ids), func(i int) error {
-		for time.Since(killed) < 3*time.Minute && b.bareStart(ids[i]) != nil {
+		for time.Since(killed) < 3*time.Minute {
+			sent := time.Now()
+			err := b.bareStart(ids[i])
+			traceAttempt(ids[i], killed, sent, err)
+			if err == nil {
+				break
+			}
 			time.Sleep(200 * time.Millisecond)
 		}
 		return nil
 	})
-	return b.lastActed(b.bare, ids, killed)
+	at, err := b.lastActed(b.bare, ids, killed)
+	b.traceHistories(ids, killed)
+	return at, err
 }
 
 // recoverFirebreak sends one alert per probe target (retried on 429 as
@@ -153,7 +162,10 @@ func (b *bench) recoverFirebreak(killed time.Time) (time.Time, error) {
 	}
 	_, _ = parallel(len(targets), len(targets), func(i int) error {
 		for time.Since(killed) < 3*time.Minute {
-			if _, err := b.alert(targets[i]); err == nil {
+			sent := time.Now()
+			_, err := b.alert(targets[i])
+			traceAttempt(ids[i], killed, sent, err)
+			if err == nil {
 				return nil
 			}
 			time.Sleep(200 * time.Millisecond)
@@ -161,6 +173,7 @@ func (b *bench) recoverFirebreak(killed time.Time) (time.Time, error) {
 		return nil
 	})
 	at, err := b.lastActed(b.fb, ids, killed)
+	b.traceHistories(ids, killed)
 	_ = b.resolve(targets)
 	return at, err
 }
@@ -185,4 +198,51 @@ func (b *bench) lastActed(s *starts, ids []string, killed time.Time) (time.Time,
 		}
 	}
 	return last, nil
+}
+
+// traceRecovery makes the recovery measurement print, for each probe,
+// every attempt to start it and its history's events, as offsets from the
+// kill (bench -trace-recovery), to see where the time goes.
+var traceRecovery bool
+
+// traceAttempt prints one attempt to start a probe.
+func traceAttempt(id string, killed, sent time.Time, err error) {
+	if !traceRecovery {
+		return
+	}
+	outcome := "accepted"
+	if err != nil {
+		outcome = err.Error()
+		if i := strings.IndexByte(outcome, '\n'); i >= 0 {
+			outcome = outcome[:i]
+		}
+	}
+	fmt.Fprintf(os.Stderr, "trace %s: attempt at +%s took %s: %s\n", id, sent.Sub(killed).Round(time.Millisecond), time.Since(sent).Round(time.Millisecond), outcome)
+}
+
+// traceHistories prints each probe's history events up to its first
+// activity's start, as offsets from the kill.
+func (b *bench) traceHistories(ids []string, killed time.Time) {
+	if !traceRecovery {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, id := range ids {
+		it := b.c.GetWorkflowHistory(ctx, id, "", false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		var line []string
+		for it.HasNext() {
+			ev, err := it.Next()
+			if err != nil {
+				line = append(line, err.Error())
+				break
+			}
+			name := strings.TrimPrefix(ev.GetEventType().String(), "EVENT_TYPE_")
+			line = append(line, fmt.Sprintf("%s +%s", name, ev.GetEventTime().AsTime().Sub(killed).Round(time.Millisecond)))
+			if ev.GetEventType() == enumspb.EVENT_TYPE_ACTIVITY_TASK_STARTED {
+				break
+			}
+		}
+		fmt.Fprintf(os.Stderr, "trace %s: %s\n", id, strings.Join(line, ", "))
+	}
 }

@@ -186,6 +186,7 @@ func main() {
 	devBin := flag.String("firebreak", "bin/firebreak", "binary whose `dev` start-up and idle RSS are measured (empty: skip)")
 	flag.BoolVar(&withChaos, "chaos", true, "measure the chaos halt on a real kube-apiserver (needs make kube-bins)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the throughput phase")
+	flag.BoolVar(&traceRecovery, "trace-recovery", false, "print each recovery probe's attempts and history events, as offsets from the kill")
 	only := flag.String("only", "", "comma-separated phases to measure (throughput,latency,storm,slack,cel,console,engine,dev,chaos,codec,cluster); empty: all")
 	flag.Parse()
 	for _, p := range strings.Split(*only, ",") {
