@@ -333,6 +333,20 @@ func (s *Service) GetIncident(ctx context.Context, id string) (*incidentwire.Inc
 	return &inc, nil
 }
 
+// queryIncident reads an incident its caller has just listed as open with
+// the worker's query alone: one call fewer than GetIncident.
+func (s *Service) queryIncident(ctx context.Context, id string) (*incidentwire.Incident, error) {
+	resp, err := s.Client.QueryWorkflow(ctx, names.IncidentWorkflowID(id), "", names.IncidentQuery)
+	if err != nil {
+		return nil, s.incidentError(id, err)
+	}
+	var inc incidentwire.Incident
+	if err := resp.Get(&inc); err != nil {
+		return nil, err
+	}
+	return &inc, nil
+}
+
 // IncidentCommand applies a person's command to an incident and answers
 // with a small acknowledgement: the incident's status and severity after
 // it and the timeline entry it added.
@@ -547,7 +561,7 @@ func (s *Service) IncidentByChannel(ctx context.Context, channel string) (string
 		if o.Channel != "" {
 			continue
 		}
-		inc, err := s.GetIncident(ctx, o.ID)
+		inc, err := s.queryIncident(ctx, o.ID)
 		if err == nil && inc.Slack != nil && inc.Slack.Channel == channel {
 			return o.ID, nil
 		}
@@ -593,7 +607,7 @@ func (s *Service) ReportPagerDuty(ctx context.Context, ev map[string]any) ([]str
 		pd := o.PagerDuty
 		if pd == "" {
 			// The listing may lag a link made a moment ago: ask.
-			if inc, err := s.GetIncident(ctx, o.ID); err == nil {
+			if inc, err := s.queryIncident(ctx, o.ID); err == nil {
 				pd = inc.PagerDutyIncident()
 			}
 		}
